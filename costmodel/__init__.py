@@ -1,0 +1,37 @@
+"""costmodel: what a PyTorch network will cost before it runs, and why.
+
+FLOPs are multiply-adds, MAC is elements read + written, parameters are unique
+elements; see ``costmodel.types`` for the conventions.
+"""
+
+from costmodel.errors import (
+    CostModelError,
+    ShapeError,
+    TraceError,
+    UnsupportedInput,
+    UnsupportedOpWarning,
+)
+from costmodel.ops import register_cost, unregister_cost
+from costmodel.report import ModuleCost, Report, report
+from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind, TensorSpec
+
+__all__ = [
+    "Cost",
+    "CostModelError",
+    "ModuleCost",
+    "NodeCost",
+    "OpCall",
+    "OpCost",
+    "OpKind",
+    "Report",
+    "ShapeError",
+    "TensorSpec",
+    "TraceError",
+    "UnsupportedInput",
+    "UnsupportedOpWarning",
+    "register_cost",
+    "report",
+    "unregister_cost",
+]
+
+__version__ = "0.1.0"

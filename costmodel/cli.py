@@ -1,0 +1,116 @@
+"""Command line: ``python -m costmodel {report,lint,rules,explain,prove,measure}``.
+
+Exit status: 0 success (and, for ``lint``, no findings), 1 findings, 2 usage or
+input error. Errors are one line on stderr; ``--traceback`` shows the cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from costmodel.errors import CostModelError
+from costmodel.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL, LoadedModel, load_models
+
+__all__ = ["main", "parse_shapes"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(CostModelError, ValueError):
+    """A command-line argument is malformed."""
+
+
+def parse_shapes(text: str) -> list[tuple[int, ...]]:
+    """'1,3,224,224' -> [(1, 3, 224, 224)]; shapes of several inputs are separated by ';'."""
+    shapes = []
+    for part in text.split(";"):
+        try:
+            shape = tuple(int(d) for d in part.replace("x", ",").split(",") if d.strip())
+        except ValueError:
+            raise UsageError(f"--input-shape: '{part}' is not a comma-separated list of ints") from None
+        if not shape or any(d <= 0 for d in shape):
+            raise UsageError(f"--input-shape: '{part}' must list positive ints, like 1,3,224,224")
+        shapes.append(shape)
+    return shapes
+
+
+def _input_for(loaded: LoadedModel, args: argparse.Namespace) -> Any:
+    if args.input_shape:
+        shapes = parse_shapes(args.input_shape)
+        return shapes[0] if len(shapes) == 1 else shapes
+    return loaded.input_shape or DEFAULT_INPUT_SHAPE
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "target",
+        nargs="?",
+        default=DEFAULT_MODEL,
+        help=f"a Python file with models, or a zoo model name (default: {DEFAULT_MODEL})",
+    )
+    parser.add_argument("--model", help="the model (class or function) in the file to use; default: all")
+    parser.add_argument(
+        "--input-shape",
+        help="input shape, e.g. 1,3,224,224 ('a;b' for several inputs); default: the file's INPUT_SHAPE "
+        f"or {','.join(map(str, DEFAULT_INPUT_SHAPE))}",
+    )
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import costmodel
+    from costmodel import render
+
+    out = []
+    for loaded in load_models(args.target, args.model):
+        rep = costmodel.report(loaded.model, _input_for(loaded, args), name=loaded.name)
+        if args.format == "json":
+            out.append(rep.to_json(indent=2))
+        elif args.format == "csv":
+            out.append(rep.to_dataframe(depth=args.depth).to_csv(index=False))
+        else:
+            out.append(render.text(rep, depth=args.depth, max_rows=args.max_rows))
+    sys.stdout.write("\n".join(s.rstrip("\n") for s in out) + "\n")
+    return EXIT_OK
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="costmodel", description="What a PyTorch network costs, and why.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    report = commands.add_parser("report", help="print the cost table of the models in a file")
+    _add_model_arguments(report)
+    report.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    report.add_argument("--depth", type=int, default=None, help="roll costs up by module to this depth")
+    report.add_argument("--max-rows", type=int, default=None, help="print at most this many rows")
+    report.set_defaults(run=_cmd_report)
+
+    for register in _EXTRA_COMMANDS:
+        register(commands)
+    return parser
+
+
+#: Further subcommands register themselves here: fn(subparsers) adding a parser with ``run`` set.
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return int(args.run(args))
+    except CostModelError as error:
+        if getattr(args, "traceback", False):
+            raise
+        print(f"costmodel {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("costmodel: interrupted", file=sys.stderr)
+        return 130

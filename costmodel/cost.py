@@ -1,0 +1,111 @@
+"""Turn recorded ATen calls into per-node costs, written to ``node.meta["cost"]``.
+
+Each op call is priced by its registry formula. An op without one is still
+listed on its node, its MAC estimated as inputs read plus outputs written, its
+FLOPs unknown, and it is counted by name in the ``unsupported`` tally: never a
+silent zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from torch import fx, nn
+
+from costmodel.ops import io_cost, lookup
+from costmodel.record import NodeRecord
+from costmodel.trace import LOCATION, TracedModel, fetch
+from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind
+
+__all__ = ["COST", "CostedGraph", "annotate", "price"]
+
+#: ``node.meta`` key under which each node's ``NodeCost`` is stored.
+COST = "cost"
+
+
+@dataclass(frozen=True, slots=True)
+class CostedGraph:
+    """Per-node costs in graph order, unsupported ops by name, parameters never used."""
+
+    nodes: tuple[NodeCost, ...]
+    unsupported: dict[str, int]
+    unused_parameters: tuple[str, ...]
+
+
+def price(call: OpCall) -> OpCost:
+    """Cost one op call with its registered formula (or mark it unsupported)."""
+    formula = lookup(call.target)
+    if formula is None:
+        return OpCost(call, OpKind.UNSUPPORTED, io_cost(call), supported=False)
+    return OpCost(call, formula.kind, formula(call))
+
+
+def _target_name(node: fx.Node, module: nn.Module | None) -> str:
+    if module is not None:
+        return type(module).__name__
+    if node.op == "call_method":
+        return f".{node.target}"
+    return getattr(node.target, "__name__", str(node.target))
+
+
+def _enclosing(node: fx.Node, module: nn.Module | None, root: nn.Module) -> tuple[str, str]:
+    """Module path and class name of the module a node belongs to."""
+    if node.op == "call_module":
+        return str(node.target), type(module).__name__
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path, (_, cls) = next(reversed(stack.items()))
+        return path, getattr(cls, "__name__", str(cls))
+    return "", type(root).__name__
+
+
+def _main_kind(ops: Sequence[OpCost]) -> OpKind:
+    """The kind of the op that does most of a node's work (FLOPs first, then MAC)."""
+    if not ops:
+        return OpKind.NONE
+    return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
+
+
+def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> CostedGraph:
+    """Price every recorded node, store each ``NodeCost`` in ``node.meta[COST]``, and tally."""
+    seen: set[int] = set()
+    unsupported: Counter[str] = Counter()
+    nodes: list[NodeCost] = []
+    for rec in records:
+        node, module = rec.node, rec.module
+        ops = tuple(price(call) for call in rec.calls)
+        for op in ops:
+            if not op.supported:
+                unsupported[str(op.call.target)] += 1
+        params = 0
+        owned = list(module.parameters()) if module is not None else []
+        for source in node.all_input_nodes:  # weights fetched by get_attr count where they are used
+            if source.op == "get_attr":
+                attr = fetch(traced.root, str(source.target))
+                owned += [attr] if isinstance(attr, nn.Parameter) else []
+        for p in owned:
+            if id(p) not in seen:
+                seen.add(id(p))
+                params += p.numel()
+        path, cls = _enclosing(node, module, traced.root)
+        cost = NodeCost(
+            name=node.name,
+            op=node.op,
+            target=_target_name(node, module),
+            module_path=path,
+            module_type=cls,
+            kind=_main_kind(ops),
+            input_shapes=tuple(s.shape for s in rec.inputs),
+            output_shapes=tuple(s.shape for s in rec.outputs),
+            cost=sum((op.cost for op in ops), Cost()),
+            params=params,
+            ops=ops,
+            location=node.meta.get(LOCATION),
+            opaque=node.op == "call_module" and str(node.target) in traced.opaque,
+        )
+        node.meta[COST] = cost
+        nodes.append(cost)
+    unused = tuple(name for name, p in traced.root.named_parameters() if id(p) not in seen)
+    return CostedGraph(tuple(nodes), dict(unsupported), unused)

@@ -1,0 +1,168 @@
+"""Find and build the models in a user's Python file (for the command line).
+
+A file offers models as ``nn.Module`` subclasses that build without arguments
+and as functions that take no arguments and return a module. It may declare the
+input shape as a module-level ``INPUT_SHAPE = (1, 3, 224, 224)`` (or a list of
+shapes), or per class as an ``input_shape`` attribute. Names of the built-in zoo
+(``shufflenet_v2_x1.0``, ...) are accepted in place of a file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from costmodel.errors import ModelLoadError
+
+__all__ = ["DEFAULT_INPUT_SHAPE", "DEFAULT_MODEL", "LoadedModel", "load_models"]
+
+DEFAULT_INPUT_SHAPE = (1, 3, 224, 224)
+DEFAULT_MODEL = "shufflenet_v2_x1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """A built model, its name, the file it came from and its declared input shape."""
+
+    name: str
+    model: nn.Module
+    source: str
+    input_shape: Any | None
+
+
+def _required_params(fn: Callable[..., Any]) -> list[str]:
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def _import(path: Path) -> Any:
+    name = f"_costmodel_user_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ModelLoadError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise ModelLoadError(f"{path}:{error.lineno}:{error.offset or 1}: syntax error: {error.msg}") from error
+    except BaseException as error:  # the user's module may raise anything, SystemExit included
+        sys.modules.pop(name, None)
+        line = _user_line(error, path)
+        raise ModelLoadError(f"{path}{line}: importing the file failed: {type(error).__name__}: {error}") from error
+    return module
+
+
+def _user_line(error: BaseException, path: Path) -> str:
+    """':LINE' of the deepest traceback frame in the user's file, or ''."""
+    found = ""
+    tb = error.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
+            found = f":{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _build(name: str, factory: Callable[..., Any], path: Path, *, strict: bool = True) -> nn.Module | None:
+    required = _required_params(factory)
+    if required:
+        raise ModelLoadError(
+            f"{path}: model '{name}' needs arguments ({', '.join(required)}); give them defaults "
+            "or add a function that takes none and returns the model"
+        )
+    try:
+        built = factory()
+    except Exception as error:
+        raise ModelLoadError(f"{path}: building model '{name}' failed: {type(error).__name__}: {error}") from error
+    if not isinstance(built, nn.Module):
+        if not strict:  # a helper function found while scanning, not a model factory
+            return None
+        raise ModelLoadError(f"{path}: '{name}' returned {type(built).__name__}, not an nn.Module")
+    return built
+
+
+def _candidates(module: Any) -> dict[str, Callable[..., Any]]:
+    found: dict[str, Callable[..., Any]] = {}
+    for name, obj in vars(module).items():
+        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if inspect.isclass(obj) and issubclass(obj, nn.Module):
+            found[name] = obj
+        elif inspect.isfunction(obj):
+            found[name] = obj
+    return found
+
+
+def _load_zoo(name: str) -> list[LoadedModel]:
+    from costmodel.zoo import MODELS
+
+    return [LoadedModel(name, MODELS[name](), "costmodel.zoo", None)]
+
+
+def load_models(target: str, model: str | None = None) -> list[LoadedModel]:
+    """Build the models of a file (or the zoo model named ``target``).
+
+    Raises:
+        ModelLoadError: Missing file, syntax or import error, no model, or a model
+            that needs constructor arguments; the message names the file and model.
+    """
+    from costmodel.zoo import MODELS
+
+    if target in MODELS and not Path(target).exists():
+        return _load_zoo(target)
+    path = Path(target)
+    if not path.is_file():
+        hint = f"; zoo models are: {', '.join(sorted(MODELS))}" if not path.suffix else ""
+        raise ModelLoadError(f"{target}: no such file{hint}")
+    module = _import(path)
+    declared = getattr(module, "INPUT_SHAPE", None)
+    candidates = _candidates(module)
+    if model is not None:
+        if model not in candidates:
+            listed = ", ".join(sorted(candidates)) or "none"
+            raise ModelLoadError(f"{path}: no model named '{model}' (found: {listed})")
+        chosen = {model: candidates[model]}
+    else:
+        chosen = {
+            name: obj
+            for name, obj in candidates.items()
+            if not _required_params(obj) and (inspect.isclass(obj) or _returns_module(obj))
+        }
+    loaded = []
+    for name, factory in chosen.items():
+        built = _build(name, factory, path, strict=model is not None or inspect.isclass(factory))
+        if built is None:
+            continue
+        shape = getattr(factory, "input_shape", None) or getattr(built, "input_shape", None) or declared
+        loaded.append(LoadedModel(name, built, str(path), shape))
+    if not loaded:
+        raise ModelLoadError(
+            f"{path}: no model found (an nn.Module subclass that builds without arguments, "
+            "or a function without arguments that returns one; --model NAME picks one)"
+        )
+    return loaded
+
+
+def _returns_module(fn: Callable[..., Any]) -> bool:
+    """A function is a model factory if annotated to return a module; unannotated ones are tried."""
+    annotation = inspect.signature(fn).return_annotation
+    if annotation is inspect.Signature.empty:
+        return True
+    if isinstance(annotation, str):
+        return "Module" in annotation or annotation[:1].isupper()
+    return inspect.isclass(annotation) and issubclass(annotation, nn.Module)

@@ -1,0 +1,275 @@
+"""Run a traced graph on meta tensors and record, per node, every ATen op it dispatches.
+
+Nothing is computed: inputs and weights become meta tensors that carry only
+shape and dtype (meta-device models work the same way), so a model too large
+for memory can still be analysed. The model is run in inference mode (its
+``training`` flags are restored afterwards) and hooks of the traced layers are
+not called (as in fx). A node that fails raises ``ShapeError`` naming the node,
+its module, and the shapes it was given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import fx, nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from costmodel.errors import ShapeError, TraceError, UnsupportedInput
+from costmodel.ops import lookup
+from costmodel.trace import TracedModel, fetch
+from costmodel.types import OpCall, TensorSpec
+
+__all__ = ["NodeRecord", "record"]
+
+_aten = torch.ops.aten
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """What one graph node did: the tensors it took and gave, and the ATen ops it dispatched."""
+
+    node: fx.Node
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    calls: tuple[OpCall, ...]
+    module: nn.Module | None = None
+
+
+def _spec(value: Any) -> Any:
+    """Replace tensors (also inside lists) by their ``TensorSpec``; keep other values."""
+    if isinstance(value, torch.Tensor):
+        return TensorSpec(tuple(value.shape), value.dtype)
+    if isinstance(value, list | tuple) and any(isinstance(v, torch.Tensor) for v in value):
+        return tuple(_spec(v) for v in value)
+    return value
+
+
+def _flat_specs(value: Any) -> tuple[TensorSpec, ...]:
+    """Every tensor in a (nested) value, as specs."""
+    if isinstance(value, torch.Tensor):
+        return (TensorSpec(tuple(value.shape), value.dtype),)
+    if isinstance(value, list | tuple):
+        return tuple(s for v in value for s in _flat_specs(v))
+    if isinstance(value, dict):
+        return tuple(s for v in value.values() for s in _flat_specs(v))
+    return ()
+
+
+class _Recorder(TorchDispatchMode):
+    """Runs every ATen op on the meta device and appends an ``OpCall`` while ``calls`` is a list.
+
+    Real tensors met on the way (the user's weights) are swapped for meta tensors
+    of the same shape, once each, so no kernel ever touches data. Factory ops are
+    sent to the meta device too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[OpCall] | None = None
+        self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def to_meta(self, value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            if value.device.type == "meta":
+                return value
+            found = self._meta.get(id(value))
+            if found is None:
+                found = (value, value.to("meta"))  # keep the original alive so its id stays unique
+                self._meta[id(value)] = found
+            return found[1]
+        if isinstance(value, list | tuple):
+            return type(value)(self.to_meta(v) for v in value)
+        return value
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 - torch protocol
+        args = tuple(self.to_meta(a) for a in args)
+        kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
+        if "device" in kwargs:
+            kwargs["device"] = torch.device("meta")
+        out = _shape_only(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
+        if self.calls is not None:
+            self.calls.append(
+                OpCall(
+                    func,
+                    tuple(_spec(a) for a in args),
+                    _flat_specs(out),
+                    {k: _spec(v) for k, v in kwargs.items()} if kwargs else {},
+                )
+            )
+        return out
+
+
+_POINTWISE: dict[Any, bool] = {}
+
+
+def _shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Outputs of the commonest ops made without their meta kernels, which are slow Python.
+
+    Only for cases whose output is certain: inference batch norm, and pointwise ops
+    whose tensor arguments share one shape and dtype. Anything else returns ``None``.
+    """
+    packet = func.overloadpacket
+    if packet is _aten._native_batch_norm_legit_no_training or (
+        packet is _aten.native_batch_norm and len(args) > 5 and args[5] is False
+    ):
+        x = args[0]
+        return torch.empty_like(x), x.new_empty(0), x.new_empty(0)
+    pointwise = _POINTWISE.get(func)
+    if pointwise is None:
+        pointwise = _POINTWISE[func] = torch.Tag.pointwise in func.tags
+    if not pointwise or kwargs:
+        return None
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    first = tensors[0] if tensors else None
+    if first is None or any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
+        return None
+    if func._schema.name.endswith("_"):  # in place: returns its first argument
+        return first
+    return torch.empty_like(first, memory_format=torch.contiguous_format)
+
+
+@contextlib.contextmanager
+def _inference(model: nn.Module) -> Iterator[None]:
+    """Put every submodule in eval mode and restore each one's own flag afterwards."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+def _describe(node: fx.Node, module: nn.Module | None) -> str:
+    if node.op == "call_module":
+        return f"layer '{node.target or '<model>'}' ({module})" if module is not None else f"layer '{node.target}'"
+    target = getattr(node.target, "__name__", str(node.target))
+    stack = node.meta.get("nn_module_stack") or {}
+    where = f" in '{next(reversed(stack))}'" if stack else ""
+    return f"op '{node.name}' ({node.op} {target}){where}"
+
+
+class _Runner:
+    """Executes graph nodes one by one on meta tensors, recording each node's ops."""
+
+    def __init__(self, traced: TracedModel, recorder: _Recorder) -> None:
+        self.root = traced.root
+        self.root_graph = traced.graph
+        self.recorder = recorder
+        self.env: dict[fx.Node, Any] = {}
+
+    def _load(self, arg: Any) -> Any:
+        return fx.node.map_arg(arg, self.env.__getitem__)
+
+    def run(self, inputs: Sequence[Any]) -> list[NodeRecord]:
+        records: list[NodeRecord] = []
+        pending = list(inputs)
+        placeholders = [n for n in self.root_graph.nodes if n.op == "placeholder"]
+        if len(pending) > len(placeholders):
+            raise UnsupportedInput(
+                f"{type(self.root).__name__}.forward takes {len(placeholders)} input(s), got {len(pending)}"
+            )
+        for node in self.root_graph.nodes:
+            if node.op == "placeholder":
+                if pending:
+                    self.env[node] = pending.pop(0)
+                elif node.args:
+                    self.env[node] = node.args[0]
+                else:
+                    raise UnsupportedInput(
+                        f"{type(self.root).__name__}.forward needs input '{node.target}', "
+                        f"but only {len(inputs)} input shape(s) were given"
+                    )
+                continue
+            if node.op == "output":
+                break
+            records.append(self._run_node(node))
+        return records
+
+    def _run_node(self, node: fx.Node) -> NodeRecord:
+        args, kwargs = self._load(node.args), self._load(node.kwargs)
+        module = fetch(self.root, node.target) if node.op == "call_module" else None
+        calls: list[OpCall] = []
+        self.recorder.calls = calls
+        try:
+            if node.op == "call_function":
+                result = node.target(*args, **kwargs)
+            elif node.op == "call_method":
+                self_obj, *rest = args
+                result = getattr(self_obj, node.target)(*rest, **kwargs)
+            elif node.op == "call_module":
+                result = self._call_module(module, args, kwargs, calls)
+            else:  # get_attr
+                result = fetch(self.root, node.target)
+        except (UnsupportedInput, ShapeError, TraceError):
+            raise
+        except Exception as error:
+            raise _node_error(node, module, args, kwargs, error) from error
+        finally:
+            self.recorder.calls = None
+        self.env[node] = result
+        return NodeRecord(
+            node,
+            _flat_specs((args, kwargs)),
+            _flat_specs(result),
+            tuple(calls),
+            module,
+        )
+
+    def _call_module(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
+        if lookup(type(module)) is None:
+            return module.forward(*args, **kwargs)
+        self.recorder.calls = None  # a module formula costs the whole layer
+        result = module.forward(*args, **kwargs)
+        calls.append(OpCall(type(module), tuple(_spec(a) for a in args), _flat_specs(result), {}, module))
+        return result
+
+
+def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any, error: Exception) -> Exception:
+    shapes = ", ".join(str(s) for s in _flat_specs((args, kwargs))) or "no tensors"
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    name = type(error).__name__
+    if "DataDependent" in name or "data-dependent" in message or "meta tensor" in message:
+        return TraceError(
+            f"{_describe(node, module)} depends on tensor values ({name}), which shape-only analysis cannot "
+            "see; make that branch depend on shapes, or register a cost formula for the module"
+        )
+    return ShapeError(f"{_describe(node, module)} cannot take input {shapes}: {message}")
+
+
+def _input_dtype(model: nn.Module) -> torch.dtype:
+    """Inputs built from shapes take the dtype of the model's first floating-point parameter."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.get_default_dtype()
+
+
+def record(traced: TracedModel, inputs: Sequence[torch.Tensor | tuple[int, ...]]) -> list[NodeRecord]:
+    """Run ``traced`` on meta tensors of the given shapes (or like the given tensors).
+
+    Args:
+        traced: The traced model.
+        inputs: One shape or example tensor per positional input of ``forward``.
+
+    Returns:
+        One record per graph node except placeholders and the output.
+    """
+    model = traced.root
+    dtype = _input_dtype(model)
+    recorder = _Recorder()
+    runner = _Runner(traced, recorder)
+    metas = [
+        x.to("meta") if isinstance(x, torch.Tensor) else torch.empty(x, dtype=dtype, device="meta") for x in inputs
+    ]
+    with _inference(model), torch.no_grad(), recorder:
+        return runner.run(metas)
+

@@ -1,0 +1,154 @@
+"""Tracing: torch.fx graph of any ``nn.Module``, with module paths and source lines.
+
+Standard ``torch.nn`` layers stay leaves, so a conv's groups and kernel are
+visible. A submodule fx cannot trace (data-dependent control flow, unsupported
+Python) does not sink the trace: it becomes an *opaque* leaf whose inside is
+costed op by op at the ATen level later, and the trace is retried. If the
+model's own ``forward`` cannot be traced, the whole model is one opaque leaf.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from costmodel.errors import TraceError
+from costmodel.ops import lookup
+from costmodel.types import SourceLocation
+
+__all__ = ["LOCATION", "ROOT", "TracedModel", "fetch", "trace"]
+
+#: ``node.meta`` key holding the node's ``SourceLocation`` (the user's line that created it).
+LOCATION = "costmodel_location"
+#: Module path of the model itself, used as the target when the whole model is opaque.
+ROOT = ""
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_OWN_DIR = os.path.dirname(__file__) + os.sep
+_ZOO_DIR = _OWN_DIR + "zoo" + os.sep
+
+
+def _is_library_frame(filename: str) -> bool:
+    """Frames of torch and of costmodel itself (but not of its zoo, which is user-like code)."""
+    return filename.startswith(_TORCH_DIR) or (filename.startswith(_OWN_DIR) and not filename.startswith(_ZOO_DIR))
+
+
+@dataclass(frozen=True, slots=True)
+class TracedModel:
+    """The fx graph of a model and the submodules that were costed opaquely."""
+
+    root: nn.Module
+    graph: fx.Graph
+    opaque: frozenset[str]
+
+
+def fetch(root: nn.Module, path: str) -> Any:
+    """The attribute at dotted ``path`` below ``root`` (``root`` itself for ``ROOT``)."""
+    obj: Any = root
+    for part in path.split(".") if path else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+def _user_location() -> SourceLocation | None:
+    """The innermost stack frame outside torch and this module: the user's line that made the node."""
+    frame = sys._getframe(2)
+    while frame is not None and _is_library_frame(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    position = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None), None)
+    line = frame.f_lineno
+    column = (position[2] or 0) + 1 if position and position[0] == line else 1
+    return SourceLocation(code.co_filename, line, column)
+
+
+class _Tracer(fx.Tracer):
+    """fx tracer that keeps nn layers, registered module classes and opaque paths as leaves."""
+
+    def __init__(self, opaque: frozenset[str]) -> None:
+        super().__init__()
+        self.opaque = opaque
+        self.failed_in: str | None = None
+        self._entered: list[str] = []
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if module_qualified_name in self.opaque or lookup(type(m)) is not None:
+            return True
+        return super().is_leaf_module(m, module_qualified_name)
+
+    def call_module(
+        self, m: nn.Module, forward: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        path = self.path_of_module(m)
+        if self.is_leaf_module(m, path):
+            return super().call_module(m, forward, args, kwargs)
+        self._entered.append(path)
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        except Exception:
+            if self.failed_in is None:  # the innermost module that failed
+                self.failed_in = path
+            raise
+        finally:
+            self._entered.pop()
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        node.meta[LOCATION] = _user_location()
+        return node
+
+
+def _root_graph(model: nn.Module) -> fx.Graph:
+    """A graph with one node calling the whole model: a leaf layer, or a forward fx cannot trace."""
+    import inspect
+
+    graph = fx.Graph()
+    params = [
+        p
+        for p in inspect.signature(model.forward).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    inputs = []
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            inputs.append(graph.placeholder("*" + p.name))
+        else:
+            default = () if p.default is p.empty else (p.default,)
+            inputs.append(graph.placeholder(p.name, default_value=default[0] if default else inspect.Parameter.empty))
+    node = graph.call_module(ROOT, tuple(inputs))
+    node.meta[LOCATION] = None
+    graph.output(node)
+    return graph
+
+
+def trace(model: nn.Module) -> TracedModel:
+    """Trace ``model`` with torch.fx, making untraceable submodules opaque leaves.
+
+    Raises:
+        TraceError: Never for untraceable Python in a submodule (that becomes opaque);
+            only if tracing fails for a reason retries cannot fix.
+    """
+    opaque: frozenset[str] = frozenset()
+    if _Tracer(opaque).is_leaf_module(model, ROOT):  # a single nn layer: keep it whole
+        return TracedModel(model, _root_graph(model), opaque)
+    for _ in range(sum(1 for _ in model.modules()) + 1):
+        tracer = _Tracer(opaque)
+        try:
+            return TracedModel(model, tracer.trace(model), opaque)
+        except Exception as error:  # fx raises many types; each one makes a module opaque
+            failed = tracer.failed_in
+            if failed is None or failed == ROOT:
+                return TracedModel(model, _root_graph(model), frozenset({ROOT}))
+            if failed in opaque:
+                raise TraceError(f"tracing {type(model).__name__} failed in '{failed}': {error}") from error
+            opaque = opaque | {failed}
+    raise TraceError(f"tracing {type(model).__name__} did not converge")  # pragma: no cover

@@ -1,0 +1,35 @@
+"""Shared test set-up: hypothesis profiles and small reference helpers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+from torch.utils.flop_counter import FlopCounterMode
+
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.getenv("HYPOTHESIS_PROFILE", "dev"))
+
+
+def torch_flop_counter_macs(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
+    """Multiply-adds according to torch's FlopCounterMode (which counts 2 per multiply-add)."""
+    counter = FlopCounterMode(display=False)
+    model.eval()
+    with counter, torch.no_grad():
+        model(*inputs)
+    total = counter.get_total_flops()
+    assert total % 2 == 0
+    return total // 2
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
