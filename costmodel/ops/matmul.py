@@ -73,7 +73,13 @@ def dot(call: OpCall) -> Cost:
     kind=OpKind.ATTENTION,
 )
 def attention(call: OpCall) -> Cost:
-    """Fused attention: Q K^T and P V products; softmax is element-wise; scores never hit memory."""
+    """Fused attention: Q K^T and P V products; softmax is element-wise; scores never hit memory.
+
+    NB: ``F.scaled_dot_product_attention`` picks its kernel by device; on the meta
+    device that costmodel runs on it takes the math path (bmm, softmax, bmm), so the
+    score matrix's traffic is counted. This formula prices the fused kernels when
+    they are dispatched directly.
+    """
     # [b, h, s_q, d_v] = sdpa(q[b, h, s_q, d], k[b, h, s_k, d], v[b, h, s_k, d_v])
     q, k, v = call.args[:3]
     *batch, s_q, d = q.shape

@@ -8,6 +8,8 @@ of Stage 2 is not grouped (its input is only 24 channels wide).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -19,6 +21,8 @@ __all__ = ["STAGE2_CHANNELS", "ShuffleNetV1", "shufflenet_v1"]
 #: Table 1 output channels of Stage 2 at 1x, per group count; Stages 3 and 4 double each time.
 STAGE2_CHANNELS: dict[int, int] = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}
 STAGE_REPEATS = (4, 8, 4)
+#: Conv1 widths of the authors' official code (Megvii ShuffleNet-Series) per width multiplier.
+CONV1_CHANNELS: dict[float, int] = {0.5: 12, 1.0: 24, 1.5: 24, 2.0: 48}
 
 
 class ShuffleV1Unit(nn.Module):
@@ -43,10 +47,16 @@ class ShuffleV1Unit(nn.Module):
 
 
 def _stage_widths(groups: int, width: float) -> tuple[int, tuple[int, int, int]]:
-    """Conv1 and stage widths at ``width``x: stage widths a multiple of 4g, conv1 near 24x."""
+    """Conv1 and stage widths at ``width``x.
+
+    Stage widths are Table 1's scaled by ``width`` and rounded half up to a multiple of 4g (the
+    bottleneck is 1/4 of the output and must split into g groups). Conv1 follows the
+    authors' code where it has the width, else 24x; it is widened until the stride-2
+    unit's grouped conv divides evenly.
+    """
     quantum = 4 * groups
-    stage2 = max(quantum, round(STAGE2_CHANNELS[groups] * width / quantum) * quantum)
-    conv1 = max(4, round(24 * width))
+    stage2 = max(quantum, math.floor(STAGE2_CHANNELS[groups] * width / quantum + 0.5) * quantum)
+    conv1 = CONV1_CHANNELS.get(width, max(4, round(24 * width)))
     while (stage2 - conv1) % groups:  # the stride-2 unit's grouped conv needs this
         conv1 += 1
     return conv1, (stage2, 2 * stage2, 4 * stage2)
