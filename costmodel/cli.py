@@ -7,6 +7,7 @@ input error. Errors are one line on stderr; ``--traceback`` shows the cause.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,7 +29,7 @@ def parse_shapes(text: str) -> list[tuple[int, ...]]:
     shapes = []
     for part in text.split(";"):
         try:
-            shape = tuple(int(d) for d in part.replace("x", ",").split(",") if d.strip())
+            shape = tuple(int(d) for d in part.split(","))
         except ValueError:
             raise UsageError(f"--input-shape: '{part}' is not a comma-separated list of ints") from None
         if not shape or any(d <= 0 for d in shape):
@@ -65,11 +66,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from costmodel import render
 
     out = []
-    for loaded in load_models(args.target, args.model):
-        rep = costmodel.report(loaded.model, _input_for(loaded, args), name=loaded.name)
-        if args.format == "json":
-            out.append(rep.to_json(indent=2))
-        elif args.format == "csv":
+    reports = [
+        costmodel.report(loaded.model, _input_for(loaded, args), name=loaded.name)
+        for loaded in load_models(args.target, args.model)
+    ]
+    if args.format == "json":  # one JSON array, one object per model
+        print(json.dumps([rep.to_dict() for rep in reports], indent=2))
+        return EXIT_OK
+    for rep in reports:
+        if args.format == "csv":
             out.append(rep.to_dataframe(depth=args.depth).to_csv(index=False))
         else:
             out.append(render.text(rep, depth=args.depth, max_rows=args.max_rows))

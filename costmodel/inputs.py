@@ -15,8 +15,10 @@ InputSpec = torch.Tensor | tuple[int, ...]
 
 
 def _is_shape(value: Any) -> bool:
-    return isinstance(value, Sequence | torch.Size) and not isinstance(value, str) and all(
-        isinstance(d, int) and not isinstance(d, bool) for d in value
+    return (
+        isinstance(value, Sequence | torch.Size)
+        and not isinstance(value, str)
+        and all(isinstance(d, int) and not isinstance(d, bool) for d in value)
     )
 
 

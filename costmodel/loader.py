@@ -101,9 +101,7 @@ def _candidates(module: Any) -> dict[str, Callable[..., Any]]:
     for name, obj in vars(module).items():
         if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
             continue
-        if inspect.isclass(obj) and issubclass(obj, nn.Module):
-            found[name] = obj
-        elif inspect.isfunction(obj):
+        if (inspect.isclass(obj) and issubclass(obj, nn.Module)) or inspect.isfunction(obj):
             found[name] = obj
     return found
 

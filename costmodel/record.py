@@ -87,7 +87,7 @@ class _Recorder(TorchDispatchMode):
             return type(value)(self.to_meta(v) for v in value)
         return value
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 - torch protocol
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         args = tuple(self.to_meta(a) for a in args)
         kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
         if "device" in kwargs:
@@ -233,6 +233,20 @@ class _Runner:
         return result
 
 
+def _expectation(module: nn.Module | None) -> str:
+    """What a standard layer expects of its input, from its own attributes ('' if unknown)."""
+    if isinstance(module, nn.modules.conv._ConvNd):
+        dims = len(module.kernel_size)
+        return f"expects [N, {module.in_channels}, {', '.join('*' * dims)}] (channels in dim 1); "
+    if isinstance(module, nn.Linear | nn.Bilinear):
+        return f"expects [..., {getattr(module, 'in_features', getattr(module, 'in1_features', '?'))}]; "
+    if isinstance(module, nn.modules.batchnorm._NormBase):
+        return f"expects [N, {module.num_features}, ...] (features in dim 1); "
+    if isinstance(module, nn.LayerNorm):
+        return f"expects [..., {', '.join(map(str, module.normalized_shape))}]; "
+    return ""
+
+
 def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any, error: Exception) -> Exception:
     shapes = ", ".join(str(s) for s in _flat_specs((args, kwargs))) or "no tensors"
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -242,7 +256,7 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
             f"{_describe(node, module)} depends on tensor values ({name}), which shape-only analysis cannot "
             "see; make that branch depend on shapes, or register a cost formula for the module"
         )
-    return ShapeError(f"{_describe(node, module)} cannot take input {shapes}: {message}")
+    return ShapeError(f"{_describe(node, module)} {_expectation(module)}got {shapes}: {message}")
 
 
 def _input_dtype(model: nn.Module) -> torch.dtype:
@@ -272,4 +286,3 @@ def record(traced: TracedModel, inputs: Sequence[torch.Tensor | tuple[int, ...]]
     ]
     with _inference(model), torch.no_grad(), recorder:
         return runner.run(metas)
-

@@ -47,7 +47,9 @@ def _header(rep: Report) -> list[str]:
         listed = ", ".join(f"{op} x{count}" for op, count in sorted(rep.unsupported.items()))
         lines.append(f"UNSUPPORTED (FLOPs not counted): {listed}")
     if rep.opaque:
-        lines.append("costed at the ATen level (fx could not trace inside): " + ", ".join(p or "<model>" for p in rep.opaque))
+        lines.append(
+            "costed at the ATen level (fx could not trace inside): " + ", ".join(p or "<model>" for p in rep.opaque)
+        )
     if rep.unused_parameters:
         lines.append(f"parameters not used by forward: {len(rep.unused_parameters)} tensors (not in params)")
     return lines

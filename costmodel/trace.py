@@ -124,7 +124,7 @@ def _root_graph(model: nn.Module) -> fx.Graph:
         else:
             default = () if p.default is p.empty else (p.default,)
             inputs.append(graph.placeholder(p.name, default_value=default[0] if default else inspect.Parameter.empty))
-    node = graph.call_module(ROOT, tuple(inputs))
+    node = graph.create_node("call_module", ROOT, tuple(inputs), name="model")
     node.meta[LOCATION] = None
     graph.output(node)
     return graph

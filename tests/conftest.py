@@ -13,9 +13,7 @@ settings.register_profile("dev", max_examples=25, deadline=None, suppress_health
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.register_profile(
-    "thorough", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("thorough", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.getenv("HYPOTHESIS_PROFILE", "dev"))
 
 

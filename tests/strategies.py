@@ -54,7 +54,7 @@ def conv_configs(draw: st.DrawFn, *, dims: tuple[int, ...] = (1, 2, 3), transpos
     return config
 
 
-def build_conv(config: ConvConfig):  # noqa: ANN201 - returns an nn.Module
+def build_conv(config: ConvConfig):
     """The nn layer for a config."""
     from torch import nn
 

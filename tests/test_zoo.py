@@ -15,7 +15,7 @@ from costmodel.zoo import mobilenet_v2, shufflenet_v1, shufflenet_v2
 IMAGE = (1, 3, 224, 224)
 
 
-def _mflops(model) -> float:  # noqa: ANN001
+def _mflops(model) -> float:
     return costmodel.report(model, IMAGE).flops / 1e6
 
 
@@ -27,7 +27,9 @@ def _mflops(model) -> float:  # noqa: ANN001
     ("width", "paper_mflops", "paper_mparams", "torchvision_params"),
     [(0.5, 41, 1.4, 1_366_792), (1.0, 146, 2.3, 2_278_604), (1.5, 299, 3.5, 3_503_624), (2.0, 591, 7.4, 7_393_996)],
 )
-def test_shufflenet_v2_matches_table_5(width: float, paper_mflops: int, paper_mparams: float, torchvision_params: int) -> None:
+def test_shufflenet_v2_matches_table_5(
+    width: float, paper_mflops: int, paper_mparams: float, torchvision_params: int
+) -> None:
     rep = costmodel.report(shufflenet_v2(width), IMAGE)
     assert rep.flops / 1e6 == pytest.approx(paper_mflops, rel=0.015)
     assert rep.params == torchvision_params  # exact

@@ -55,9 +55,11 @@ def _check_key(target: object) -> None:
         return
     if isinstance(target, type) and issubclass(target, nn.Module):
         return
-    hint = " (register the packet, e.g. torch.ops.aten.mm, not an overload)" if isinstance(
-        target, torch._ops.OpOverload
-    ) else ""
+    hint = (
+        " (register the packet, e.g. torch.ops.aten.mm, not an overload)"
+        if isinstance(target, torch._ops.OpOverload)
+        else ""
+    )
     raise TypeError(
         "register_cost(targets): expected torch.ops.<ns>.<op> packets or nn.Module subclasses, "
         f"got {target!r} of type {type(target).__name__}{hint}"

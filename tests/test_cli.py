@@ -1,0 +1,137 @@
+"""The command line: in-process through ``main(argv)`` and as a subprocess; exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from costmodel.cli import main
+
+GOOD = """
+import torch
+from torch import nn
+
+INPUT_SHAPE = (1, 3, 32, 32)
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+
+def build_wide() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 16, 1))
+
+def helper(x=1):
+    return x + 1
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "model.py") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_report_of_the_default_zoo_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--depth", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "shufflenet_v2_x1.0 on input [1, 3, 224, 224]" in out
+    assert "144.91M" in out
+
+
+def test_report_of_every_model_in_a_file_as_one_json_array(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, GOOD)
+    assert main(["report", path, "--format", "json"]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert [d["model"] for d in documents] == ["Tiny", "build_wide"]
+    assert documents[1]["totals"]["flops"] == 16 * 32 * 32 * 3
+
+
+def test_report_json_is_parseable_per_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, GOOD)
+    assert main(["report", path, "--model", "Tiny", "--format", "json"]) == 0
+    (data,) = json.loads(capsys.readouterr().out)
+    assert data["model"] == "Tiny"
+    assert data["input_shapes"] == [[1, 3, 32, 32]]  # from the file's INPUT_SHAPE
+    assert data["totals"]["flops"] == 8 * 32 * 32 * 3 * 9
+
+
+def test_file_models_are_classes_and_factories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, GOOD)
+    assert main(["report", path, "--input-shape", "2,3,8,8", "--max-rows", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Tiny on input [2, 3, 8, 8]" in out
+    assert "build_wide on input [2, 3, 8, 8]" in out
+    assert "helper" not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        (None, [], "no such file"),
+        ("def broken(:\n    pass\n", [], ":1:12: syntax error"),
+        ("import not_a_module_anywhere\n", [], ":1: importing the file failed: ModuleNotFoundError"),
+        ("x = 1\n", [], "no model found"),
+        (
+            "from torch import nn\n"
+            "class Needs(nn.Module):\n"
+            "    def __init__(self, width):\n"
+            "        super().__init__()\n",
+            ["--model", "Needs"],
+            "needs arguments (width)",
+        ),
+        (GOOD, ["--model", "Nope"], "no model named 'Nope' (found: Tiny, build_wide, helper)"),
+        (GOOD, ["--model", "Tiny", "--input-shape", "1,4,32,32"], "layer 'conv'"),
+        (GOOD, ["--input-shape", "1,x,3"], "--input-shape: '1,x,3' is not"),
+        (GOOD, ["--input-shape", "1,0,3"], "must list positive ints"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | None, args: list[str], message: str
+) -> None:
+    path = _write(tmp_path, text) if text is not None else str(tmp_path / "missing.py")
+    assert main(["report", path, *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-command"]) == 2
+    assert main(["report", "--format", "xml"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_traceback_flag_shows_the_cause(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x = 1\n")
+    with pytest.raises(Exception, match="no model found"):
+        main(["report", path, "--traceback"])
+
+
+def test_python_dash_m_runs_as_a_subprocess(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    done = subprocess.run(
+        [sys.executable, "-m", "costmodel", "report", path, "--model", "Tiny", "--format", "csv", "--depth", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("module,type,depth,flops")
+    failed = subprocess.run(
+        [sys.executable, "-m", "costmodel", "report", str(tmp_path / "none.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 2
+    assert failed.stderr.strip() == f"costmodel report: error: {tmp_path / 'none.py'}: no such file"

@@ -1,0 +1,68 @@
+"""Bad input gets one clear line naming what is wrong and where; never a deep torch traceback."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import costmodel
+from costmodel import ShapeError, TraceError, UnsupportedInput
+from costmodel.zoo import shufflenet_v2
+from tests.nets import ValueBranch
+
+
+def test_wrong_channel_count_names_the_layer_expected_and_got() -> None:
+    with pytest.raises(ShapeError) as info:
+        costmodel.report(shufflenet_v2(), (1, 4, 224, 224))
+    message = str(info.value)
+    assert "'conv1.0'" in message
+    assert "Conv2d(3, 24" in message
+    assert "expects [N, 3, *, *]" in message
+    assert "got [1, 4, 224, 224]" in message
+    assert "\n" not in message
+    assert isinstance(info.value, ValueError)  # user errors also subclass the builtin
+
+
+def test_wrong_feature_count_for_a_linear_layer() -> None:
+    with pytest.raises(ShapeError, match=r"expects \[\.\.\., 3\]; got \[2, 5\]"):
+        costmodel.report(nn.Linear(3, 4), (2, 5))
+
+
+def test_missing_dimension_is_reported_on_the_first_layer() -> None:
+    with pytest.raises(ShapeError, match=r"'conv1\.0'.*got \[1, 3, 224\]"):
+        costmodel.report(shufflenet_v2(), (1, 3, 224))
+
+
+def test_not_a_module() -> None:
+    with pytest.raises(UnsupportedInput, match=r"expects a torch\.nn\.Module, got function"):
+        costmodel.report(shufflenet_v2, (1, 3, 224, 224))
+
+
+def test_empty_model() -> None:
+    with pytest.raises(UnsupportedInput, match="empty model"):
+        costmodel.report(nn.Sequential(), (1, 3))
+
+
+@pytest.mark.parametrize("bad", ["abc", (), (1, -3), [(1, 2), "x"], None, 3])
+def test_malformed_input_shapes(bad: object) -> None:
+    with pytest.raises(UnsupportedInput, match="input"):
+        costmodel.report(nn.Linear(3, 4), bad)
+
+
+def test_input_count_must_match_forward() -> None:
+    with pytest.raises(UnsupportedInput, match="takes 1 input"):
+        costmodel.report(nn.Linear(3, 4), [(2, 3), (2, 3)])
+
+
+def test_value_dependent_control_flow_names_the_module() -> None:
+    with pytest.raises(TraceError, match=r"layer '1' \(ValueBranch\(\)\) depends on tensor values"):
+        costmodel.report(nn.Sequential(nn.Conv2d(3, 8, 1), ValueBranch()), (1, 3, 8, 8))
+
+
+def test_failed_report_leaves_the_model_in_training_mode() -> None:
+    model = shufflenet_v2(0.5).train()
+    with pytest.raises(ShapeError):
+        costmodel.report(model, (1, 5, 64, 64))
+    assert all(m.training for m in model.modules())
+    assert next(model.parameters()).device == torch.device("cpu")
