@@ -68,6 +68,15 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
     return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
 
 
+def _parameters_of(module: nn.Module | None) -> list[nn.Parameter]:
+    """A module's parameters, recursively (cheaply for the usual childless leaf layers)."""
+    if module is None:
+        return []
+    if not module._modules:
+        return [p for p in module._parameters.values() if p is not None]
+    return list(module.parameters())
+
+
 def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> CostedGraph:
     """Price every recorded node, store each ``NodeCost`` in ``node.meta[COST]``, and tally."""
     seen: set[int] = set()
@@ -80,7 +89,7 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> CostedGraph:
             if not op.supported:
                 unsupported[str(op.call.target)] += 1
         params = 0
-        owned = list(module.parameters()) if module is not None else []
+        owned = _parameters_of(module)
         for source in node.all_input_nodes:  # weights fetched by get_attr count where they are used
             if source.op == "get_attr":
                 attr = fetch(traced.root, str(source.target))

@@ -6,8 +6,10 @@ JSON, rich and Jupyter display) render it at the edge, in ``costmodel.render``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +193,17 @@ class Report:
         return render.html(self)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def report(model: nn.Module, input_shape: Any, *, name: str | None = None) -> Report:
     """Trace ``model`` and cost every node on inputs of ``input_shape``.
 
@@ -213,8 +226,9 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None) -> Re
         raise UnsupportedInput(f"report() expects a torch.nn.Module, got {type(model).__name__}")
     inputs = normalize_inputs(input_shape)
     model_name = name or type(model).__name__
-    traced = trace(model)
-    costed = annotate(traced, record(traced, inputs))
+    with _gc_paused():  # the walk makes many short-lived records; collection only slows it
+        traced = trace(model)
+        costed = annotate(traced, record(traced, inputs))
     if not costed.nodes:
         raise UnsupportedInput(f"model {model_name} has no operations to cost (empty model)")
     if costed.unsupported:
