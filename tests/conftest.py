@@ -28,6 +28,16 @@ def torch_flop_counter_macs(model: torch.nn.Module, *inputs: torch.Tensor) -> in
     return total // 2
 
 
+def fvcore_macs(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
+    """fvcore's multiply-adds of the conv and matmul families (fvcore also counts norms and pools)."""
+    from fvcore.nn import FlopCountAnalysis
+
+    analysis = FlopCountAnalysis(model.eval(), inputs)
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    families = {"conv", "linear", "addmm", "matmul", "bmm", "einsum", "mm"}
+    return sum(count for op, count in analysis.by_operator().items() if op in families)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
