@@ -12,12 +12,17 @@ from costmodel.errors import (
     UnsupportedOpWarning,
 )
 from costmodel.ops import register_cost, unregister_cost
-from costmodel.report import ModuleCost, Report, report
+from costmodel.diagnostics import Diagnostic
+from costmodel.report import ModuleCost, Report, lint, report
+from costmodel.rules import RULES, LintConfig
 from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind, TensorSpec
 
 __all__ = [
+    "RULES",
     "Cost",
     "CostModelError",
+    "Diagnostic",
+    "LintConfig",
     "ModuleCost",
     "NodeCost",
     "OpCall",
@@ -29,6 +34,7 @@ __all__ = [
     "TraceError",
     "UnsupportedInput",
     "UnsupportedOpWarning",
+    "lint",
     "register_cost",
     "report",
     "unregister_cost",

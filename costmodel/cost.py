@@ -16,6 +16,7 @@ from torch import fx, nn
 
 from costmodel.ops import io_cost, lookup
 from costmodel.record import NodeRecord
+from costmodel.source import definition_site
 from costmodel.trace import LOCATION, TracedModel, fetch
 from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind
 
@@ -113,6 +114,8 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> CostedGraph:
             ops=ops,
             location=node.meta.get(LOCATION),
             opaque=node.op == "call_module" and str(node.target) in traced.opaque,
+            inputs=tuple(source.name for source in node.all_input_nodes if source.op != "get_attr"),
+            definition=definition_site(traced.root, str(node.target)) if node.op == "call_module" else None,
         )
         node.meta[COST] = cost
         nodes.append(cost)

@@ -6,6 +6,7 @@ rich and pandas are imported here, lazily, so the core never loads them.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,9 @@ def _header(rep: Report) -> list[str]:
         )
     if rep.unused_parameters:
         lines.append(f"parameters not used by forward: {len(rep.unused_parameters)} tensors (not in params)")
+    if rep.findings:
+        counts = Counter(f.code for f in rep.findings)
+        lines.append("guideline findings: " + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())))
     return lines
 
 
@@ -133,6 +137,8 @@ def rich_renderables(rep: Report, depth: int | None = None, max_rows: int | None
     for line in _header(rep):
         yield Text(line)
     yield _table(rep, depth, max_rows)
+    for finding in rep.findings:
+        yield Text(f"{finding.code} [{finding.module or '<model>'}] {finding.message}")
 
 
 def text(rep: Report, *, depth: int | None = None, max_rows: int | None = None, width: int = 200) -> str:

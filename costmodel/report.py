@@ -9,24 +9,27 @@ from __future__ import annotations
 import contextlib
 import gc
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
 from costmodel.cost import annotate
+from costmodel.diagnostics import Diagnostic
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
 from costmodel.inputs import normalize_inputs
 from costmodel.record import record
+from costmodel.rules import LintConfig, check
 from costmodel.trace import trace
-from costmodel.types import Cost, NodeCost, OpKind, Shape
+from costmodel.source import class_site
+from costmodel.types import Cost, NodeCost, OpKind, Shape, SourceLocation
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console, ConsoleOptions, RenderResult
 
-__all__ = ["CONVENTIONS", "ModuleCost", "Report", "report"]
+__all__ = ["CONVENTIONS", "ModuleCost", "Report", "lint", "report"]
 
 #: The units, as printed in every report header and JSON document.
 CONVENTIONS: Mapping[str, str] = {
@@ -71,7 +74,8 @@ class Report:
     opaque: tuple[str, ...] = ()
     unused_parameters: tuple[str, ...] = ()
     module_types: Mapping[str, str] = field(default_factory=dict, repr=False)
-    findings: tuple[Any, ...] = ()
+    module_sites: Mapping[str, SourceLocation] = field(default_factory=dict, repr=False)
+    findings: tuple[Diagnostic, ...] = ()
 
     # -- totals ---------------------------------------------------------------
     @property
@@ -204,7 +208,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def report(model: nn.Module, input_shape: Any, *, name: str | None = None) -> Report:
+def report(
+    model: nn.Module, input_shape: Any, *, name: str | None = None, rules: LintConfig | None = None
+) -> Report:
     """Trace ``model`` and cost every node on inputs of ``input_shape``.
 
     Args:
@@ -212,6 +218,8 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None) -> Re
         input_shape: A shape like ``(1, 3, 224, 224)``, a list of shapes for several
             inputs, or example tensors (only their shapes and dtypes are used).
         name: Name shown in the report (default: the model's class name).
+        rules: Which guideline rules run for ``Report.findings`` and with which
+            options (default: all, with their default options).
 
     Returns:
         The frozen ``Report``.
@@ -239,7 +247,7 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None) -> Re
             UnsupportedOpWarning,
             stacklevel=2,
         )
-    return Report(
+    rep = Report(
         model=model_name,
         input_shapes=tuple(tuple(x.shape) if hasattr(x, "shape") else x for x in inputs),
         nodes=costed.nodes,
@@ -247,4 +255,29 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None) -> Re
         opaque=tuple(sorted(traced.opaque)),
         unused_parameters=costed.unused_parameters,
         module_types={path: type(m).__name__ for path, m in model.named_modules()},
+        module_sites={path: site for path, m in model.named_modules() if (site := class_site(type(m)))},
     )
+    return replace(rep, findings=check(rep, rules))
+
+
+def lint(
+    model: nn.Module,
+    input_shape: Any,
+    *,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    options: Mapping[str, float] | None = None,
+    config: LintConfig | None = None,
+) -> tuple[Diagnostic, ...]:
+    """The guideline findings for ``model``: ``report(...).findings`` with the rules configured here.
+
+    Args:
+        model: Any ``nn.Module``.
+        input_shape: As for ``report``.
+        select: Rule code prefixes to run (default: all).
+        ignore: Rule code prefixes to skip.
+        options: ``"CODE.option" -> value`` overrides, e.g. ``{"G4.max_share": 0.5}``.
+        config: A base configuration (e.g. from ``costmodel.rules.load_config()``).
+    """
+    merged = (config or LintConfig()).merged(select, ignore, options)
+    return report(model, input_shape, rules=merged).findings

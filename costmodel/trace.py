@@ -9,19 +9,15 @@ model's own ``forward`` cannot be traced, the whole model is one opaque leaf.
 
 from __future__ import annotations
 
-import itertools
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import fx, nn
 
 from costmodel.errors import TraceError
 from costmodel.ops import lookup
-from costmodel.types import SourceLocation
+from costmodel.source import call_site
 
 __all__ = ["LOCATION", "ROOT", "TracedModel", "fetch", "trace"]
 
@@ -29,15 +25,6 @@ __all__ = ["LOCATION", "ROOT", "TracedModel", "fetch", "trace"]
 LOCATION = "costmodel_location"
 #: Module path of the model itself, used as the target when the whole model is opaque.
 ROOT = ""
-
-_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-_OWN_DIR = os.path.dirname(__file__) + os.sep
-_ZOO_DIR = _OWN_DIR + "zoo" + os.sep
-
-
-def _is_library_frame(filename: str) -> bool:
-    """Frames of torch and of costmodel itself (but not of its zoo, which is user-like code)."""
-    return filename.startswith(_TORCH_DIR) or (filename.startswith(_OWN_DIR) and not filename.startswith(_ZOO_DIR))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +42,6 @@ def fetch(root: nn.Module, path: str) -> Any:
     for part in path.split(".") if path else ():
         obj = getattr(obj, part)
     return obj
-
-
-def _user_location() -> SourceLocation | None:
-    """The innermost stack frame outside torch and this module: the user's line that made the node."""
-    frame = sys._getframe(2)
-    while frame is not None and _is_library_frame(frame.f_code.co_filename):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    code = frame.f_code
-    position = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None), None)
-    line = frame.f_lineno
-    column = (position[2] or 0) + 1 if position and position[0] == line else 1
-    return SourceLocation(code.co_filename, line, column)
 
 
 class _Tracer(fx.Tracer):
@@ -103,7 +76,7 @@ class _Tracer(fx.Tracer):
 
     def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
         node = super().create_node(*args, **kwargs)
-        node.meta[LOCATION] = _user_location()
+        node.meta[LOCATION] = call_site(2)
         return node
 
 

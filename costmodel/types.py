@@ -180,7 +180,10 @@ class NodeCost:
     """One fx graph node with its costs (see the module docstring for units).
 
     ``extras`` holds further per-node columns that join later (measured or
-    predicted time, say), keyed by column name.
+    predicted time, say), keyed by column name. ``inputs`` names the nodes whose
+    outputs this node consumes (graph inputs are named by their placeholder), so
+    the report is the model's data-flow graph. ``location`` is the line that ran
+    the node; ``definition`` the ``self.<name> = ...`` line that built its layer.
     """
 
     name: str
@@ -197,6 +200,8 @@ class NodeCost:
     location: SourceLocation | None = None
     opaque: bool = False
     extras: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    inputs: tuple[str, ...] = ()
+    definition: SourceLocation | None = None
 
     @property
     def flops(self) -> int:

@@ -1,0 +1,86 @@
+"""G1 unequal-channel-width."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from costmodel.diagnostics import Diagnostic
+from costmodel.mac import g1_lower_bound
+from costmodel.render import human
+from costmodel.rules import register_rule
+from costmodel.rules.base import Rule, conv_layers
+
+if TYPE_CHECKING:
+    from costmodel.report import Report
+
+
+@register_rule
+class UnequalChannelWidth(Rule):
+    """Convs whose input and output widths differ move more memory than their FLOPs need.
+
+    ## What it does
+    For every stride-1 convolution (1x1 above all) it compares the layer's MAC,
+    as the walker counts it, with the least MAC any split of the same FLOPs B
+    into c_in x c_out can have over N output positions:
+    ``MAC >= 2*sqrt(N*B*g/kk) + B/N``, reached only when c_in == c_out (for a
+    1x1 conv with g = 1 this is the paper's ``2*sqrt(hw*B) + B/hw``). When the
+    convs' MAC above their bounds adds up to ``min_share`` of the model's MAC, it
+    lists each conv whose MAC is at least ``min_ratio`` times its bound.
+
+    ## Why is this bad?
+    At equal FLOPs, unequal widths read or write more activations. On memory-bound
+    devices time follows MAC: the paper's Table 1 network runs 1:12 widths up to
+    half as fast as 1:1 at the same FLOPs.
+
+    ## Example
+    ``nn.Conv2d(32, 192, 1)`` then ``nn.Conv2d(192, 32, 1)`` (MobileNet V2's
+    expansion and projection) sit 1.4x above the bound; two ``nn.Conv2d(78, 78, 1)``
+    of the same FLOPs sit on it.
+
+    ## Options
+    - ``min_ratio`` (1.05): list convs at least this far above their bound.
+    - ``min_share`` (0.01): stay silent unless the excess is this share of the model's MAC.
+
+    ## Reference
+    Ma et al., ShuffleNet V2, ECCV 2018, Sec. 2, guideline G1 and Table 1.
+    """
+
+    code = "G1"
+    name = "unequal-channel-width"
+    summary = "convs with c_in != c_out pay MAC above the G1 bound for their FLOPs"
+    options = {"min_ratio": 1.05, "min_share": 0.01}
+
+    def check(self, report: Report) -> Iterator[Diagnostic]:
+        layers = []
+        for conv in conv_layers(report):
+            if conv.transposed or conv.depthwise or conv.in_positions != conv.out_positions:
+                continue
+            flops = conv.op.cost.flops
+            mac = conv.op.cost.mac - conv.bias  # the paper's MAC has no bias term
+            bound = g1_lower_bound(conv.out_positions, flops, conv.groups, conv.kernel_area)
+            layers.append((conv, mac, bound))
+        excess = sum(mac - bound for _, mac, bound in layers)
+        share = excess / report.mac if report.mac else 0.0
+        if share < self.opts["min_share"]:
+            return
+        for conv, mac, bound in layers:
+            ratio = mac / bound
+            if ratio < self.opts["min_ratio"]:
+                continue
+            yield self.finding(
+                f"conv '{conv.node.module_path or conv.node.name}' ({conv.shape_text}) has widths "
+                f"1:{conv.c2 / conv.c1:.2g}; its MAC is {ratio:.2f}x the G1 lower bound for its FLOPs "
+                f"({human(mac)} vs {human(round(bound))} elements), and unequal widths cost this model "
+                f"{share:.1%} of its MAC; make input and output widths equal (ShuffleNet V2 Sec. 2, G1)",
+                conv.node.module_path,
+                conv.where,
+                degree=ratio / self.opts["min_ratio"],
+                c_in=conv.c1,
+                c_out=conv.c2,
+                groups=conv.groups,
+                mac=mac,
+                bound=float(bound),
+                ratio=float(ratio),
+                model_excess_share=float(share),
+            )

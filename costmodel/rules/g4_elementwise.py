@@ -1,0 +1,114 @@
+"""G4 elementwise-heavy."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from costmodel.diagnostics import Diagnostic
+from costmodel.render import human
+from costmodel.rules import register_rule
+from costmodel.rules.base import Rule, blocks, is_depthwise
+from costmodel.types import NodeCost, OpKind
+
+if TYPE_CHECKING:
+    from costmodel.report import Report
+
+ELEMENTWISE_KINDS = frozenset({OpKind.ELEMENTWISE, OpKind.NORM})
+
+
+def _is_foldable_norm(name: str) -> bool:
+    """Inference batch norm: a per-channel scale and shift that deployment folds into the conv."""
+    return "batch_norm" in name
+
+
+def elementwise_traffic(
+    nodes: Iterable[NodeCost], *, count_batchnorm: bool = False
+) -> tuple[int, int, int, Counter[str]]:
+    """(element-wise MAC, all MAC, element-wise op calls, op names) over ``nodes``.
+
+    Element-wise: activations, adds and other pointwise ops, unfused norms (layer
+    and group norm; batch norm only with ``count_batchnorm``, as it folds into the
+    conv before it at inference, and then it leaves the total too), and depthwise
+    convs (the paper counts them here for their high MAC/FLOPs ratio).
+    """
+    ew_mac = total = calls = 0
+    names: Counter[str] = Counter()
+    for node in nodes:
+        folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if _is_foldable_norm(o.name))
+        total += node.mac - folded
+        if is_depthwise(node):
+            ew_mac += node.mac
+            calls += 1
+            names["depthwise conv"] += 1
+            continue
+        for op in node.ops:
+            if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not _is_foldable_norm(op.name)):
+                ew_mac += op.cost.mac
+                calls += 1
+                names[op.name.rstrip("_")] += 1
+    return ew_mac, total, calls, names
+
+
+@register_rule
+class ElementwiseHeavy(Rule):
+    """Element-wise ops take a share of the memory traffic that FLOPs do not show.
+
+    ## What it does
+    It sums the MAC of element-wise work: activations (ReLU, ReLU6, ...), adds
+    and other pointwise ops, bias and unfused normalisation, and depthwise convs,
+    which the paper counts here for their high MAC/FLOPs ratio. It reports each
+    building block, and the whole model, whose element-wise share of MAC is at
+    least ``max_share``.
+
+    ## Why is this bad?
+    Element-wise ops have almost no FLOPs but read and write whole feature maps.
+    Removing ReLU and the shortcut from a ResNet bottleneck makes it about 20%
+    faster on GPU and ARM (the paper's Table 4).
+
+    ## Example
+    MobileNet V2's inverted residual runs ReLU6, batch norm and a depthwise conv on
+    its 6x-wide feature map. ShuffleNet V2 applies ReLU on one branch only and joins
+    branches with concat, not add.
+
+    ## Options
+    - ``max_share`` (0.3): the element-wise share of MAC a block or model may have.
+    - ``count_batchnorm`` (0): 1 counts inference batch norm too; by default it is
+      left out of both sides, as deployment folds it into the conv before it.
+
+    ## Reference
+    Ma et al., ShuffleNet V2, ECCV 2018, Sec. 2, guideline G4, Table 4 and Fig. 2.
+    """
+
+    code = "G4"
+    name = "elementwise-heavy"
+    summary = "element-wise ops (activations, adds, norms, depthwise convs) take a large share of MAC"
+    options = {"max_share": 0.3, "count_batchnorm": 0}
+
+    def _finding(self, path: str, label: str, nodes: Iterable[NodeCost], where: object) -> Iterator[Diagnostic]:
+        ew_mac, total, calls, names = elementwise_traffic(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
+        share = ew_mac / total if total else 0.0
+        if share < self.opts["max_share"]:
+            return
+        listed = ", ".join(f"{name} x{count}" for name, count in names.most_common(4))
+        yield self.finding(
+            f"{label} spends {share:.0%} of its MAC ({human(ew_mac)} of {human(total)} "
+            f"elements) in {calls} element-wise ops ({listed}); they move whole feature maps for almost no "
+            "FLOPs: fuse them into the conv, drop activations on one branch, join with concat rather than add "
+            "(ShuffleNet V2 Sec. 2, G4)",
+            path,
+            where,  # type: ignore[arg-type]
+            degree=share / self.opts["max_share"],
+            share=float(share),
+            elementwise_mac=ew_mac,
+            mac=total,
+            elementwise_ops=calls,
+        )
+
+    def check(self, report: Report) -> Iterator[Diagnostic]:
+        units = blocks(report)
+        if len(units) > 1 or units[0].path:
+            for block in units:
+                yield from self._finding(block.path, f"block '{block.path}' ({block.type})", block.nodes, block.where)
+        yield from self._finding("", f"model {report.model}", report.nodes, report.module_sites.get(""))

@@ -1,0 +1,108 @@
+"""Source locations: the user's line that created a graph node, and the line that built a layer.
+
+Call sites come from a cheap stack walk at trace time (torch.fx's own
+``record_stack_traces`` costs ~80x more). Definition sites are found by reading
+the ``__init__`` of the nearest user-defined parent for ``self.<name> = ...``, so
+a finding on ``stages.0.branch2.0.0`` points at ``self.branch2 = ...``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import os
+import re
+import sys
+
+import torch
+from torch import nn
+
+from costmodel.types import SourceLocation
+
+__all__ = ["call_site", "class_site", "definition_site"]
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_OWN_DIR = os.path.dirname(__file__) + os.sep
+_ZOO_DIR = _OWN_DIR + "zoo" + os.sep
+
+
+def _is_library_file(filename: str) -> bool:
+    """Files of torch and of costmodel itself (but not its zoo, which is user-like code)."""
+    return filename.startswith(_TORCH_DIR) or (filename.startswith(_OWN_DIR) and not filename.startswith(_ZOO_DIR))
+
+
+def call_site(skip: int = 1) -> SourceLocation | None:
+    """The innermost stack frame outside torch and costmodel: the user's line being run."""
+    frame = sys._getframe(skip + 1)
+    while frame is not None and _is_library_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    position = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None), None)
+    line = frame.f_lineno
+    column = (position[2] or 0) + 1 if position and position[0] == line else 1
+    return SourceLocation(code.co_filename, line, column)
+
+
+@functools.lru_cache(maxsize=512)
+def class_site(cls: type) -> SourceLocation | None:
+    """Where a class is defined (``None`` for torch's own classes and unreadable sources)."""
+    try:
+        filename = inspect.getsourcefile(cls)
+        _, line = inspect.getsourcelines(cls)
+    except (OSError, TypeError):
+        return None
+    if filename is None or _is_library_file(filename):
+        return None
+    return SourceLocation(filename, line, 1)
+
+
+@functools.lru_cache(maxsize=512)
+def _init_source(cls: type) -> tuple[str, int, list[str]] | None:
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        return None
+    try:
+        filename = inspect.getsourcefile(init)
+        lines, start = inspect.getsourcelines(init)
+    except (OSError, TypeError):
+        return None
+    if filename is None or _is_library_file(filename):
+        return None
+    return filename, start, lines
+
+
+@functools.lru_cache(maxsize=4096)
+def _assignment(cls: type, attr: str) -> SourceLocation | None:
+    for klass in cls.__mro__:
+        source = _init_source(klass)
+        if source is None:
+            continue
+        filename, start, lines = source
+        pattern = re.compile(rf"\bself\.{re.escape(attr)}\s*(?::[^=]+)?=(?!=)")
+        for offset, text in enumerate(lines):
+            match = pattern.search(text)
+            if match:
+                return SourceLocation(filename, start + offset, match.start() + 1)
+    return None
+
+
+def definition_site(root: nn.Module, path: str) -> SourceLocation | None:
+    """The ``self.<name> = ...`` line in the nearest user-defined ancestor that built ``path``."""
+    parts = path.split(".") if path else []
+    modules = [root]
+    for part in parts:
+        child = modules[-1]._modules.get(part)
+        if child is None:
+            return None
+        modules.append(child)
+    for depth in range(len(parts), 0, -1):
+        parent, attr = modules[depth - 1], parts[depth - 1]
+        if type(parent).__module__.startswith("torch.") or attr.isdigit():
+            continue
+        found = _assignment(type(parent), attr)
+        if found is not None:
+            return found
+    return None
