@@ -4,6 +4,7 @@ FLOPs are multiply-adds, MAC is elements read + written, parameters are unique
 elements; see ``costmodel.types`` for the conventions.
 """
 
+from costmodel.diagnostics import Diagnostic
 from costmodel.errors import (
     CostModelError,
     ShapeError,
@@ -12,7 +13,6 @@ from costmodel.errors import (
     UnsupportedOpWarning,
 )
 from costmodel.ops import register_cost, unregister_cost
-from costmodel.diagnostics import Diagnostic
 from costmodel.report import ModuleCost, Report, lint, report
 from costmodel.rules import RULES, LintConfig
 from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind, TensorSpec

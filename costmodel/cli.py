@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from costmodel.diagnostics import FORMATS
 from costmodel.errors import CostModelError
 from costmodel.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL, LoadedModel, load_models
+from costmodel.rules import RULES
 
 __all__ = ["main", "parse_shapes"]
 
@@ -82,6 +86,66 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _option(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CODE.option=NUMBER, like G1.min_ratio=1.1; got '{text}'") from None
+
+
+def _codes(text: str) -> list[str]:
+    return [code.strip() for code in text.split(",") if code.strip()]
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    import costmodel
+    from costmodel.diagnostics import render
+    from costmodel.rules import load_config
+
+    base = load_config(args.target if Path(args.target).exists() else None)
+    config = base.merged(args.select, args.ignore, dict(args.option or ()))
+    found = []
+    for loaded in load_models(args.target, args.model):
+        rep = costmodel.report(loaded.model, _input_for(loaded, args), name=loaded.name, rules=config)
+        found.extend(rep.findings)
+    sys.stdout.write(render(found, args.format))
+    if args.statistics and found:
+        counts = Counter(d.code for d in found)
+        for code, count in sorted(counts.items()):
+            print(f"{count:<5} {code} {RULES[code].name}", file=sys.stderr)
+    return EXIT_FINDINGS if found and not args.exit_zero else EXIT_OK
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {"code": r.code, "name": r.name, "summary": r.summary, "options": dict(r.options)}
+                    for r in RULES.values()
+                ],
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    for rule in RULES.values():
+        options = ", ".join(f"{rule.code}.{k}={v:g}" for k, v in rule.options.items())
+        print(f"{rule.code}  {rule.name:24} {rule.summary}  [{options}]")
+    return EXIT_OK
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    rule = RULES.get(args.code.upper()) or next((r for r in RULES.values() if r.name == args.code), None)
+    if rule is None:
+        raise UsageError(f"no rule '{args.code}' (codes: {', '.join(RULES)})")
+    print(f"{rule.code} {rule.name}: {rule.summary}\n")
+    print(rule.explanation())
+    return EXIT_OK
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costmodel", description="What a PyTorch network costs, and why.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,13 +157,35 @@ def _build_parser() -> argparse.ArgumentParser:
     report.add_argument("--max-rows", type=int, default=None, help="print at most this many rows")
     report.set_defaults(run=_cmd_report)
 
-    for register in _EXTRA_COMMANDS:
-        register(commands)
+    lint = commands.add_parser(
+        "lint",
+        help="check the models in a file against the ShuffleNet V2 guidelines G1-G4",
+        description="Exit status: 0 no findings, 1 findings, 2 usage or input error. Settings also come from "
+        "[tool.costmodel] in the nearest pyproject.toml.",
+    )
+    _add_model_arguments(lint)
+    lint.add_argument("--select", type=_codes, help="rule code prefixes to run, e.g. G1,G3 (default: all)")
+    lint.add_argument("--ignore", type=_codes, help="rule code prefixes to skip, e.g. G4")
+    lint.add_argument(
+        "--option",
+        type=_option,
+        action="append",
+        metavar="CODE.option=VALUE",
+        help="a rule threshold, e.g. G4.max_share=0.5 (repeatable; see 'costmodel rules')",
+    )
+    lint.add_argument("--format", choices=sorted(FORMATS), default="default")
+    lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    lint.add_argument("--statistics", action="store_true", help="print the count of findings per code to stderr")
+    lint.set_defaults(run=_cmd_lint)
+
+    rules = commands.add_parser("rules", help="list the guideline rules and their options")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.set_defaults(run=_cmd_rules)
+
+    explain = commands.add_parser("explain", help="explain a rule: what it checks, why it costs, the paper section")
+    explain.add_argument("code", help="a rule code (G2) or name (excessive-group-conv)")
+    explain.set_defaults(run=_cmd_explain)
     return parser
-
-
-#: Further subcommands register themselves here: fn(subparsers) adding a parser with ``run`` set.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,9 +31,10 @@ class Diagnostic:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        """Sorted by file, line, column, code, then module (as linters do)."""
-        return (self.file, self.line, self.column, self.code, self.module)
+    def sort_key(self) -> tuple[Any, ...]:
+        """Sorted by file, line, column, code, then module path in natural order (stages.2 < stages.10)."""
+        natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.module.split("."))
+        return (self.file, self.line, self.column, self.code, natural)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

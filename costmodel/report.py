@@ -21,8 +21,8 @@ from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
 from costmodel.inputs import normalize_inputs
 from costmodel.record import record
 from costmodel.rules import LintConfig, check
-from costmodel.trace import trace
 from costmodel.source import class_site
+from costmodel.trace import trace
 from costmodel.types import Cost, NodeCost, OpKind, Shape, SourceLocation
 
 if TYPE_CHECKING:
@@ -208,9 +208,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def report(
-    model: nn.Module, input_shape: Any, *, name: str | None = None, rules: LintConfig | None = None
-) -> Report:
+def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules: LintConfig | None = None) -> Report:
     """Trace ``model`` and cost every node on inputs of ``input_shape``.
 
     Args:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import linecache
 import os
 import re
 import sys
@@ -46,14 +47,33 @@ def call_site(skip: int = 1) -> SourceLocation | None:
     return SourceLocation(code.co_filename, line, column)
 
 
+def _class_line(cls: type) -> tuple[str, int] | None:
+    """File and line of ``class Name`` found through a method's code object (no sys.modules needed)."""
+    for member in vars(cls).values():
+        code = getattr(member, "__code__", None)
+        if code is None:
+            continue
+        lines = linecache.getlines(code.co_filename)
+        pattern = re.compile(rf"^\s*class\s+{re.escape(cls.__name__)}\b")
+        for number in range(min(code.co_firstlineno, len(lines)), 0, -1):
+            if pattern.match(lines[number - 1]):
+                return code.co_filename, number
+    return None
+
+
 @functools.lru_cache(maxsize=512)
 def class_site(cls: type) -> SourceLocation | None:
     """Where a class is defined (``None`` for torch's own classes and unreadable sources)."""
+    if cls.__module__.startswith("torch.") or cls.__module__ == "torch":
+        return None
     try:
         filename = inspect.getsourcefile(cls)
         _, line = inspect.getsourcelines(cls)
-    except (OSError, TypeError):
-        return None
+    except (OSError, TypeError):  # e.g. a module loaded from a path and not in sys.modules
+        found = _class_line(cls)
+        if found is None:
+            return None
+        filename, line = found
     if filename is None or _is_library_file(filename):
         return None
     return SourceLocation(filename, line, 1)
@@ -62,10 +82,11 @@ def class_site(cls: type) -> SourceLocation | None:
 @functools.lru_cache(maxsize=512)
 def _init_source(cls: type) -> tuple[str, int, list[str]] | None:
     init = cls.__dict__.get("__init__")
-    if init is None:
+    code = getattr(init, "__code__", None)
+    if code is None:
         return None
+    filename = code.co_filename
     try:
-        filename = inspect.getsourcefile(init)
         lines, start = inspect.getsourcelines(init)
     except (OSError, TypeError):
         return None

@@ -135,3 +135,97 @@ def test_python_dash_m_runs_as_a_subprocess(tmp_path: Path) -> None:
     )
     assert failed.returncode == 2
     assert failed.stderr.strip() == f"costmodel report: error: {tmp_path / 'none.py'}: no such file"
+
+
+LINTED = """
+from torch import nn
+
+INPUT_SHAPE = (1, 64, 28, 28)
+
+class Grouped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(64, 64, 1, groups=8, bias=False)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Clean(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(64, 64, 1, bias=False)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+
+
+def test_lint_prints_path_line_col_code_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, LINTED)
+    assert main(["lint", path]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"{path}:9:9: G2 grouped conv 'conv' (64->64, 1x1, g=8)") or line.startswith(
+        f"{Path(path).name}:9:9: G2"
+    )
+
+
+def test_lint_clean_model_exits_0_and_exit_zero_hides_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, LINTED)
+    assert main(["lint", path, "--model", "Clean"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["lint", path, "--exit-zero"]) == 0
+    assert main(["lint", path, "--ignore", "G2"]) == 0
+    assert main(["lint", path, "--option", "G2.min_increase=10"]) == 0
+
+
+def test_lint_json_and_sarif(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, LINTED)
+    assert main(["lint", path, "--format", "json"]) == 1
+    (finding,) = json.loads(capsys.readouterr().out)
+    assert (finding["code"], finding["line"], finding["data"]["groups"]) == ("G2", 9, 8)
+    assert main(["lint", path, "--format", "sarif"]) == 1
+    sarif = json.loads(capsys.readouterr().out)
+    run = sarif["runs"][0]
+    assert sarif["version"] == "2.1.0"
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["G1", "G2", "G3", "G4"]
+    assert run["results"][0]["ruleId"] == "G2"
+    assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 9
+
+
+def test_lint_reads_pyproject_next_to_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, LINTED)
+    (tmp_path / "pyproject.toml").write_text('[tool.costmodel]\nignore = ["G2"]\n')
+    assert main(["lint", path]) == 0
+
+
+def test_lint_bad_option_and_bad_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, LINTED)
+    assert main(["lint", path, "--option", "G2.nope=1"]) == 2
+    assert "unknown rule option 'G2.nope'" in capsys.readouterr().err
+    assert main(["lint", path, "--option", "G2"]) == 2
+    assert main(["lint", str(tmp_path / "missing.py")]) == 2
+
+
+def test_rules_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == ["G1", "G2", "G3", "G4"]
+    assert main(["rules", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[1]["name"] == "excessive-group-conv"
+    assert main(["explain", "G2"]) == 0
+    assert "## Why is this bad?" in capsys.readouterr().out
+    assert main(["explain", "network-fragmentation"]) == 0
+    assert main(["explain", "G9"]) == 2
+
+
+def test_lint_as_a_subprocess_on_a_zoo_model() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "costmodel", "lint", "shufflenet_v1_g3_x1.0", "--select", "G2", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert {f["code"] for f in json.loads(done.stdout)} == {"G2"}

@@ -152,10 +152,7 @@ def check(report: Report, config: LintConfig | None = None) -> tuple[Diagnostic,
     """Run the enabled rules on a report; findings sorted by location, silenced ones dropped."""
     config = config or LintConfig()
     found: Iterable[Diagnostic] = (
-        d
-        for code, rule in RULES.items()
-        if config.enabled(code)
-        for d in rule(config.options_for(code)).check(report)
+        d for code, rule in RULES.items() if config.enabled(code) for d in rule(config.options_for(code)).check(report)
     )
     return tuple(sorted((d for d in found if not _silenced(d)), key=lambda d: d.sort_key))
 

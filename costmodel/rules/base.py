@@ -139,9 +139,7 @@ def conv_layers(report: Report) -> Iterator[ConvGeometry]:
 
 def is_depthwise(node: NodeCost) -> bool:
     """A node whose convolution has one group per input channel."""
-    return any(
-        c.depthwise for op in node.ops if op.kind == OpKind.CONV for c in [_conv_geometry(node, op)]
-    )
+    return any(c.depthwise for op in node.ops if op.kind == OpKind.CONV for c in [_conv_geometry(node, op)])
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from costmodel.diagnostics import Diagnostic
 from costmodel.mac import g1_lower_bound
@@ -49,7 +49,7 @@ class UnequalChannelWidth(Rule):
     code = "G1"
     name = "unequal-channel-width"
     summary = "convs with c_in != c_out pay MAC above the G1 bound for their FLOPs"
-    options = {"min_ratio": 1.05, "min_share": 0.01}
+    options: ClassVar[Mapping[str, float]] = {"min_ratio": 1.05, "min_share": 0.01}
 
     def check(self, report: Report) -> Iterator[Diagnostic]:
         layers = []

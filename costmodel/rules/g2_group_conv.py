@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from costmodel.diagnostics import Diagnostic
 from costmodel.render import human
@@ -44,7 +44,7 @@ class ExcessiveGroupConv(Rule):
     code = "G2"
     name = "excessive-group-conv"
     summary = "grouped (non-depthwise) convs raise MAC at equal FLOPs"
-    options = {"min_increase": 1.1}
+    options: ClassVar[Mapping[str, float]] = {"min_increase": 1.1}
 
     def check(self, report: Report) -> Iterator[Diagnostic]:
         for conv in conv_layers(report):

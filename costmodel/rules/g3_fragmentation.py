@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from costmodel.diagnostics import Diagnostic
 from costmodel.rules import register_rule
@@ -67,7 +67,7 @@ class NetworkFragmentation(Rule):
     code = "G3"
     name = "network-fragmentation"
     summary = "blocks with parallel branches or long chains of small ops reduce parallelism"
-    options = {"max_branches": 1, "max_series": 3}
+    options: ClassVar[Mapping[str, float]] = {"max_branches": 1, "max_series": 3}
 
     def check(self, report: Report) -> Iterator[Diagnostic]:
         for block in blocks(report):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from costmodel.diagnostics import Diagnostic
 from costmodel.render import human
@@ -84,7 +84,7 @@ class ElementwiseHeavy(Rule):
     code = "G4"
     name = "elementwise-heavy"
     summary = "element-wise ops (activations, adds, norms, depthwise convs) take a large share of MAC"
-    options = {"max_share": 0.3, "count_batchnorm": 0}
+    options: ClassVar[Mapping[str, float]] = {"max_share": 0.3, "count_batchnorm": 0}
 
     def _finding(self, path: str, label: str, nodes: Iterable[NodeCost], where: object) -> Iterator[Diagnostic]:
         ew_mac, total, calls, names = elementwise_traffic(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))

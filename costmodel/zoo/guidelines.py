@@ -89,14 +89,10 @@ class FragmentBlock(nn.Module):
             self.branches = nn.ModuleList(nn.Conv2d(c, c // fragments, 1, bias=False) for _ in range(fragments))
         else:
             k = fragments
-            if k <= 2:
-                mid = c // k
-            else:  # the positive root of (k - 2) m^2 + 2 c m - c^2 = 0
-                mid = round((-2 * c + math.sqrt(4 * c * c + 4 * (k - 2) * c * c)) / (2 * (k - 2)))
-            widths = [c, *([mid] * (k - 1)), c][: k + 1] if k > 1 else [c, c]
-            self.branches = nn.ModuleList(
-                nn.Conv2d(widths[i], widths[i + 1], 1, bias=False) for i in range(k)
-            )
+            # k <= 2: c -> c/2 -> c; else the positive root of (k - 2) m^2 + 2 c m - c^2 = 0
+            mid = c // k if k <= 2 else round((-2 * c + math.sqrt(4 * c * c + 4 * (k - 2) * c * c)) / (2 * (k - 2)))
+            widths = [c, *([mid] * (k - 1)), c] if k > 1 else [c, c]
+            self.branches = nn.ModuleList(nn.Conv2d(widths[i], widths[i + 1], 1, bias=False) for i in range(k))
 
     def forward(self, x: Tensor) -> Tensor:
         if self.parallel:
