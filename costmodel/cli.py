@@ -22,6 +22,7 @@ from costmodel.rules import RULES
 __all__ = ["main", "parse_shapes"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PROOF_NAMES = ("g1", "g1-general", "g1-strided", "g2", "g2-general")  # costmodel.proofs.PROOFS, without sympy
 
 
 class UsageError(CostModelError, ValueError):
@@ -146,6 +147,22 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_prove(args: argparse.Namespace) -> int:
+    from costmodel.proofs import PROOFS
+
+    unknown = [name for name in args.names if name not in PROOFS]
+    if unknown:
+        raise UsageError(f"no proof named {', '.join(unknown)} (proofs: {', '.join(PROOFS)})")
+    proofs = [PROOFS[name]() for name in (args.names or PROOFS)]
+    if args.format == "json":
+        print(json.dumps([p.to_dict() for p in proofs], indent=2))
+    elif args.format == "latex":
+        print("\n\n".join(p._repr_latex_() for p in proofs))
+    else:
+        print("\n\n".join(str(p) for p in proofs))
+    return EXIT_OK if all(p.verified for p in proofs) else EXIT_FINDINGS
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costmodel", description="What a PyTorch network costs, and why.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +202,17 @@ def _build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="explain a rule: what it checks, why it costs, the paper section")
     explain.add_argument("code", help="a rule code (G2) or name (excessive-group-conv)")
     explain.set_defaults(run=_cmd_explain)
+
+    prove = commands.add_parser(
+        "prove",
+        help="prove the G1 bound and the G2 growth with sympy, on costmodel's own formulas",
+        description="Exit status 0 when every proof is verified, 1 otherwise.",
+    )
+    prove.add_argument(
+        "names", nargs="*", help="proofs to run (default: all): g1, g1-general, g1-strided, g2, g2-general"
+    )
+    prove.add_argument("--format", choices=("text", "json", "latex"), default="text")
+    prove.set_defaults(run=_cmd_prove)
     return parser
 
 

@@ -148,9 +148,15 @@ def _inference(model: nn.Module) -> Iterator[None]:
             m.training = training
 
 
+def _one_line(module: nn.Module) -> str:
+    """A leaf layer's repr (``Conv2d(3, 24, ...)``); a container's class name only."""
+    return repr(module) if not module._modules else f"{type(module).__name__}(...)"
+
+
 def _describe(node: fx.Node, module: nn.Module | None) -> str:
     if node.op == "call_module":
-        return f"layer '{node.target or '<model>'}' ({module})" if module is not None else f"layer '{node.target}'"
+        name = node.target or "<model>"
+        return f"layer '{name}' ({_one_line(module)})" if module is not None else f"layer '{name}'"
     target = getattr(node.target, "__name__", str(node.target))
     stack = node.meta.get("nn_module_stack") or {}
     where = f" in '{next(reversed(stack))}'" if stack else ""
@@ -256,6 +262,8 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
             f"{_describe(node, module)} depends on tensor values ({name}), which shape-only analysis cannot "
             "see; make that branch depend on shapes, or register a cost formula for the module"
         )
+    if not isinstance(error, RuntimeError | ValueError | IndexError):  # not a shape check: a bug in forward
+        return TraceError(f"{_describe(node, module)} raised {name} on input {shapes}: {message}")
     return ShapeError(f"{_describe(node, module)} {_expectation(module)}got {shapes}: {message}")
 
 

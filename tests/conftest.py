@@ -9,9 +9,10 @@ import torch
 from hypothesis import HealthCheck, settings
 from torch.utils.flop_counter import FlopCounterMode
 
+# dev: quick, the default. ci: thorough and derandomized, so a CI run is reproducible.
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("thorough", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.getenv("HYPOTHESIS_PROFILE", "dev"))

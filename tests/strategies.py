@@ -81,3 +81,121 @@ def build_conv(config: ConvConfig):
 def input_shape(config: ConvConfig) -> tuple[int, ...]:
     """The input shape of a config."""
     return (config.batch, config.c_in, *([config.size] * config.dims))
+
+
+# -- generated networks -----------------------------------------------------------------------------
+
+import torch  # noqa: E402
+from torch import Tensor, nn  # noqa: E402
+
+
+class AddBranches(nn.Module):
+    """Two branches joined by add (shapes kept)."""
+
+    def __init__(self, left: nn.Module, right: nn.Module) -> None:
+        super().__init__()
+        self.left, self.right = left, right
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.left(x) + self.right(x)
+
+
+class ConcatBranches(nn.Module):
+    """Two branches joined by concat on channels."""
+
+    def __init__(self, left: nn.Module, right: nn.Module) -> None:
+        super().__init__()
+        self.left, self.right = left, right
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat((self.left(x), self.right(x)), dim=1)
+
+
+class ShuffleChannels(nn.Module):
+    """Channel shuffle with g groups."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class DepthwiseConv(nn.Conv2d):
+    """3x3 depthwise conv."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__(c, c, 3, padding=1, groups=c, bias=False)
+
+
+class GroupedConv(nn.Conv2d):
+    """Grouped 1x1 conv."""
+
+    def __init__(self, c_in: int, c_out: int, groups: int) -> None:
+        super().__init__(c_in, c_out, 1, groups=groups, bias=False)
+
+
+class Generated(nn.Sequential):
+    """A generated network, remembering its input width."""
+
+    in_channels: int
+
+
+def _divisors(c: int) -> list[int]:
+    return [g for g in (2, 3, 4) if c % g == 0]
+
+
+@st.composite
+def _layer(draw: st.DrawFn, c: int, depth: int) -> tuple[nn.Module, int]:
+    """One layer taking c channels; returns it and its output width."""
+    choices = ["conv", "act", "bn", "dw"]
+    if _divisors(c):
+        choices += ["grouped", "shuffle"]
+    if depth < 2:
+        choices += ["add", "concat"]
+    kind = draw(st.sampled_from(choices))
+    if kind == "conv":
+        out = draw(st.integers(1, 12))
+        return nn.Conv2d(c, out, draw(st.sampled_from([1, 3])), padding="same", bias=draw(st.booleans())), out
+    if kind == "act":
+        return draw(st.sampled_from([nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU]))(), c
+    if kind == "bn":
+        return nn.BatchNorm2d(c), c
+    if kind == "dw":
+        return DepthwiseConv(c), c
+    if kind == "grouped":
+        g = draw(st.sampled_from(_divisors(c)))
+        out = g * draw(st.integers(1, 4))
+        return GroupedConv(c, out, g), out
+    if kind == "shuffle":
+        return ShuffleChannels(draw(st.sampled_from(_divisors(c)))), c
+    left, left_out = draw(_stack(c, depth + 1))
+    if kind == "add":
+        right, _ = draw(_stack(c, depth + 1, out=left_out))
+        return AddBranches(left, right), left_out
+    right, right_out = draw(_stack(c, depth + 1))
+    return ConcatBranches(left, right), left_out + right_out
+
+
+@st.composite
+def _stack(draw: st.DrawFn, c: int, depth: int, out: int | None = None) -> tuple[nn.Module, int]:
+    layers: list[nn.Module] = []
+    for _ in range(draw(st.integers(1, 3))):
+        layer, c = draw(_layer(c, depth))
+        layers.append(layer)
+    if out is not None and c != out:
+        layers.append(nn.Conv2d(c, out, 1, bias=False))
+        c = out
+    return nn.Sequential(*layers), c
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> Generated:
+    """Sequential stacks with branches joined by add or concat, grouped and depthwise convs, shuffles."""
+    c = draw(st.integers(1, 8), label="in_channels")
+    body, _ = draw(_stack(c, 0))
+    model = Generated(*body)
+    model.in_channels = c
+    return model
