@@ -12,6 +12,7 @@ from costmodel.errors import (
     UnsupportedInput,
     UnsupportedOpWarning,
 )
+from costmodel.measure import Measurement, Timing, measure
 from costmodel.ops import register_cost, unregister_cost
 from costmodel.report import ModuleCost, Report, lint, report
 from costmodel.rules import RULES, LintConfig
@@ -23,6 +24,7 @@ __all__ = [
     "CostModelError",
     "Diagnostic",
     "LintConfig",
+    "Measurement",
     "ModuleCost",
     "NodeCost",
     "OpCall",
@@ -31,10 +33,12 @@ __all__ = [
     "Report",
     "ShapeError",
     "TensorSpec",
+    "Timing",
     "TraceError",
     "UnsupportedInput",
     "UnsupportedOpWarning",
     "lint",
+    "measure",
     "register_cost",
     "report",
     "unregister_cost",

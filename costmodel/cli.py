@@ -147,6 +147,33 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_measure(args: argparse.Namespace) -> int:
+    from costmodel import render
+    from costmodel.measure import measure
+
+    results = [
+        measure(
+            loaded.model,
+            _input_for(loaded, args),
+            budget_s=args.budget,
+            min_repeats=args.min_repeats,
+            max_repeats=args.max_repeats,
+            threads=args.threads,
+            per_node=not args.no_per_node,
+            name=loaded.name,
+        )
+        for loaded in load_models(args.target, args.model)
+    ]
+    if args.format == "json":
+        print(json.dumps([m.to_dict() for m in results], indent=2))
+        return EXIT_OK
+    for result in results:
+        print(result)
+        if result.report is not None and not args.no_per_node:
+            print(render.text(result.report, max_rows=args.max_rows))
+    return EXIT_OK
+
+
 def _cmd_prove(args: argparse.Namespace) -> int:
     from costmodel.proofs import PROOFS
 
@@ -202,6 +229,19 @@ def _build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="explain a rule: what it checks, why it costs, the paper section")
     explain.add_argument("code", help="a rule code (G2) or name (excessive-group-conv)")
     explain.set_defaults(run=_cmd_explain)
+
+    measure = commands.add_parser(
+        "measure", help="time real inference of the models in a file on this machine (median, spread, per node)"
+    )
+    _add_model_arguments(measure)
+    measure.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per pass (default 2)")
+    measure.add_argument("--min-repeats", type=int, default=5)
+    measure.add_argument("--max-repeats", type=int, default=1000)
+    measure.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    measure.add_argument("--no-per-node", action="store_true", help="skip the node-by-node pass")
+    measure.add_argument("--max-rows", type=int, default=40, help="rows of the per-node table (default 40)")
+    measure.add_argument("--format", choices=("table", "json"), default="table")
+    measure.set_defaults(run=_cmd_measure)
 
     prove = commands.add_parser(
         "prove",

@@ -10,9 +10,8 @@ its module, and the shapes it was given.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,9 @@ from torch import fx, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput
+from costmodel.inference import inference
 from costmodel.ops import lookup
-from costmodel.trace import TracedModel, fetch
+from costmodel.trace import TracedModel, bind_inputs, fetch, run_node
 from costmodel.types import OpCall, TensorSpec
 
 __all__ = ["NodeRecord", "record"]
@@ -136,18 +136,6 @@ def _shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     return torch.empty_like(first, memory_format=torch.contiguous_format)
 
 
-@contextlib.contextmanager
-def _inference(model: nn.Module) -> Iterator[None]:
-    """Put every submodule in eval mode and restore each one's own flag afterwards."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, training in flags:
-            m.training = training
-
-
 def _one_line(module: nn.Module) -> str:
     """A leaf layer's repr (``Conv2d(3, 24, ...)``); a container's class name only."""
     return repr(module) if not module._modules else f"{type(module).__name__}(...)"
@@ -167,8 +155,8 @@ class _Runner:
     """Executes graph nodes one by one on meta tensors, recording each node's ops."""
 
     def __init__(self, traced: TracedModel, recorder: _Recorder) -> None:
+        self.traced = traced
         self.root = traced.root
-        self.root_graph = traced.graph
         self.recorder = recorder
         self.env: dict[fx.Node, Any] = {}
 
@@ -176,29 +164,8 @@ class _Runner:
         return fx.node.map_arg(arg, self.env.__getitem__)
 
     def run(self, inputs: Sequence[Any]) -> list[NodeRecord]:
-        records: list[NodeRecord] = []
-        pending = list(inputs)
-        placeholders = [n for n in self.root_graph.nodes if n.op == "placeholder"]
-        if len(pending) > len(placeholders):
-            raise UnsupportedInput(
-                f"{type(self.root).__name__}.forward takes {len(placeholders)} input(s), got {len(pending)}"
-            )
-        for node in self.root_graph.nodes:
-            if node.op == "placeholder":
-                if pending:
-                    self.env[node] = pending.pop(0)
-                elif node.args:
-                    self.env[node] = node.args[0]
-                else:
-                    raise UnsupportedInput(
-                        f"{type(self.root).__name__}.forward needs input '{node.target}', "
-                        f"but only {len(inputs)} input shape(s) were given"
-                    )
-                continue
-            if node.op == "output":
-                break
-            records.append(self._run_node(node))
-        return records
+        self.env = bind_inputs(self.traced, inputs)
+        return [self._run_node(node) for node in self.traced.graph.nodes if node.op not in ("placeholder", "output")]
 
     def _run_node(self, node: fx.Node) -> NodeRecord:
         args, kwargs = self._load(node.args), self._load(node.kwargs)
@@ -206,15 +173,10 @@ class _Runner:
         calls: list[OpCall] = []
         self.recorder.calls = calls
         try:
-            if node.op == "call_function":
-                result = node.target(*args, **kwargs)
-            elif node.op == "call_method":
-                self_obj, *rest = args
-                result = getattr(self_obj, node.target)(*rest, **kwargs)
-            elif node.op == "call_module":
-                result = self._call_module(module, args, kwargs, calls)
-            else:  # get_attr
-                result = fetch(self.root, node.target)
+            if module is not None and lookup(type(module)) is not None:
+                result = self._costed_as_a_whole(module, args, kwargs, calls)
+            else:
+                result = run_node(self.root, node, args, kwargs)
         except (UnsupportedInput, ShapeError, TraceError):
             raise
         except Exception as error:
@@ -222,17 +184,9 @@ class _Runner:
         finally:
             self.recorder.calls = None
         self.env[node] = result
-        return NodeRecord(
-            node,
-            _flat_specs((args, kwargs)),
-            _flat_specs(result),
-            tuple(calls),
-            module,
-        )
+        return NodeRecord(node, _flat_specs((args, kwargs)), _flat_specs(result), tuple(calls), module)
 
-    def _call_module(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
-        if lookup(type(module)) is None:
-            return module.forward(*args, **kwargs)
+    def _costed_as_a_whole(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
         self.recorder.calls = None  # a module formula costs the whole layer
         result = module.forward(*args, **kwargs)
         calls.append(OpCall(type(module), tuple(_spec(a) for a in args), _flat_specs(result), {}, module))
@@ -292,5 +246,5 @@ def record(traced: TracedModel, inputs: Sequence[torch.Tensor | tuple[int, ...]]
     metas = [
         x.to("meta") if isinstance(x, torch.Tensor) else torch.empty(x, dtype=dtype, device="meta") for x in inputs
     ]
-    with _inference(model), torch.no_grad(), recorder:
+    with inference(model), recorder:
         return runner.run(metas)

@@ -9,17 +9,17 @@ model's own ``forward`` cannot be traced, the whole model is one opaque leaf.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from torch import fx, nn
 
-from costmodel.errors import TraceError
+from costmodel.errors import TraceError, UnsupportedInput
 from costmodel.ops import lookup
 from costmodel.source import call_site
 
-__all__ = ["LOCATION", "ROOT", "TracedModel", "fetch", "trace"]
+__all__ = ["LOCATION", "ROOT", "TracedModel", "bind_inputs", "fetch", "run_node", "trace"]
 
 #: ``node.meta`` key holding the node's ``SourceLocation`` (the user's line that created it).
 LOCATION = "costmodel_location"
@@ -42,6 +42,43 @@ def fetch(root: nn.Module, path: str) -> Any:
     for part in path.split(".") if path else ():
         obj = getattr(obj, part)
     return obj
+
+
+def bind_inputs(traced: TracedModel, inputs: Sequence[Any]) -> dict[fx.Node, Any]:
+    """Values for the graph's placeholders: the given inputs in order, then declared defaults.
+
+    Raises:
+        UnsupportedInput: More inputs than ``forward`` takes, or a required one missing.
+    """
+    placeholders = [n for n in traced.graph.nodes if n.op == "placeholder"]
+    model = type(traced.root).__name__
+    if len(inputs) > len(placeholders):
+        raise UnsupportedInput(f"{model}.forward takes {len(placeholders)} input(s), got {len(inputs)}")
+    env: dict[fx.Node, Any] = {}
+    for index, node in enumerate(placeholders):
+        if index < len(inputs):
+            env[node] = inputs[index]
+        elif node.args:
+            env[node] = node.args[0]
+        else:
+            raise UnsupportedInput(
+                f"{model}.forward needs input '{node.target}', but only {len(inputs)} input shape(s) were given"
+            )
+    return env
+
+
+def run_node(root: nn.Module, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Run one graph node's operation; a layer's ``forward`` is called directly (no hooks, as in fx)."""
+    if node.op == "call_function":
+        return node.target(*args, **kwargs)
+    if node.op == "call_method":
+        self_obj, *rest = args
+        return getattr(self_obj, node.target)(*rest, **kwargs)
+    if node.op == "call_module":
+        return fetch(root, node.target).forward(*args, **kwargs)
+    if node.op == "get_attr":
+        return fetch(root, node.target)
+    raise ValueError(f"run_node cannot run a {node.op} node ({node.format_node()})")
 
 
 class _Tracer(fx.Tracer):

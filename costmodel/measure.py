@@ -1,0 +1,354 @@
+"""``costmodel.measure``: the direct metric. Times real inference on this machine.
+
+The whole model is timed as the user runs it: warm-up calls, then repeats until
+a time budget or a count is reached, each repeat synchronised on CUDA. The thread
+count is recorded. A second pass runs the traced graph node by node on real
+tensors and times each node, giving a per-node column for the cost report and a
+run-time breakdown into the ShuffleNet V2 paper's Fig. 2 categories (conv,
+element-wise, data movement, shuffle, other). Node-by-node timing adds Python
+overhead per node, so the breakdown is given as shares of the per-node sum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from costmodel.errors import UnsupportedInput
+from costmodel.inference import inference
+from costmodel.inputs import normalize_inputs
+from costmodel.report import Report, report
+from costmodel.trace import bind_inputs, run_node, trace
+from costmodel.types import NodeCost, OpKind, Shape
+
+__all__ = ["CATEGORIES", "Measurement", "Timing", "category", "measure"]
+
+#: The paper's Fig. 2 run-time categories, in its order.
+CATEGORIES = ("conv", "elementwise", "data", "shuffle", "other")
+
+_CONV = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION})
+_ELEMENTWISE = frozenset({OpKind.ELEMENTWISE, OpKind.NORM})
+_REORDERING = frozenset({"transpose", ".transpose", "permute", ".permute"})
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Wall-clock samples of one repeated measurement, in seconds."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        """Median seconds per run."""
+        return statistics.median(self.samples)
+
+    @property
+    def mean(self) -> float:
+        """Mean seconds per run."""
+        return statistics.fmean(self.samples)
+
+    @property
+    def stdev(self) -> float:
+        """Sample standard deviation (0 for one sample)."""
+        return statistics.stdev(self.samples) if len(self.samples) > 1 else 0.0
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        """First and third quartiles."""
+        if len(self.samples) < 2:
+            return (self.samples[0], self.samples[0])
+        q1, _, q3 = statistics.quantiles(self.samples, n=4, method="inclusive")
+        return (q1, q3)
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range relative to the median."""
+        q1, q3 = self.iqr
+        return (q3 - q1) / self.median if self.median else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """Measured inference time of a model on this machine, whole and per node."""
+
+    model: str
+    input_shapes: tuple[Shape, ...]
+    device: str
+    threads: int
+    total: Timing
+    node_times: Mapping[str, float] = field(default_factory=dict)
+    report: Report | None = None
+
+    @property
+    def batch(self) -> int:
+        """Batch size: the first dimension of the first input."""
+        return self.input_shapes[0][0] if self.input_shapes and self.input_shapes[0] else 1
+
+    @property
+    def images_per_second(self) -> float:
+        """Throughput at the median time."""
+        return self.batch / self.total.median
+
+    def breakdown(self) -> dict[str, float]:
+        """Seconds per Fig. 2 category, from the node-by-node run (all categories present)."""
+        shares = dict.fromkeys(CATEGORIES, 0.0)
+        if self.report is None:
+            return shares
+        by_name = {n.name: n for n in self.report.nodes}
+        for name, seconds in self.node_times.items():
+            shares[category(by_name[name], by_name)] += seconds
+        return shares
+
+    def breakdown_by_kind(self) -> dict[OpKind, float]:
+        """Seconds per op kind of the nodes, from the node-by-node run."""
+        kinds: dict[OpKind, float] = {}
+        if self.report is None:
+            return kinds
+        for node in self.report.nodes:
+            kinds[node.kind] = kinds.get(node.kind, 0.0) + self.node_times.get(node.name, 0.0)
+        return kinds
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        q1, q3 = self.total.iqr
+        return {
+            "model": self.model,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "device": self.device,
+            "threads": self.threads,
+            "repeats": len(self.total.samples),
+            "median_ms": self.total.median * 1e3,
+            "mean_ms": self.total.mean * 1e3,
+            "stdev_ms": self.total.stdev * 1e3,
+            "q1_ms": q1 * 1e3,
+            "q3_ms": q3 * 1e3,
+            "images_per_second": self.images_per_second,
+            "breakdown_ms": {k: v * 1e3 for k, v in self.breakdown().items()},
+            "node_ms": {k: v * 1e3 for k, v in self.node_times.items()},
+        }
+
+    def __str__(self) -> str:
+        q1, q3 = self.total.iqr
+        lines = [
+            f"{self.model} on {self.device} ({self.threads} threads), input "
+            + ", ".join(str(list(s)) for s in self.input_shapes),
+            f"median {self.total.median * 1e3:.3f} ms (IQR {q1 * 1e3:.3f}-{q3 * 1e3:.3f} ms, "
+            f"{len(self.total.samples)} runs), {self.images_per_second:.1f} images/s",
+        ]
+        parts = self.breakdown()
+        total = sum(parts.values())
+        if total:
+            lines.append("node-by-node breakdown: " + ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items()))
+        return "\n".join(lines)
+
+
+def category(node: NodeCost, nodes: Mapping[str, NodeCost]) -> str:
+    """The Fig. 2 category of a node: conv, elementwise, data, shuffle or other.
+
+    A copy whose input was reordered by a transpose or permute view (through any
+    chain of views) is a channel shuffle; other copies (concat, padding) are data.
+    """
+    if node.kind in _CONV:
+        return "conv"
+    if node.kind in _ELEMENTWISE:
+        return "elementwise"
+    if node.kind == OpKind.DATA:
+        if any(op.name == "channel_shuffle" for op in node.ops) or _reordered(node, nodes):
+            return "shuffle"
+        return "data"
+    return "other"
+
+
+def _reordered(node: NodeCost, nodes: Mapping[str, NodeCost]) -> bool:
+    pending, seen = list(node.inputs), set()
+    while pending:
+        name = pending.pop()
+        source = nodes.get(name)
+        if source is None or name in seen:
+            continue
+        seen.add(name)
+        if source.target in _REORDERING:
+            return True
+        if source.kind in (OpKind.VIEW, OpKind.NONE):
+            pending.extend(source.inputs)
+    return False
+
+
+def _synchronizer(device: torch.device) -> Callable[[], None]:
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+@contextlib.contextmanager
+def _threads(count: int | None) -> Iterator[int]:
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
+    """A transient progress bar on stderr when enabled; otherwise a no-op advance()."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _repeat(
+    run: Callable[[], Any],
+    sync: Callable[[], None],
+    budget_s: float,
+    repeats: tuple[int, int],
+    tick: Callable[[], None],
+) -> list[float]:
+    least, most = repeats
+    samples: list[float] = []
+    started = time.perf_counter()
+    while len(samples) < most and (len(samples) < least or time.perf_counter() - started < budget_s):
+        begin = time.perf_counter()
+        run()
+        sync()
+        samples.append(time.perf_counter() - begin)
+        tick()
+    return samples
+
+
+def measure(
+    model: nn.Module,
+    input_shape: Any,
+    *,
+    budget_s: float = 2.0,
+    min_repeats: int = 5,
+    max_repeats: int = 1000,
+    warmup: int = 3,
+    per_node: bool = True,
+    threads: int | None = None,
+    progress: bool | None = None,
+    name: str | None = None,
+    seed: int = 0,
+) -> Measurement:
+    """Time inference of ``model`` on inputs of ``input_shape`` on the model's device.
+
+    Args:
+        model: The model, on the device to measure (CPU, or CUDA where present).
+        input_shape: As for ``costmodel.report``; inputs are seeded random normals.
+        budget_s: Seconds to spend on repeats (each of the two passes), after warm-up.
+        min_repeats: Runs at least this many times, whatever the budget.
+        max_repeats: Runs at most this many times.
+        warmup: Untimed runs first.
+        per_node: Also time each graph node (for the breakdown and the report column).
+        threads: CPU threads to use (``torch.set_num_threads``), restored afterwards.
+        progress: Show a progress bar (default: only when stderr is a terminal).
+        name: Name shown in the result (default: the class name).
+        seed: Seed of the random inputs.
+
+    Returns:
+        The ``Measurement``; its ``report`` carries a ``time_ms`` column per node.
+    """
+    if not isinstance(model, nn.Module):
+        raise UnsupportedInput(f"measure() expects a torch.nn.Module, got {type(model).__name__}")
+    if min_repeats < 1 or max_repeats < min_repeats or budget_s < 0 or warmup < 0:
+        raise UnsupportedInput(
+            f"measure(): need 1 <= min_repeats <= max_repeats and budget_s, warmup >= 0; got min_repeats="
+            f"{min_repeats}, max_repeats={max_repeats}, budget_s={budget_s}, warmup={warmup}"
+        )
+    device = _model_device(model)
+    if device.type == "meta":
+        raise UnsupportedInput(f"{type(model).__name__} is on the meta device: it has no weights to run")
+    specs = normalize_inputs(input_shape)
+    rep = report(model, input_shape, name=name)  # validates the shapes with a one-line error first
+    generator = torch.Generator().manual_seed(seed)
+    inputs = [
+        x.to(device) if isinstance(x, torch.Tensor) else torch.randn(x, generator=generator).to(device) for x in specs
+    ]
+    show = sys.stderr.isatty() if progress is None else progress
+    sync = _synchronizer(device)
+    with _threads(threads) as used, inference(model):
+        for _ in range(warmup):
+            model(*inputs)
+        sync()
+        with _progress(show, f"timing {rep.model}", max_repeats) as tick:
+            samples = _repeat(lambda: model(*inputs), sync, budget_s, (min_repeats, max_repeats), tick)
+        node_times: dict[str, float] = {}
+        if per_node:
+            with _progress(show, f"timing {rep.model} node by node", max_repeats) as tick:
+                node_times = _time_nodes(model, inputs, sync, budget_s, (min_repeats, max_repeats), tick)
+    column = {name_: seconds * 1e3 for name_, seconds in node_times.items()}
+    return Measurement(
+        model=rep.model,
+        input_shapes=rep.input_shapes,
+        device=str(device) if device.type != "cpu" else _cpu_name(),
+        threads=used,
+        total=Timing(tuple(samples)),
+        node_times=node_times,
+        report=rep.with_column("time_ms", column) if column else rep,
+    )
+
+
+def _time_nodes(
+    model: nn.Module,
+    inputs: list[torch.Tensor],
+    sync: Callable[[], None],
+    budget_s: float,
+    repeats: tuple[int, int],
+    tick: Callable[[], None],
+) -> dict[str, float]:
+    """Median seconds of each node over repeated node-by-node runs of the traced graph."""
+    traced = trace(model)
+    nodes = [n for n in traced.graph.nodes if n.op not in ("placeholder", "output")]
+    samples: dict[str, list[float]] = {n.name: [] for n in nodes}
+
+    def run_once() -> None:
+        env = bind_inputs(traced, inputs)
+        for node in nodes:
+            args = fx.node.map_arg(node.args, env.__getitem__)
+            kwargs = fx.node.map_arg(node.kwargs, env.__getitem__)
+            begin = time.perf_counter()
+            env[node] = run_node(model, node, args, kwargs)
+            sync()
+            samples[node.name].append(time.perf_counter() - begin)
+
+    run_once()  # warm-up
+    for values in samples.values():
+        values.clear()
+    _repeat(run_once, sync, budget_s, repeats, tick)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _cpu_name() -> str:
+    import platform
+
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    processor = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"cpu ({processor})"
