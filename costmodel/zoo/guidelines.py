@@ -20,6 +20,7 @@ __all__ = [
     "FragmentBlock",
     "g1_network",
     "g2_network",
+    "g2_width",
     "g3_network",
     "g4_network",
 ]
@@ -69,9 +70,18 @@ def g1_network(ratio: str = "1:1", platform: str = "gpu", scale: int = 1) -> nn.
 
 
 def g2_network(groups: int = 1, platform: str = "gpu", scale: int = 1) -> nn.Sequential:
-    """Table 2: 10 pointwise group convs c -> c with ``groups`` groups, equal FLOPs across g."""
-    c = G2_CHANNELS[platform][groups] * scale
+    """Table 2: 10 pointwise group convs c -> c with ``groups`` groups, equal FLOPs across g.
+
+    NB: the paper's CPU width for g = 8 is 180, which 8 does not divide; it is rounded to
+    the nearest multiple of g (184, +3% FLOPs). ``g2_width`` gives the width used.
+    """
+    c = g2_width(groups, platform, scale)
     return nn.Sequential(*[nn.Conv2d(c, c, 1, groups=groups, bias=False) for _ in range(REPEATS)])
+
+
+def g2_width(groups: int, platform: str = "gpu", scale: int = 1) -> int:
+    """The Table 2 width c, rounded to the nearest multiple of ``groups``."""
+    return max(groups, round(G2_CHANNELS[platform][groups] * scale / groups) * groups)
 
 
 class FragmentBlock(nn.Module):
