@@ -117,6 +117,24 @@ def _zero(expression: Any) -> bool:
     return sp.simplify(expression) == 0
 
 
+def _certified(difference: Any, certificate: Any, vanishes_at: tuple[Any, Any] | None = None) -> tuple[Step, ...]:
+    """Steps proving ``difference >= 0``: it equals a certificate that is non-negative by construction.
+
+    With ``vanishes_at = (x, value)`` also that the certificate is zero only at x = value (the equality case).
+    """
+    steps = [
+        Step(
+            "MAC - bound equals the certificate", sp.expand(difference - certificate), _zero(difference - certificate)
+        ),
+        Step("the certificate is non-negative", certificate, certificate.is_nonnegative is True),
+    ]
+    if vanishes_at is not None:
+        variable, value = vanishes_at
+        roots = sp.solve(sp.Eq(certificate, 0), variable)
+        steps.append(Step(f"the certificate vanishes only at {variable} = {value}", roots, roots == [value]))
+    return tuple(steps)
+
+
 def g1_lower_bound() -> Proof:
     """G1: a 1x1 conv's MAC >= 2*sqrt(hw*B) + B/hw, with equality exactly when c1 = c2."""
     h, w, c1, c2, b = _positive("h w c1 c2 B")
@@ -134,17 +152,7 @@ def g1_lower_bound() -> Proof:
         (
             Step("the walker's FLOPs are B = hw c1 c2", flops, _zero(flops - h * w * c1 * c2)),
             Step("the walker's MAC is hw(c1 + c2) + c1 c2", mac_, _zero(mac_ - (h * w * (c1 + c2) + c1 * c2))),
-            Step(
-                "MAC - bound equals the certificate",
-                sp.expand(mac_ - bound - certificate),
-                _zero(mac_ - bound - certificate),
-            ),
-            Step("the certificate is non-negative", certificate, certificate.is_nonnegative is True),
-            Step(
-                "the certificate vanishes only at c2 = c1",
-                sp.solve(sp.Eq(certificate, 0), c2),
-                sp.solve(sp.Eq(certificate, 0), c2) == [c1],
-            ),
+            *_certified(mac_ - bound, certificate, (c2, c1)),
             Step(
                 "the rules' bound (costmodel.mac) is this bound",
                 mac.g1_lower_bound(h * w, flops),
@@ -171,17 +179,7 @@ def g1_general() -> Proof:
         sp.GreaterThan(sp.Symbol("MAC"), claimed),
         certificate,
         (
-            Step(
-                "MAC - bound equals the certificate",
-                sp.expand(mac_ - bound - certificate),
-                _zero(mac_ - bound - certificate),
-            ),
-            Step("the certificate is non-negative", certificate, certificate.is_nonnegative is True),
-            Step(
-                "the certificate vanishes only at c2 = c1",
-                sp.solve(sp.Eq(certificate, 0), c2),
-                sp.solve(sp.Eq(certificate, 0), c2) == [c1],
-            ),
+            *_certified(mac_ - bound, certificate, (c2, c1)),
             Step(
                 "at k = 1, g = 1 the walker's cost is the 1x1 cost",
                 (cost.flops.subs({k: 1, g: 1}), cost.mac.subs({k: 1, g: 1})),
@@ -207,12 +205,7 @@ def g1_strided() -> Proof:
         sp.GreaterThan(sp.Symbol("MAC"), claimed),
         certificate,
         (
-            Step(
-                "MAC - bound equals the certificate",
-                sp.expand(cost.mac - bound - certificate),
-                _zero(cost.mac - bound - certificate),
-            ),
-            Step("the certificate is non-negative", certificate, certificate.is_nonnegative is True),
+            *_certified(cost.mac - bound, certificate),
             Step(
                 "at h_o = h, w_o = w the bound is the stride-1 bound (costmodel.mac)",
                 claimed.subs({ho: h, wo: w}),

@@ -229,3 +229,33 @@ def test_lint_as_a_subprocess_on_a_zoo_model() -> None:
     )
     assert done.returncode == 1, done.stderr
     assert {f["code"] for f in json.loads(done.stdout)} == {"G2"}
+
+
+VALUE_DEPENDENT = """
+from torch import nn
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x * 2
+        return x
+"""
+
+
+def test_a_model_that_cannot_be_traced_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, VALUE_DEPENDENT)
+    for command in ("report", "lint"):
+        assert main([command, path, "--input-shape", "1,3,8,8"]) == 2
+        err = capsys.readouterr().err
+        assert "depends on tensor values" in err
+        assert err.count("\n") == 1
+
+
+def test_lint_pylint_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, LINTED)
+    assert main(["lint", path, "--format", "pylint", "--statistics"]) == 1
+    captured = capsys.readouterr()
+    assert ":9: [G2(excessive-group-conv), conv] grouped conv 'conv'" in captured.out
+    assert captured.err.split() == ["1", "G2", "excessive-group-conv"]

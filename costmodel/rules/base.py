@@ -102,9 +102,18 @@ class ConvGeometry:
 
     @property
     def shape_text(self) -> str:
-        """'c1->c2, 1x1, g=3, 28x28' for messages."""
+        """'240->60, 1x1, g=3' for messages."""
         kernel = "x".join(map(str, self.kernel))
         return f"{self.c1}->{self.c2}, {kernel}, g={self.groups}"
+
+    @property
+    def width_ratio(self) -> str:
+        """c_in:c_out with the smaller side 1 ('1:6', '6:1')."""
+        return f"1:{self.c2 / self.c1:.2g}" if self.c2 >= self.c1 else f"{self.c1 / self.c2:.2g}:1"
+
+    def facts(self) -> dict[str, int]:
+        """The layer's numbers for a finding's data."""
+        return {"c_in": self.c1, "c_out": self.c2, "groups": self.groups, "kernel_area": self.kernel_area}
 
 
 def _conv_geometry(node: NodeCost, op: OpCost) -> ConvGeometry:

@@ -70,15 +70,13 @@ class UnequalChannelWidth(Rule):
                 continue
             yield self.finding(
                 f"conv '{conv.node.module_path or conv.node.name}' ({conv.shape_text}) has widths "
-                f"1:{conv.c2 / conv.c1:.2g}; its MAC is {ratio:.2f}x the G1 lower bound for its FLOPs "
+                f"{conv.width_ratio}; its MAC is {ratio:.2f}x the G1 lower bound for its FLOPs "
                 f"({human(mac)} vs {human(round(bound))} elements), and unequal widths cost this model "
                 f"{share:.1%} of its MAC; make input and output widths equal (ShuffleNet V2 Sec. 2, G1)",
                 conv.node.module_path,
                 conv.where,
                 degree=ratio / self.opts["min_ratio"],
-                c_in=conv.c1,
-                c_out=conv.c2,
-                groups=conv.groups,
+                **conv.facts(),
                 mac=mac,
                 bound=float(bound),
                 ratio=float(ratio),
