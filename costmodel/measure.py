@@ -25,8 +25,8 @@ from torch import fx, nn
 from costmodel.errors import UnsupportedInput
 from costmodel.inference import inference
 from costmodel.inputs import normalize_inputs
-from costmodel.report import Report, report
-from costmodel.trace import bind_inputs, run_node, trace
+from costmodel.report import Report, analyse
+from costmodel.trace import TracedModel, bind_inputs, run_node
 from costmodel.types import NodeCost, OpKind, Shape
 
 __all__ = ["CATEGORIES", "Measurement", "Timing", "category", "measure"]
@@ -280,7 +280,7 @@ def measure(
     if device.type == "meta":
         raise UnsupportedInput(f"{type(model).__name__} is on the meta device: it has no weights to run")
     specs = normalize_inputs(input_shape)
-    rep = report(model, input_shape, name=name)  # validates the shapes with a one-line error first
+    rep, traced = analyse(model, input_shape, name=name)  # validates the shapes with a one-line error first
     generator = torch.Generator().manual_seed(seed)
     inputs = [
         x.to(device) if isinstance(x, torch.Tensor) else torch.randn(x, generator=generator).to(device) for x in specs
@@ -296,7 +296,7 @@ def measure(
         node_times: dict[str, float] = {}
         if per_node:
             with _progress(show, f"timing {rep.model} node by node", max_repeats) as tick:
-                node_times = _time_nodes(model, inputs, sync, budget_s, (min_repeats, max_repeats), tick)
+                node_times = _time_nodes(traced, inputs, sync, budget_s, (min_repeats, max_repeats), tick)
     column = {name_: seconds * 1e3 for name_, seconds in node_times.items()}
     return Measurement(
         model=rep.model,
@@ -310,7 +310,7 @@ def measure(
 
 
 def _time_nodes(
-    model: nn.Module,
+    traced: TracedModel,
     inputs: list[torch.Tensor],
     sync: Callable[[], None],
     budget_s: float,
@@ -318,7 +318,6 @@ def _time_nodes(
     tick: Callable[[], None],
 ) -> dict[str, float]:
     """Median seconds of each node over repeated node-by-node runs of the traced graph."""
-    traced = trace(model)
     nodes = [n for n in traced.graph.nodes if n.op not in ("placeholder", "output")]
     samples: dict[str, list[float]] = {n.name: [] for n in nodes}
 
@@ -328,7 +327,7 @@ def _time_nodes(
             args = fx.node.map_arg(node.args, env.__getitem__)
             kwargs = fx.node.map_arg(node.kwargs, env.__getitem__)
             begin = time.perf_counter()
-            env[node] = run_node(model, node, args, kwargs)
+            env[node] = run_node(traced.root, node, args, kwargs)
             sync()
             samples[node.name].append(time.perf_counter() - begin)
 

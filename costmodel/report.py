@@ -22,7 +22,7 @@ from costmodel.inputs import normalize_inputs
 from costmodel.record import record
 from costmodel.rules import LintConfig, check
 from costmodel.source import class_site
-from costmodel.trace import trace
+from costmodel.trace import TracedModel, trace
 from costmodel.types import Cost, NodeCost, OpKind, Shape, SourceLocation
 
 if TYPE_CHECKING:
@@ -228,6 +228,13 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules
         ShapeError: The input does not fit a layer (the message names it).
         TraceError: A part of the model depends on tensor values.
     """
+    return analyse(model, input_shape, name=name, rules=rules)[0]
+
+
+def analyse(
+    model: nn.Module, input_shape: Any, *, name: str | None = None, rules: LintConfig | None = None
+) -> tuple[Report, TracedModel]:
+    """``report`` and the traced graph it was made from (for callers that run the graph again)."""
     if not isinstance(model, nn.Module):
         raise UnsupportedInput(f"report() expects a torch.nn.Module, got {type(model).__name__}")
     inputs = normalize_inputs(input_shape)
@@ -243,7 +250,7 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules
             f"{model_name}: no cost formula for {listed}; their FLOPs are not counted "
             "(see Report.unsupported, or register one with costmodel.register_cost)",
             UnsupportedOpWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     rep = Report(
         model=model_name,
@@ -255,7 +262,7 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules
         module_types={path: type(m).__name__ for path, m in model.named_modules()},
         module_sites={path: site for path, m in model.named_modules() if (site := class_site(type(m)))},
     )
-    return replace(rep, findings=check(rep, rules))
+    return replace(rep, findings=check(rep, rules)), traced
 
 
 def lint(

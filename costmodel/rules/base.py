@@ -163,7 +163,11 @@ class Block:
     @property
     def compute(self) -> tuple[NodeCost, ...]:
         """Nodes doing conv/matmul work, depthwise convs excluded (G4 counts those as element-wise)."""
-        return tuple(n for n in self.nodes if n.kind in COMPUTE_KINDS and n.flops and not is_depthwise(n))
+        return tuple(n for n in self.nodes if _is_compute(n))
+
+
+def _is_compute(node: NodeCost) -> bool:
+    return node.kind in COMPUTE_KINDS and bool(node.flops) and not is_depthwise(node)
 
 
 def blocks(report: Report) -> tuple[Block, ...]:
@@ -181,11 +185,8 @@ def blocks(report: Report) -> tuple[Block, ...]:
             if prefix in grouped:
                 grouped[prefix].append(node)
     members = {p: tuple(nodes) for p, nodes in grouped.items()}
-    heavy = {
-        p
-        for p, nodes in members.items()
-        if sum(1 for n in nodes if n.kind in COMPUTE_KINDS and n.flops and not is_depthwise(n)) >= 2
-    }
+    compute = {n.name for n in report.nodes if _is_compute(n)}
+    heavy = {p for p, nodes in members.items() if sum(n.name in compute for n in nodes) >= 2}
     units = [p for p in heavy if not any(q != p and q.startswith(p + ".") for q in heavy)]
     if not units:
         return (Block("", report.model, report.nodes, report.module_sites.get("")),)
