@@ -26,7 +26,8 @@ class UnequalChannelWidth(Rule):
     ``MAC >= 2*sqrt(N*B*g/kk) + B/N``, reached only when c_in == c_out (for a
     1x1 conv with g = 1 this is the paper's ``2*sqrt(hw*B) + B/hw``). When the
     convs' MAC above their bounds adds up to ``min_share`` of the model's MAC, it
-    lists each conv whose MAC is at least ``min_ratio`` times its bound.
+    lists each conv whose MAC is at least ``min_ratio`` times its bound. A conv
+    reading the model's input is skipped: its width is the data's, not a choice.
 
     ## Why is this bad?
     At equal FLOPs, unequal widths read or write more activations. On memory-bound
@@ -53,9 +54,12 @@ class UnequalChannelWidth(Rule):
 
     def check(self, report: Report) -> Iterator[Diagnostic]:
         layers = []
+        produced = {n.name for n in report.nodes}
         for conv in conv_layers(report):
             if conv.transposed or conv.depthwise or conv.in_positions != conv.out_positions:
                 continue
+            if not all(name in produced for name in conv.node.inputs):
+                continue  # reads the model's input: its width is the data's (RGB), not a design choice
             flops = conv.op.cost.flops
             mac = conv.op.cost.mac - conv.bias  # the paper's MAC has no bias term
             bound = g1_lower_bound(conv.out_positions, flops, conv.groups, conv.kernel_area)

@@ -78,3 +78,13 @@ class NoqaForAnotherCodeDoesNotSilence(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.project(self.expand(x))
+
+
+#: Okay
+class StemReadsTheImage(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(64, 8, 1, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.stem(x)
