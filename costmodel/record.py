@@ -107,14 +107,23 @@ class _Recorder(TorchDispatchMode):
         return out
 
 
-_POINTWISE: dict[Any, bool] = {}
+#: Pointwise ops whose output takes the shape and floating dtype of same-shaped float inputs.
+_SAME_AS_INPUT = frozenset(
+    f"{name}{suffix}"
+    for name in (
+        "relu", "hardtanh", "add", "sub", "mul", "div", "sigmoid", "tanh", "silu", "gelu", "hardswish",
+        "hardsigmoid", "leaky_relu", "elu", "clamp", "neg", "abs", "exp",
+    )
+    for suffix in ("", "_")
+)  # fmt: skip
 
 
 def _shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Outputs of the commonest ops made without their meta kernels, which are slow Python.
 
-    Only for cases whose output is certain: inference batch norm, and pointwise ops
-    whose tensor arguments share one shape and dtype. Anything else returns ``None``.
+    Only where the output is certain: inference batch norm, and a few float-preserving
+    pointwise ops (not comparisons, which return bool) whose tensor arguments share one
+    shape and floating dtype. Anything else returns ``None`` and runs the real meta kernel.
     """
     packet = func.overloadpacket
     if packet is _aten._native_batch_norm_legit_no_training or (
@@ -122,16 +131,16 @@ def _shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     ):
         x = args[0]
         return torch.empty_like(x), x.new_empty(0), x.new_empty(0)
-    pointwise = _POINTWISE.get(func)
-    if pointwise is None:
-        pointwise = _POINTWISE[func] = torch.Tag.pointwise in func.tags
-    if not pointwise or kwargs:
+    name = func._schema.name.partition("::")[2]
+    if name not in _SAME_AS_INPUT or kwargs:
         return None
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     first = tensors[0] if tensors else None
-    if first is None or any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
+    if first is None or not first.is_floating_point():
         return None
-    if func._schema.name.endswith("_"):  # in place: returns its first argument
+    if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
+        return None
+    if name.endswith("_"):  # in place: returns its first argument
         return first
     return torch.empty_like(first, memory_format=torch.contiguous_format)
 

@@ -237,3 +237,17 @@ def test_registry_rejects_keys_of_the_wrong_kind() -> None:
         costmodel.register_cost(torch.ops.aten.mm.default)
     with pytest.raises(TypeError, match="expected"):
         costmodel.register_cost("mm")
+
+
+class Compare(nn.Module):
+    """Comparisons are pointwise but return bool; their outputs must keep that dtype."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.where(x > y, x, y)
+
+
+def test_comparison_outputs_are_bool_and_counted_as_one_byte() -> None:
+    rep = costmodel.report(Compare(), [(2, 3), (2, 3)])
+    gt = next(op for node in rep.nodes for op in node.ops if op.name == "gt")
+    assert gt.call.outputs[0].dtype == torch.bool
+    assert gt.cost.mac_bytes == 2 * 6 * 4 + 6 * 1  # two float inputs read, one bool output written
