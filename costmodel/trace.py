@@ -9,7 +9,11 @@ model's own ``forward`` cannot be traced, the whole model is one opaque leaf.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dis
+import functools
+import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +85,27 @@ def run_node(root: nn.Module, node: fx.Node, args: tuple[Any, ...], kwargs: dict
     raise ValueError(f"run_node cannot run a {node.op} node ({node.format_node()})")
 
 
+@functools.lru_cache(maxsize=1024)
+def _unpack_counts(code: types.CodeType) -> dict[int, int]:
+    """Bytecode offset -> element count of every UNPACK_SEQUENCE in a function (disassembled once)."""
+    return {i.offset: i.argval for i in dis.get_instructions(code) if i.opname == "UNPACK_SEQUENCE"}
+
+
+class _Proxy(fx.Proxy):
+    """fx's Proxy, but tuple unpacking (``a, b = x.chunk(2)``) reads a cached disassembly.
+
+    fx disassembles the whole calling function on every unpack; this keeps its
+    behaviour (unpack to ``self[i]``, else ``tracer.iter``) at a fraction of the cost.
+    """
+
+    def __iter__(self) -> Iterator[fx.Proxy]:
+        calling = sys._getframe(1)
+        count = _unpack_counts(calling.f_code).get(calling.f_lasti)
+        if count is not None:
+            return (self[i] for i in range(count))
+        return self.tracer.iter(self)
+
+
 class _Tracer(fx.Tracer):
     """fx tracer that keeps nn layers, registered module classes and opaque paths as leaves."""
 
@@ -110,6 +135,9 @@ class _Tracer(fx.Tracer):
             raise
         finally:
             self._entered.pop()
+
+    def proxy(self, node: fx.Node) -> fx.Proxy:
+        return _Proxy(node, self)
 
     def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
         node = super().create_node(*args, **kwargs)
