@@ -1,8 +1,9 @@
 """Speed and memory of ``costmodel.report`` against fvcore and torch's FlopCounterMode.
 
-Prints, for each zoo model, the median wall time of each tool over several runs in
-this one process and the ratios; then a >600 M-parameter model built on the meta
-device (time and peak memory); then how time grows with the number of layers.
+Prints the time and peak memory of a >600 M-parameter model built on the meta device; then,
+for each zoo model, the median wall time of each tool over several runs in
+this one process, timed round-robin (this machine's speed drifts by tens of percent
+over minutes), and the ratios; then how time grows with the number of layers.
 
     python benchmarks/bench_report.py [--repeats 7] [--batches 1 8]
 """
@@ -32,13 +33,20 @@ MODELS_TIMED = ("shufflenet_v2_x1.0", "shufflenet_v1_g3_x1.0", "mobilenet_v2_x1.
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     """Median wall time of ``fn`` after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return interleaved_medians([fn], repeats)[0]
+
+
+def interleaved_medians(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall time of each function, timed round-robin so machine drift hits all alike."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, samples in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def flop_counter(model: nn.Module, x: torch.Tensor) -> int:
@@ -67,9 +75,14 @@ def compare_tools(repeats: int, batch: int) -> None:
     for name in MODELS_TIMED:
         model = MODELS[name]().eval()
         x = torch.zeros(shape)
-        ours = median_seconds(lambda: costmodel.report(model, shape), repeats)  # noqa: B023
-        fv = median_seconds(lambda: fvcore_count(model, x), repeats)  # noqa: B023
-        fc = median_seconds(lambda: flop_counter(model, x), repeats)  # noqa: B023
+        ours, fv, fc = interleaved_medians(
+            [
+                lambda: costmodel.report(model, shape),  # noqa: B023
+                lambda: fvcore_count(model, x),  # noqa: B023
+                lambda: flop_counter(model, x),  # noqa: B023
+            ],
+            repeats,
+        )
         print(f"{name:24} {ours * 1e3:8.1f}ms {fv * 1e3:8.1f}ms {fc * 1e3:8.1f}ms {fv / ours:9.2f}x {fc / ours:11.2f}x")
 
 
@@ -131,9 +144,9 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"
     )
+    large_meta_model()  # first, so the process's peak RSS is not yet raised by the other tools
     for batch in args.batches:
         compare_tools(args.repeats, batch)
-    large_meta_model()
     scaling(args.repeats)
 
 
