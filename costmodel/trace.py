@@ -91,8 +91,8 @@ def _unpack_counts(code: types.CodeType) -> dict[int, int]:
     return {i.offset: i.argval for i in dis.get_instructions(code) if i.opname == "UNPACK_SEQUENCE"}
 
 
-class _Proxy(fx.Proxy):
-    """fx's Proxy, but tuple unpacking (``a, b = x.chunk(2)``) reads a cached disassembly.
+class _Unpacking:
+    """Tuple unpacking (``a, b = x.chunk(2)``, ``n, c, h, w = x.shape``) from a cached disassembly.
 
     fx disassembles the whole calling function on every unpack; this keeps its
     behaviour (unpack to ``self[i]``, else ``tracer.iter``) at a fraction of the cost.
@@ -102,8 +102,19 @@ class _Proxy(fx.Proxy):
         calling = sys._getframe(1)
         count = _unpack_counts(calling.f_code).get(calling.f_lasti)
         if count is not None:
-            return (self[i] for i in range(count))
-        return self.tracer.iter(self)
+            return (self[i] for i in range(count))  # type: ignore[index]
+        return self.tracer.iter(self)  # type: ignore[attr-defined]
+
+
+class _Proxy(_Unpacking, fx.Proxy):
+    """fx's Proxy with cheap unpacking, also for its attributes (``x.shape``)."""
+
+    def __getattr__(self, k: str) -> fx.proxy.Attribute:
+        return _Attribute(self, k)
+
+
+class _Attribute(_Unpacking, fx.proxy.Attribute):
+    """fx's lazily created attribute proxy, with cheap unpacking."""
 
 
 class _Tracer(fx.Tracer):
