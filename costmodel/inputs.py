@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 
 from costmodel.errors import UnsupportedInput
 
-__all__ = ["InputSpec", "normalize_inputs"]
+__all__ = ["InputSpec", "input_dtype", "normalize_inputs"]
 
 InputSpec = torch.Tensor | tuple[int, ...]
 
@@ -50,3 +51,11 @@ def normalize_inputs(input_shape: Any) -> tuple[InputSpec, ...]:
         else:
             raise UnsupportedInput(f"input {index} is not a shape of positive ints or a tensor: {item!r}")
     return tuple(result)
+
+
+def input_dtype(model: torch.nn.Module) -> torch.dtype:
+    """Inputs built from shapes take the dtype of the model's first floating-point parameter or buffer."""
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.get_default_dtype()

@@ -24,9 +24,9 @@ from torch import fx, nn
 
 from costmodel.errors import UnsupportedInput
 from costmodel.inference import inference
-from costmodel.inputs import normalize_inputs
+from costmodel.inputs import input_dtype, normalize_inputs
 from costmodel.report import Report, analyse
-from costmodel.trace import TracedModel, bind_inputs, run_node
+from costmodel.trace import TracedModel, interpret, run_node
 from costmodel.types import NodeCost, OpKind, Shape
 
 __all__ = ["CATEGORIES", "Measurement", "Timing", "category", "measure"]
@@ -282,8 +282,10 @@ def measure(
     specs = normalize_inputs(input_shape)
     rep, traced = analyse(model, input_shape, name=name)  # validates the shapes with a one-line error first
     generator = torch.Generator().manual_seed(seed)
+    dtype = input_dtype(model)  # the same rule as the cost report's
     inputs = [
-        x.to(device) if isinstance(x, torch.Tensor) else torch.randn(x, generator=generator).to(device) for x in specs
+        x.to(device) if isinstance(x, torch.Tensor) else torch.randn(x, generator=generator).to(device, dtype)
+        for x in specs
     ]
     show = sys.stderr.isatty() if progress is None else progress
     sync = _synchronizer(device)
@@ -318,18 +320,17 @@ def _time_nodes(
     tick: Callable[[], None],
 ) -> dict[str, float]:
     """Median seconds of each node over repeated node-by-node runs of the traced graph."""
-    nodes = [n for n in traced.graph.nodes if n.op not in ("placeholder", "output")]
-    samples: dict[str, list[float]] = {n.name: [] for n in nodes}
+    samples: dict[str, list[float]] = {n.name: [] for n in traced.graph.nodes if n.op not in ("placeholder", "output")}
+
+    def timed_step(node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        begin = time.perf_counter()
+        result = run_node(traced.root, node, args, kwargs)
+        sync()
+        samples[node.name].append(time.perf_counter() - begin)
+        return result
 
     def run_once() -> None:
-        env = bind_inputs(traced, inputs)
-        for node in nodes:
-            args = fx.node.map_arg(node.args, env.__getitem__)
-            kwargs = fx.node.map_arg(node.kwargs, env.__getitem__)
-            begin = time.perf_counter()
-            env[node] = run_node(traced.root, node, args, kwargs)
-            sync()
-            samples[node.name].append(time.perf_counter() - begin)
+        interpret(traced, inputs, timed_step)
 
     run_once()  # warm-up
     for values in samples.values():

@@ -10,7 +10,6 @@ its module, and the shapes it was given.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput
 from costmodel.inference import inference
+from costmodel.inputs import input_dtype
 from costmodel.ops import lookup
-from costmodel.trace import TracedModel, bind_inputs, fetch, run_node
+from costmodel.trace import TracedModel, fetch, interpret, run_node
 from costmodel.types import OpCall, TensorSpec
 
 __all__ = ["NodeRecord", "record"]
@@ -44,7 +44,7 @@ class NodeRecord:
 def _spec(value: Any) -> Any:
     """Replace tensors (also inside lists) by their ``TensorSpec``; keep other values."""
     if isinstance(value, torch.Tensor):
-        return TensorSpec(tuple(value.shape), value.dtype)
+        return TensorSpec.of(value)
     if isinstance(value, list | tuple) and any(isinstance(v, torch.Tensor) for v in value):
         return tuple(_spec(v) for v in value)
     return value
@@ -53,7 +53,7 @@ def _spec(value: Any) -> Any:
 def _flat_specs(value: Any) -> tuple[TensorSpec, ...]:
     """Every tensor in a (nested) value, as specs."""
     if isinstance(value, torch.Tensor):
-        return (TensorSpec(tuple(value.shape), value.dtype),)
+        return (TensorSpec.of(value),)
     if isinstance(value, list | tuple):
         return tuple(s for v in value for s in _flat_specs(v))
     if isinstance(value, dict):
@@ -166,23 +166,14 @@ def _describe(node: fx.Node, module: nn.Module | None) -> str:
 
 
 class _Runner:
-    """Executes graph nodes one by one on meta tensors, recording each node's ops."""
+    """The step of the graph walk: runs one node on meta tensors and records its ops."""
 
-    def __init__(self, traced: TracedModel, recorder: _Recorder) -> None:
-        self.traced = traced
-        self.root = traced.root
+    def __init__(self, root: nn.Module, recorder: _Recorder) -> None:
+        self.root = root
         self.recorder = recorder
-        self.env: dict[fx.Node, Any] = {}
+        self.records: list[NodeRecord] = []
 
-    def _load(self, arg: Any) -> Any:
-        return fx.node.map_arg(arg, self.env.__getitem__)
-
-    def run(self, inputs: Sequence[Any]) -> list[NodeRecord]:
-        self.env = bind_inputs(self.traced, inputs)
-        return [self._run_node(node) for node in self.traced.graph.nodes if node.op not in ("placeholder", "output")]
-
-    def _run_node(self, node: fx.Node) -> NodeRecord:
-        args, kwargs = self._load(node.args), self._load(node.kwargs)
+    def __call__(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         module = fetch(self.root, node.target) if node.op == "call_module" else None
         calls: list[OpCall] = []
         self.recorder.calls = calls
@@ -197,8 +188,8 @@ class _Runner:
             raise _node_error(node, module, args, kwargs, error) from error
         finally:
             self.recorder.calls = None
-        self.env[node] = result
-        return NodeRecord(node, _flat_specs((args, kwargs)), _flat_specs(result), tuple(calls), module)
+        self.records.append(NodeRecord(node, _flat_specs((args, kwargs)), _flat_specs(result), tuple(calls), module))
+        return result
 
     def _costed_as_a_whole(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
         self.recorder.calls = None  # a module formula costs the whole layer
@@ -235,14 +226,6 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
     return ShapeError(f"{_describe(node, module)} {_expectation(module)}got {shapes}: {message}")
 
 
-def _input_dtype(model: nn.Module) -> torch.dtype:
-    """Inputs built from shapes take the dtype of the model's first floating-point parameter."""
-    for tensor in itertools.chain(model.parameters(), model.buffers()):
-        if tensor.is_floating_point():
-            return tensor.dtype
-    return torch.get_default_dtype()
-
-
 def record(traced: TracedModel, inputs: Sequence[torch.Tensor | tuple[int, ...]]) -> list[NodeRecord]:
     """Run ``traced`` on meta tensors of the given shapes (or like the given tensors).
 
@@ -254,11 +237,12 @@ def record(traced: TracedModel, inputs: Sequence[torch.Tensor | tuple[int, ...]]
         One record per graph node except placeholders and the output.
     """
     model = traced.root
-    dtype = _input_dtype(model)
+    dtype = input_dtype(model)
     recorder = _Recorder()
-    runner = _Runner(traced, recorder)
+    runner = _Runner(model, recorder)
     metas = [
         x.to("meta") if isinstance(x, torch.Tensor) else torch.empty(x, dtype=dtype, device="meta") for x in inputs
     ]
     with inference(model), recorder:
-        return runner.run(metas)
+        interpret(traced, metas, runner)
+    return runner.records

@@ -252,6 +252,8 @@ def analyse(
             UnsupportedOpWarning,
             stacklevel=3,
         )
+    classes = {path: type(m) for path, m in model.named_modules()}
+    types = {path: cls.__name__ for path, cls in classes.items()}
     rep = Report(
         model=model_name,
         input_shapes=tuple(tuple(x.shape) if hasattr(x, "shape") else x for x in inputs),
@@ -259,8 +261,8 @@ def analyse(
         unsupported=costed.unsupported,
         opaque=tuple(sorted(traced.opaque)),
         unused_parameters=costed.unused_parameters,
-        module_types={path: type(m).__name__ for path, m in model.named_modules()},
-        module_sites={path: site for path, m in model.named_modules() if (site := class_site(type(m)))},
+        module_types=types,
+        module_sites={path: site for path, cls in classes.items() if (site := class_site(cls))},
     )
     return replace(rep, findings=check(rep, rules)), traced
 

@@ -23,7 +23,7 @@ from costmodel.errors import TraceError, UnsupportedInput
 from costmodel.ops import lookup
 from costmodel.source import call_site
 
-__all__ = ["LOCATION", "ROOT", "TracedModel", "bind_inputs", "fetch", "run_node", "trace"]
+__all__ = ["LOCATION", "ROOT", "TracedModel", "bind_inputs", "fetch", "interpret", "run_node", "trace"]
 
 #: ``node.meta`` key holding the node's ``SourceLocation`` (the user's line that created it).
 LOCATION = "costmodel_location"
@@ -69,6 +69,22 @@ def bind_inputs(traced: TracedModel, inputs: Sequence[Any]) -> dict[fx.Node, Any
                 f"{model}.forward needs input '{node.target}', but only {len(inputs)} input shape(s) were given"
             )
     return env
+
+
+def interpret(
+    traced: TracedModel, inputs: Sequence[Any], step: Callable[[fx.Node, tuple[Any, ...], dict[str, Any]], Any]
+) -> None:
+    """Walk the graph in order: ``step(node, args, kwargs)`` computes each node's value from its inputs'.
+
+    Placeholders take ``inputs`` (see ``bind_inputs``); the output node is not visited.
+    """
+    env = bind_inputs(traced, inputs)
+    for node in traced.graph.nodes:
+        if node.op in ("placeholder", "output"):
+            continue
+        env[node] = step(
+            node, fx.node.map_arg(node.args, env.__getitem__), fx.node.map_arg(node.kwargs, env.__getitem__)
+        )
 
 
 def run_node(root: nn.Module, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -124,7 +140,6 @@ class _Tracer(fx.Tracer):
         super().__init__()
         self.opaque = opaque
         self.failed_in: str | None = None
-        self._entered: list[str] = []
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if module_qualified_name in self.opaque or lookup(type(m)) is not None:
@@ -137,15 +152,12 @@ class _Tracer(fx.Tracer):
         path = self.path_of_module(m)
         if self.is_leaf_module(m, path):
             return super().call_module(m, forward, args, kwargs)
-        self._entered.append(path)
         try:
             return super().call_module(m, forward, args, kwargs)
         except Exception:
             if self.failed_in is None:  # the innermost module that failed
                 self.failed_in = path
             raise
-        finally:
-            self._entered.pop()
 
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return _Proxy(node, self)

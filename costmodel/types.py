@@ -69,6 +69,11 @@ class TensorSpec:
     shape: Shape
     dtype: torch.dtype = torch.float32
 
+    @classmethod
+    def of(cls, tensor: torch.Tensor) -> TensorSpec:
+        """The spec of a tensor (real, meta or fake)."""
+        return cls(tuple(tensor.shape), tensor.dtype)
+
     @property
     def numel(self) -> int:
         """Number of elements."""

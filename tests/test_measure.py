@@ -105,3 +105,9 @@ def test_measure_command_prints_json(capsys: pytest.CaptureFixture[str]) -> None
     assert set(data["breakdown_ms"]) == set(CATEGORIES)
     assert main([*args, "--min-repeats", "1", "--max-repeats", "1", "--no-per-node"]) == 0
     assert "images/s" in capsys.readouterr().out
+
+
+def test_inputs_built_from_shapes_take_the_models_dtype() -> None:
+    model = nn.Sequential(nn.Linear(4, 4)).double()  # float64 runs on CPU; a float32 input would fail
+    result = costmodel.measure(model, (2, 4), **QUICK)
+    assert result.report.mac_bytes == 8 * result.report.mac
