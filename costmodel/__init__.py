@@ -4,7 +4,10 @@ FLOPs are multiply-adds, MAC is elements read + written, parameters are unique
 elements; see ``costmodel.types`` for the conventions.
 """
 
-from costmodel.diagnostics import Diagnostic
+from costmodel._version import __version__
+from costmodel.analysis import lint, report
+from costmodel.device.measure import Measurement, measure
+from costmodel.device.timing import Timing
 from costmodel.errors import (
     CostModelError,
     ShapeError,
@@ -12,19 +15,31 @@ from costmodel.errors import (
     UnsupportedInput,
     UnsupportedOpWarning,
 )
-from costmodel.measure import Measurement, Timing, measure
 from costmodel.ops import register_cost, unregister_cost
-from costmodel.report import ModuleCost, Report, lint, report
+from costmodel.report import Report
 from costmodel.rules import RULES, LintConfig
-from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind, TensorSpec
+from costmodel.types import (
+    Cost,
+    CostedGraph,
+    Diagnostic,
+    ModelInputs,
+    ModuleCost,
+    NodeCost,
+    OpCall,
+    OpCost,
+    OpKind,
+    TensorSpec,
+)
 
 __all__ = [
     "RULES",
     "Cost",
     "CostModelError",
+    "CostedGraph",
     "Diagnostic",
     "LintConfig",
     "Measurement",
+    "ModelInputs",
     "ModuleCost",
     "NodeCost",
     "OpCall",
@@ -37,11 +52,10 @@ __all__ = [
     "TraceError",
     "UnsupportedInput",
     "UnsupportedOpWarning",
+    "__version__",
     "lint",
     "measure",
     "register_cost",
     "report",
     "unregister_cost",
 ]
-
-__version__ = "0.1.0"

@@ -14,19 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from costmodel.diagnostics import FORMATS
-from costmodel.errors import CostModelError
+from costmodel import analysis, render
+from costmodel.errors import CostModelError, UsageError
 from costmodel.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL, LoadedModel, load_models
-from costmodel.rules import RULES
+from costmodel.rules import RULES, load_config
+from costmodel.rules.formats import FORMATS
+from costmodel.rules.formats import render as render_findings
 
 __all__ = ["main", "parse_shapes"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-PROOF_NAMES = ("g1", "g1-general", "g1-strided", "g2", "g2-general")  # costmodel.proofs.PROOFS, without sympy
-
-
-class UsageError(CostModelError, ValueError):
-    """A command-line argument is malformed."""
+#: Spellings of ``--format text`` kept from earlier versions (``report --format table``, ``lint --format default``).
+_FORMAT_ALIASES = {"table": "text", "default": "text"}
 
 
 def parse_shapes(text: str) -> list[tuple[int, ...]]:
@@ -67,12 +66,9 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import costmodel
-    from costmodel import render
-
     out = []
     reports = [
-        costmodel.report(loaded.model, _input_for(loaded, args), name=loaded.name)
+        analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name)
         for loaded in load_models(args.target, args.model)
     ]
     if args.format == "json":  # one JSON array, one object per model
@@ -82,7 +78,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.format == "csv":
             out.append(rep.to_dataframe(depth=args.depth).to_csv(index=False))
         else:
-            out.append(render.text(rep, depth=args.depth, max_rows=args.max_rows))
+            out.append(render.text(rep, rep.findings, depth=args.depth, max_rows=args.max_rows))
     sys.stdout.write("\n".join(s.rstrip("\n") for s in out) + "\n")
     return EXIT_OK
 
@@ -102,17 +98,13 @@ def _codes(text: str) -> list[str]:
 
 
 def _cmd_lint(args: argparse.Namespace) -> int:
-    import costmodel
-    from costmodel.diagnostics import render
-    from costmodel.rules import load_config
-
     base = load_config(args.target if Path(args.target).exists() else None)
     config = base.merged(args.select, args.ignore, dict(args.option or ()))
     found = []
     for loaded in load_models(args.target, args.model):
-        rep = costmodel.report(loaded.model, _input_for(loaded, args), name=loaded.name, rules=config)
+        rep = analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, rules=config)
         found.extend(rep.findings)
-    sys.stdout.write(render(found, args.format))
+    sys.stdout.write(render_findings(found, args.format))
     if args.statistics and found:
         counts = Counter(d.code for d in found)
         for code, count in sorted(counts.items()):
@@ -148,8 +140,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_measure(args: argparse.Namespace) -> int:
-    from costmodel import render
-    from costmodel.measure import measure
+    from costmodel.device.measure import measure  # loads the timing code only when timing
 
     results = [
         measure(
@@ -175,7 +166,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 
 
 def _cmd_prove(args: argparse.Namespace) -> int:
-    from costmodel.proofs import PROOFS
+    from costmodel.proofs import PROOFS  # sympy is loaded only when proving
 
     unknown = [name for name in args.names if name not in PROOFS]
     if unknown:
@@ -190,13 +181,25 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     return EXIT_OK if all(p.verified for p in proofs) else EXIT_FINDINGS
 
 
+def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
+    """``--format`` with the same spelling in every command; ``text`` is the default."""
+
+    def fmt(value: str) -> str:
+        value = _FORMAT_ALIASES.get(value, value)
+        if value not in choices:
+            raise argparse.ArgumentTypeError(f"invalid choice: '{value}' (choose from {', '.join(choices)})")
+        return value
+
+    parser.add_argument("--format", type=fmt, default="text", metavar="{" + ",".join(choices) + "}")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="costmodel", description="What a PyTorch network costs, and why.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     report = commands.add_parser("report", help="print the cost table of the models in a file")
     _add_model_arguments(report)
-    report.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _add_format(report, ("text", "json", "csv"))
     report.add_argument("--depth", type=int, default=None, help="roll costs up by module to this depth")
     report.add_argument("--max-rows", type=int, default=None, help="print at most this many rows")
     report.set_defaults(run=_cmd_report)
@@ -217,13 +220,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="CODE.option=VALUE",
         help="a rule threshold, e.g. G4.max_share=0.5 (repeatable; see 'costmodel rules')",
     )
-    lint.add_argument("--format", choices=sorted(FORMATS), default="default")
+    _add_format(lint, tuple(FORMATS))
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     lint.add_argument("--statistics", action="store_true", help="print the count of findings per code to stderr")
     lint.set_defaults(run=_cmd_lint)
 
     rules = commands.add_parser("rules", help="list the guideline rules and their options")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    _add_format(rules, ("text", "json"))
     rules.set_defaults(run=_cmd_rules)
 
     explain = commands.add_parser("explain", help="explain a rule: what it checks, why it costs, the paper section")
@@ -240,7 +243,7 @@ def _build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     measure.add_argument("--no-per-node", action="store_true", help="skip the node-by-node pass")
     measure.add_argument("--max-rows", type=int, default=40, help="rows of the per-node table (default 40)")
-    measure.add_argument("--format", choices=("table", "json"), default="table")
+    _add_format(measure, ("text", "json"))
     measure.set_defaults(run=_cmd_measure)
 
     prove = commands.add_parser(
@@ -248,10 +251,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="prove the G1 bound and the G2 growth with sympy, on costmodel's own formulas",
         description="Exit status 0 when every proof is verified, 1 otherwise.",
     )
-    prove.add_argument(
-        "names", nargs="*", help="proofs to run (default: all): g1, g1-general, g1-strided, g2, g2-general"
-    )
-    prove.add_argument("--format", choices=("text", "json", "latex"), default="text")
+    prove.add_argument("names", nargs="*", help="proofs to run (default: all; an unknown name lists them)")
+    _add_format(prove, ("text", "json", "latex"))
     prove.set_defaults(run=_cmd_prove)
     return parser
 

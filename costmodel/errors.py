@@ -14,6 +14,7 @@ __all__ = [
     "TraceError",
     "UnsupportedInput",
     "UnsupportedOpWarning",
+    "UsageError",
 ]
 
 
@@ -35,6 +36,10 @@ class TraceError(CostModelError, RuntimeError):
 
 class ModelLoadError(CostModelError, RuntimeError):
     """A model file could not be loaded, or holds no model that can be built (CLI)."""
+
+
+class UsageError(CostModelError, ValueError):
+    """A command-line argument is malformed (CLI)."""
 
 
 class DuplicateRegistration(CostModelError, KeyError):

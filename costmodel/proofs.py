@@ -18,8 +18,8 @@ from typing import Any
 import sympy as sp
 
 from costmodel import mac
-from costmodel.ops.conv import convolution
-from costmodel.types import Cost, OpCall, TensorSpec
+from costmodel.ops.conv import ConvArgs, convolution
+from costmodel.types import Cost
 
 __all__ = [
     "PROOFS",
@@ -92,25 +92,9 @@ def _positive(names: str) -> tuple[sp.Symbol, ...]:
 def conv_cost(
     c1: Any, c2: Any, h: Any, w: Any, *, groups: Any = 1, kernel: Any = 1, out_h: Any = None, out_w: Any = None
 ) -> Cost:
-    """The walker's conv formula on symbolic shapes: [1, c1, h, w] -> [1, c2, out_h, out_w]."""
-    out_h = h if out_h is None else out_h
-    out_w = w if out_w is None else out_w
-    call = OpCall(
-        target=None,
-        args=(
-            TensorSpec((1, c1, h, w)),
-            TensorSpec((c2, c1 / groups, kernel, kernel)),
-            None,  # no bias: the paper's MAC has none
-            [1, 1],
-            [0, 0],
-            [1, 1],
-            False,
-            [0, 0],
-            groups,
-        ),
-        outputs=(TensorSpec((1, c2, out_h, out_w)),),
-    )
-    return convolution(call)
+    """The walker's conv formula on symbolic shapes [1, c1, h, w] -> [1, c2, out_h, out_w], bias-free (as the paper)."""
+    out_size = (h if out_h is None else out_h, w if out_w is None else out_w)
+    return convolution(ConvArgs.conv2d(c1, c2, (h, w), out_size, groups=groups, kernel=kernel).to_call())
 
 
 def _zero(expression: Any) -> bool:

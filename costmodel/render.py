@@ -1,43 +1,30 @@
-"""Rendering of a ``Report``: plain text and rich tables, HTML for Jupyter, dicts, DataFrames.
+"""Rendering at the edge: a costed graph and its findings as plain text, rich tables and HTML.
 
-rich and pandas are imported here, lazily, so the core never loads them.
+It reads records only (``costmodel.types``), so ``Report`` can call it without an
+import circle. rich is imported here, lazily, so the core never loads it.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from costmodel.types import NodeCost, Shape
+from costmodel.types import CONVENTIONS, CostedGraph, Diagnostic, NodeCost, Shape, human
 
 if TYPE_CHECKING:
-    import pandas as pd
     from rich.table import Table
 
-    from costmodel.report import Report
-
-__all__ = ["human", "rich_renderables", "text", "to_dataframe", "to_dict"]
-
-_UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
-
-
-def human(value: float) -> str:
-    """A count with an SI suffix: 146_000_000 -> '146.00M'."""
-    for scale, suffix in _UNITS:
-        if abs(value) >= scale:
-            return f"{value / scale:.2f}{suffix}"
-    return f"{value:g}"
+__all__ = ["html", "rich_renderables", "text"]
 
 
 def _shapes(shapes: Sequence[Shape]) -> str:
     return ", ".join("[" + ", ".join(map(str, s)) + "]" for s in shapes)
 
 
-def _header(rep: Report) -> list[str]:
-    from costmodel.report import CONVENTIONS
-
+def _header(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
     lines = [
         f"{rep.model} on input {_shapes(rep.input_shapes)}",
         f"FLOPs {human(rep.flops)}  element-wise {human(rep.elementwise)}  params {human(rep.params)}  "
@@ -53,8 +40,8 @@ def _header(rep: Report) -> list[str]:
         )
     if rep.unused_parameters:
         lines.append(f"parameters not used by forward: {len(rep.unused_parameters)} tensors (not in params)")
-    if rep.findings:
-        counts = Counter(f.code for f in rep.findings)
+    if findings:
+        counts = Counter(f.code for f in findings)
         lines.append("guideline findings: " + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())))
     return lines
 
@@ -63,7 +50,7 @@ _NODE_COLUMNS = ("node", "module", "op", "kind", "input", "output", "FLOPs", "el
 _MODULE_COLUMNS = ("module", "type", "FLOPs", "elementwise", "params", "MAC", "MAC bytes")
 
 
-def _extras(rep: Report) -> list[str]:
+def _extras(rep: CostedGraph) -> list[str]:
     names: dict[str, None] = {}
     for node in rep.nodes:
         names.update(dict.fromkeys(node.extras))
@@ -92,7 +79,7 @@ def _shown(node: NodeCost) -> bool:
     return node.op != "get_attr" and bool(node.ops or node.output_shapes or node.params)
 
 
-def _rows(rep: Report, depth: int | None, max_rows: int | None) -> tuple[list[str], list[list[str]]]:
+def _rows(rep: CostedGraph, depth: int | None, max_rows: int | None) -> tuple[list[str], list[list[str]]]:
     if depth is None:
         extras = _extras(rep)
         rows = [_node_row(n, extras) for n in rep.nodes if _shown(n)]
@@ -116,7 +103,7 @@ def _rows(rep: Report, depth: int | None, max_rows: int | None) -> tuple[list[st
     return columns, rows
 
 
-def _table(rep: Report, depth: int | None = None, max_rows: int | None = None) -> Table:
+def _table(rep: CostedGraph, depth: int | None = None, max_rows: int | None = None) -> Table:
     from rich import box
     from rich.table import Table
 
@@ -130,106 +117,49 @@ def _table(rep: Report, depth: int | None = None, max_rows: int | None = None) -
     return table
 
 
-def rich_renderables(rep: Report, depth: int | None = None, max_rows: int | None = None) -> Iterator[Any]:
-    """Header lines and the table, for ``rich.print(report)``."""
+def rich_renderables(
+    rep: CostedGraph, findings: Sequence[Diagnostic] = (), depth: int | None = None, max_rows: int | None = None
+) -> Iterator[Any]:
+    """Header lines, the table and the findings, for ``rich.print(report)``."""
     from rich.text import Text
 
-    for line in _header(rep):
+    for line in _header(rep, findings):
         yield Text(line)
     yield _table(rep, depth, max_rows)
-    for finding in rep.findings:
+    for finding in findings:
         yield Text(f"{finding.code} [{finding.module or '<model>'}] {finding.message}")
 
 
-def text(rep: Report, *, depth: int | None = None, max_rows: int | None = None, width: int = 200) -> str:
-    """The report as plain text (no colour codes)."""
+def text(
+    rep: CostedGraph,
+    findings: Sequence[Diagnostic] = (),
+    *,
+    depth: int | None = None,
+    max_rows: int | None = None,
+    width: int = 200,
+) -> str:
+    """The costed graph and its findings as plain text (no colour codes)."""
     from rich.console import Console
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, soft_wrap=False)
-    for renderable in rich_renderables(rep, depth, max_rows):
+    for renderable in rich_renderables(rep, findings, depth, max_rows):
         console.print(renderable)
     return buffer.getvalue()
 
 
-def html(rep: Report) -> str:
-    """HTML for Jupyter: the header and the per-module table (depth 2), then the node table."""
-    import html as html_lib
+def _html_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html_lib.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html_lib.escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-    header = "<br>".join(html_lib.escape(line) for line in _header(rep))
-    frame = to_dataframe(rep, depth=2)
-    nodes = to_dataframe(rep)
+
+def html(rep: CostedGraph, findings: Sequence[Diagnostic] = ()) -> str:
+    """HTML for Jupyter: the header, the per-module table (depth 2), then the node table folded."""
+    header = "<br>".join(html_lib.escape(line) for line in _header(rep, findings))
+    modules = _html_table(*_rows(rep, 2, None))
+    columns, rows = _rows(rep, None, None)
     return (
-        f"<div><p>{header}</p><h4>By module</h4>{frame.to_html(index=False)}"
-        f"<details><summary>{len(nodes)} nodes</summary>{nodes.to_html(index=False)}</details></div>"
-    )
-
-
-def _node_dict(node: NodeCost) -> dict[str, Any]:
-    return {
-        "name": node.name,
-        "op": node.op,
-        "target": node.target,
-        "module": node.module_path,
-        "module_type": node.module_type,
-        "kind": node.kind.value,
-        "input_shapes": [list(s) for s in node.input_shapes],
-        "output_shapes": [list(s) for s in node.output_shapes],
-        "flops": node.flops,
-        "elementwise": node.elementwise,
-        "params": node.params,
-        "mac": node.mac,
-        "mac_bytes": node.mac_bytes,
-        "opaque": node.opaque,
-        "unsupported": list(node.unsupported),
-        "location": str(node.location) if node.location else None,
-        "ops": [op.name for op in node.ops],
-        **dict(node.extras),
-    }
-
-
-def to_dict(rep: Report) -> dict[str, Any]:
-    """JSON-ready dict of the whole report."""
-    from costmodel.report import CONVENTIONS
-
-    return {
-        "model": rep.model,
-        "input_shapes": [list(s) for s in rep.input_shapes],
-        "conventions": dict(CONVENTIONS),
-        "totals": {
-            "flops": rep.flops,
-            "elementwise": rep.elementwise,
-            "params": rep.params,
-            "mac": rep.mac,
-            "mac_bytes": rep.mac_bytes,
-        },
-        "unsupported": dict(rep.unsupported),
-        "opaque": list(rep.opaque),
-        "unused_parameters": list(rep.unused_parameters),
-        "nodes": [_node_dict(n) for n in rep.nodes],
-        "findings": [f.to_dict() for f in rep.findings],
-    }
-
-
-def to_dataframe(rep: Report, *, depth: int | None = None) -> pd.DataFrame:
-    """A DataFrame per node (list columns kept as lists) or per module when ``depth`` is given."""
-    import pandas as pd
-
-    if depth is None:
-        return pd.DataFrame([_node_dict(n) for n in rep.nodes])
-    return pd.DataFrame(
-        [
-            {
-                "module": m.path,
-                "type": m.type,
-                "depth": m.depth,
-                "flops": m.flops,
-                "elementwise": m.cost.elementwise,
-                "params": m.params,
-                "mac": m.mac,
-                "mac_bytes": m.cost.mac_bytes,
-                "nodes": m.nodes,
-            }
-            for m in rep.by_module(depth)
-        ]
+        f"<div><p>{header}</p><h4>By module</h4>{modules}"
+        f"<details><summary>{len(rows)} nodes</summary>{_html_table(columns, rows)}</details></div>"
     )

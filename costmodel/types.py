@@ -19,17 +19,24 @@ Units, stated once for the whole library:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 __all__ = [
+    "COMPUTE_KINDS",
+    "CONVENTIONS",
+    "ELEMENTWISE_KINDS",
     "Cost",
+    "CostedGraph",
+    "Diagnostic",
+    "FrozenMap",
+    "ModelInputs",
+    "ModuleCost",
     "NodeCost",
     "OpCall",
     "OpCost",
@@ -37,11 +44,70 @@ __all__ = [
     "Shape",
     "SourceLocation",
     "TensorSpec",
+    "human",
 ]
 
 Shape = tuple[int, ...]
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: The units, as printed in every report header and JSON document.
+CONVENTIONS: Mapping[str, str] = {
+    "flops": "multiply-adds of conv/matmul/attention (1 FMA = 1; torch's FlopCounterMode reports 2x)",
+    "elementwise": "element-wise arithmetic (activations, adds, bias, norms, pooling), kept out of FLOPs",
+    "mac": "memory access cost: tensor elements read + written per op as eager PyTorch runs it",
+    "mac_bytes": "the same traffic in bytes, by dtype",
+    "params": "unique parameter elements (shared weights counted once)",
+}
+
+_UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
+
+
+def human(value: float) -> str:
+    """A count with an SI suffix: 146_000_000 -> '146.00M'."""
+    for scale, suffix in _UNITS:
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:g}"
+
+
+class FrozenMap(Mapping[K, V]):
+    """A read-only mapping, hashable when its values are: what frozen records hold instead of dicts.
+
+    It compares equal to any mapping with the same items (a plain dict included).
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        self._data: dict[K, V] = dict(items)
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+_EMPTY: FrozenMap[Any, Any] = FrozenMap()
+
+
+def _freeze(record: Any, *names: str) -> None:
+    """In a frozen dataclass's ``__post_init__``: replace the named mapping fields by ``FrozenMap``s."""
+    for name in names:
+        value = getattr(record, name)
+        if not isinstance(value, FrozenMap):
+            object.__setattr__(record, name, FrozenMap(value) if value else _EMPTY)
 
 
 class OpKind(StrEnum):
@@ -60,6 +126,12 @@ class OpKind(StrEnum):
     CUSTOM = "custom"  # a user-registered module formula
     UNSUPPORTED = "unsupported"
     NONE = "none"  # graph bookkeeping that runs no op (getitem, identity, eval dropout)
+
+
+#: Kinds that do the multiply-adds counted as FLOPs (the paper's "Conv" slice of Fig. 2).
+COMPUTE_KINDS = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION})
+#: Kinds of element-wise work (guideline G4 and the paper's "Elemwise" slice of Fig. 2).
+ELEMENTWISE_KINDS = frozenset({OpKind.ELEMENTWISE, OpKind.NORM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +179,9 @@ class OpCall:
     outputs: tuple[TensorSpec, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     module: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        _freeze(self, "kwargs")
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:
@@ -228,7 +303,189 @@ class NodeCost:
         """Bytes read plus written."""
         return self.cost.mac_bytes
 
+    def __post_init__(self) -> None:
+        _freeze(self, "extras")
+
     @property
     def unsupported(self) -> tuple[str, ...]:
         """Names of the ops in this node that have no formula."""
         return tuple(op.name for op in self.ops if not op.supported)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleCost:
+    """Costs of one module of the hierarchy, summed over the nodes inside it."""
+
+    path: str
+    type: str
+    depth: int
+    cost: Cost
+    params: int
+    nodes: int
+
+    @property
+    def flops(self) -> int:
+        """Multiply-adds."""
+        return self.cost.flops
+
+    @property
+    def mac(self) -> int:
+        """Elements read plus written."""
+        return self.cost.mac
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding: what (code, module, numbers), why and what to do (message), and where (file:line:col).
+
+    ``degree`` says how far past its threshold the finding is (1.0 = at it), so a
+    network that moves further from the guideline gets a larger degree; ``data``
+    holds the measured values behind the message.
+    """
+
+    code: str
+    name: str
+    message: str
+    module: str
+    file: str
+    line: int
+    column: int = 1
+    degree: float = 1.0
+    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        _freeze(self, "data")
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        """Sorted by file, line, column, code, then module path in natural order (stages.2 < stages.10)."""
+        natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.module.split("."))
+        return (self.file, self.line, self.column, self.code, natural)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "module": self.module,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "degree": round(self.degree, 4),
+            "data": dict(self.data),
+        }
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInputs:
+    """The model's positional inputs, normalised once as they enter: a spec each, and the example tensor if given.
+
+    Inputs given as shapes take the dtype rule of ``costmodel.graph.inputs``; an
+    example tensor keeps its own dtype and is used as is where values are needed.
+    """
+
+    specs: tuple[TensorSpec, ...]
+    examples: tuple[torch.Tensor | None, ...]
+
+    @property
+    def shapes(self) -> tuple[Shape, ...]:
+        """The input shapes."""
+        return tuple(spec.shape for spec in self.specs)
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+
+@dataclass(frozen=True, slots=True)
+class CostedGraph:
+    """A model's data-flow graph with every node costed: what the rules read and ``Report`` extends.
+
+    ``module_types`` maps each module path to its class name (``""`` is the model),
+    ``module_sites`` each user-defined module to the line of its class.
+    """
+
+    model: str
+    input_shapes: tuple[Shape, ...]
+    nodes: tuple[NodeCost, ...]
+    unsupported: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    opaque: tuple[str, ...] = ()
+    unused_parameters: tuple[str, ...] = ()
+    module_types: Mapping[str, str] = field(default_factory=lambda: _EMPTY, repr=False)
+    module_sites: Mapping[str, SourceLocation] = field(default_factory=lambda: _EMPTY, repr=False)
+
+    def __post_init__(self) -> None:
+        _freeze(self, "unsupported", "module_types", "module_sites")
+
+    def graph_fields(self) -> dict[str, Any]:
+        """This record's fields by name (to build a ``Report`` that extends it)."""
+        return {f.name: getattr(self, f.name) for f in fields(CostedGraph)}
+
+    @property
+    def total(self) -> Cost:
+        """Sum of every node's cost."""
+        return sum((n.cost for n in self.nodes), Cost())
+
+    @property
+    def flops(self) -> int:
+        """Total multiply-adds."""
+        return self.total.flops
+
+    @property
+    def elementwise(self) -> int:
+        """Total element-wise ops."""
+        return self.total.elementwise
+
+    @property
+    def mac(self) -> int:
+        """Total memory access cost, in elements."""
+        return self.total.mac
+
+    @property
+    def mac_bytes(self) -> int:
+        """Total memory access cost, in bytes."""
+        return self.total.mac_bytes
+
+    @property
+    def params(self) -> int:
+        """Unique parameters used by the forward pass."""
+        return sum(n.params for n in self.nodes)
+
+    def by_module(self, depth: int = 2) -> tuple[ModuleCost, ...]:
+        """Costs rolled up by module path, for every module up to ``depth`` levels deep.
+
+        The first row (path ``""``) is the whole model; rows come in graph order.
+        """
+        if depth < 0:
+            raise ValueError(f"depth must be >= 0, got {depth}")
+        sums: dict[str, list[Any]] = {}
+        for node in self.nodes:
+            parts = node.module_path.split(".") if node.module_path else []
+            for level in range(min(depth, len(parts)) + 1):
+                path = ".".join(parts[:level])
+                entry = sums.setdefault(path, [Cost(), 0, 0])
+                entry[0] += node.cost
+                entry[1] += node.params
+                entry[2] += 1
+        return tuple(
+            ModuleCost(
+                path,
+                self.module_types.get(path, self.model if not path else "?"),
+                path.count(".") + 1 if path else 0,
+                cost,
+                params,
+                count,
+            )
+            for path, (cost, params, count) in sums.items()
+        )
+
+    def by_kind(self) -> dict[OpKind, Cost]:
+        """Costs summed by op kind (conv, elementwise, data, ...), over every op of every node."""
+        kinds: dict[OpKind, Cost] = {}
+        for node in self.nodes:
+            for op in node.ops:
+                kinds[op.kind] = kinds.get(op.kind, Cost()) + op.cost
+        return kinds

@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 import costmodel
+from costmodel import Timing
 from costmodel.cli import main
-from costmodel.measure import CATEGORIES, Timing, category
+from costmodel.graph.taxonomy import CATEGORIES, category
 from costmodel.zoo import shufflenet_v1
 from tests.nets import small_cnn
 

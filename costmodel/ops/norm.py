@@ -12,9 +12,21 @@ import torch
 from costmodel.ops.registry import io_cost, register_cost
 from costmodel.types import Cost, OpCall, OpKind
 
-__all__ = ["batch_norm", "batch_norm_inference", "statistics_norm"]
+__all__ = ["BATCH_NORMS", "batch_norm", "batch_norm_inference", "is_batch_norm", "statistics_norm"]
 
 aten = torch.ops.aten
+
+#: Batch-norm packets: at inference a per-channel scale and shift that deployment folds into the conv before it.
+BATCH_NORMS = frozenset(
+    {aten._native_batch_norm_legit_no_training, aten.native_batch_norm, aten._native_batch_norm_legit,
+     aten.cudnn_batch_norm}
+)  # fmt: skip
+
+
+def is_batch_norm(call: OpCall) -> bool:
+    """A recorded call of a batch-norm kernel."""
+    return getattr(call.target, "overloadpacket", call.target) in BATCH_NORMS
+
 
 _PASSES_WITH_STATISTICS = 4
 

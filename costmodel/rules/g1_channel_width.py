@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from costmodel.diagnostics import Diagnostic
 from costmodel.mac import g1_lower_bound
-from costmodel.render import human
-from costmodel.rules import register_rule
-from costmodel.rules.base import Rule, conv_layers
-
-if TYPE_CHECKING:
-    from costmodel.report import Report
+from costmodel.rules.base import Rule
+from costmodel.rules.layers import conv_layers
+from costmodel.types import CostedGraph, Diagnostic, human
 
 
-@register_rule
 class UnequalChannelWidth(Rule):
     """Convs whose input and output widths differ move more memory than their FLOPs need.
 
@@ -52,20 +47,20 @@ class UnequalChannelWidth(Rule):
     summary = "convs with c_in != c_out pay MAC above the G1 bound for their FLOPs"
     options: ClassVar[Mapping[str, float]] = {"min_ratio": 1.05, "min_share": 0.01}
 
-    def check(self, report: Report) -> Iterator[Diagnostic]:
+    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         layers = []
-        produced = {n.name for n in report.nodes}
-        for conv in conv_layers(report):
-            if conv.transposed or conv.depthwise or conv.in_positions != conv.out_positions:
+        produced = {n.name for n in graph.nodes}
+        for conv in conv_layers(graph):
+            if conv.args.transposed or conv.args.depthwise or conv.args.positions_in != conv.args.positions_out:
                 continue
             if not all(name in produced for name in conv.node.inputs):
                 continue  # reads the model's input: its width is the data's (RGB), not a design choice
             flops = conv.op.cost.flops
             mac = conv.op.cost.mac - conv.bias  # the paper's MAC has no bias term
-            bound = g1_lower_bound(conv.out_positions, flops, conv.groups, conv.kernel_area)
+            bound = g1_lower_bound(conv.args.positions_out, flops, conv.args.groups, conv.args.kernel_area)
             layers.append((conv, mac, bound))
         excess = sum(mac - bound for _, mac, bound in layers)
-        share = excess / report.mac if report.mac else 0.0
+        share = excess / graph.mac if graph.mac else 0.0
         if share < self.opts["min_share"]:
             return
         for conv, mac, bound in layers:

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from costmodel.diagnostics import Diagnostic
-from costmodel.render import human
-from costmodel.rules import register_rule
-from costmodel.rules.base import Rule, conv_layers
-
-if TYPE_CHECKING:
-    from costmodel.report import Report
+from costmodel.rules.base import Rule
+from costmodel.rules.layers import conv_layers
+from costmodel.types import CostedGraph, Diagnostic, human
 
 
-@register_rule
 class ExcessiveGroupConv(Rule):
     """Grouped convolutions raise MAC at equal FLOPs.
 
@@ -46,19 +41,19 @@ class ExcessiveGroupConv(Rule):
     summary = "grouped (non-depthwise) convs raise MAC at equal FLOPs"
     options: ClassVar[Mapping[str, float]] = {"min_increase": 1.1}
 
-    def check(self, report: Report) -> Iterator[Diagnostic]:
-        for conv in conv_layers(report):
-            if conv.groups <= 1 or conv.depthwise or conv.transposed:
+    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+        for conv in conv_layers(graph):
+            if conv.args.groups <= 1 or conv.args.depthwise or conv.args.transposed:
                 continue
             mac = conv.op.cost.mac - conv.bias
             # Same FLOPs and input width with g = 1: the output is g times narrower.
-            ungrouped = mac - conv.out_positions * conv.c2 * (1 - 1 / conv.groups)
+            ungrouped = mac - conv.args.positions_out * conv.c2 * (1 - 1 / conv.args.groups)
             increase = mac / ungrouped
             if increase < self.opts["min_increase"]:
                 continue
             yield self.finding(
                 f"grouped conv '{conv.node.module_path or conv.node.name}' ({conv.shape_text}) has groups="
-                f"{conv.groups}; at equal FLOPs its MAC is {increase:.2f}x that of groups=1 ({human(mac)} vs "
+                f"{conv.args.groups}; at equal FLOPs its MAC is {increase:.2f}x that of groups=1 ({human(mac)} vs "
                 f"{human(round(ungrouped))} elements); use fewer groups, or split channels instead "
                 "(ShuffleNet V2 Sec. 2, G2)",
                 conv.node.module_path,

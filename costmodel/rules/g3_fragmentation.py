@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from costmodel.diagnostics import Diagnostic
-from costmodel.rules import register_rule
-from costmodel.rules.base import Block, Rule, blocks
-
-if TYPE_CHECKING:
-    from costmodel.report import Report
+from costmodel.rules.base import Rule
+from costmodel.rules.blocks import Block, blocks
+from costmodel.types import CostedGraph, Diagnostic
 
 
 def fragmentation(block: Block) -> tuple[int, int, int]:
@@ -30,7 +27,6 @@ def fragmentation(block: Block) -> tuple[int, int, int]:
     return max(on_level.values(), default=0), max(on_level, default=0), len(compute)
 
 
-@register_rule
 class NetworkFragmentation(Rule):
     """Blocks built of many small ops, in parallel branches or long chains, waste parallelism.
 
@@ -69,8 +65,8 @@ class NetworkFragmentation(Rule):
     summary = "blocks with parallel branches or long chains of small ops reduce parallelism"
     options: ClassVar[Mapping[str, float]] = {"max_branches": 1, "max_series": 3}
 
-    def check(self, report: Report) -> Iterator[Diagnostic]:
-        for block in blocks(report):
+    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+        for block in blocks(graph):
             branches, series, fragments = fragmentation(block)
             if not block.path:  # a model without blocks: its chain of layers is depth, not fragmentation
                 series = 0

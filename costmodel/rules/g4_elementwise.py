@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from costmodel.diagnostics import Diagnostic
-from costmodel.render import human
-from costmodel.rules import register_rule
-from costmodel.rules.base import Rule, blocks, is_depthwise
-from costmodel.types import NodeCost, OpKind
-
-if TYPE_CHECKING:
-    from costmodel.report import Report
-
-ELEMENTWISE_KINDS = frozenset({OpKind.ELEMENTWISE, OpKind.NORM})
-
-
-def _is_foldable_norm(name: str) -> bool:
-    """Inference batch norm: a per-channel scale and shift that deployment folds into the conv."""
-    return "batch_norm" in name
+from costmodel.ops.norm import is_batch_norm
+from costmodel.rules.base import Rule
+from costmodel.rules.blocks import blocks
+from costmodel.rules.layers import is_depthwise
+from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, human
 
 
 def elementwise_traffic(
@@ -36,7 +26,7 @@ def elementwise_traffic(
     ew_mac = total = calls = 0
     names: Counter[str] = Counter()
     for node in nodes:
-        folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if _is_foldable_norm(o.name))
+        folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
         total += node.mac - folded
         if is_depthwise(node):
             ew_mac += node.mac
@@ -44,14 +34,13 @@ def elementwise_traffic(
             names["depthwise conv"] += 1
             continue
         for op in node.ops:
-            if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not _is_foldable_norm(op.name)):
+            if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call)):
                 ew_mac += op.cost.mac
                 calls += 1
                 names[op.name.rstrip("_")] += 1
     return ew_mac, total, calls, names
 
 
-@register_rule
 class ElementwiseHeavy(Rule):
     """Element-wise ops take a share of the memory traffic that FLOPs do not show.
 
@@ -106,9 +95,9 @@ class ElementwiseHeavy(Rule):
             elementwise_ops=calls,
         )
 
-    def check(self, report: Report) -> Iterator[Diagnostic]:
-        units = blocks(report)
+    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+        units = blocks(graph)
         if len(units) > 1 or units[0].path:
             for block in units:
                 yield from self._finding(block.path, f"block '{block.path}' ({block.type})", block.nodes, block.where)
-        yield from self._finding("", f"model {report.model}", report.nodes, report.module_sites.get(""))
+        yield from self._finding("", f"model {graph.model}", graph.nodes, graph.module_sites.get(""))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import costmodel
-from costmodel.diagnostics import Diagnostic
+from costmodel import Diagnostic
 from costmodel.zoo import mobilenet_v2, shufflenet_v1, shufflenet_v2
 from costmodel.zoo.guidelines import G1_CHANNELS, G2_CHANNELS, g1_network, g2_network, g3_network, g4_network
 

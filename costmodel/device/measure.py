@@ -11,68 +11,27 @@ overhead per node, so the breakdown is given as shares of the per-node sum.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import fx, nn
 
+from costmodel.device import host, timing
+from costmodel.device.timing import Timing
 from costmodel.errors import UnsupportedInput
-from costmodel.inference import inference
-from costmodel.inputs import input_dtype, normalize_inputs
-from costmodel.report import Report, analyse
-from costmodel.trace import TracedModel, interpret, run_node
-from costmodel.types import NodeCost, OpKind, Shape
+from costmodel.graph import TracedModel, cost_graph
+from costmodel.graph.inputs import example_tensors, normalize_inputs
+from costmodel.graph.interpret import inference, interpret, run_node
+from costmodel.graph.taxonomy import CATEGORIES, category
+from costmodel.report import Report
+from costmodel.types import FrozenMap, OpKind, Shape
 
-__all__ = ["CATEGORIES", "Measurement", "Timing", "category", "measure"]
-
-#: The paper's Fig. 2 run-time categories, in its order.
-CATEGORIES = ("conv", "elementwise", "data", "shuffle", "other")
-
-_CONV = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION})
-_ELEMENTWISE = frozenset({OpKind.ELEMENTWISE, OpKind.NORM})
-_REORDERING = frozenset({"transpose", ".transpose", "permute", ".permute"})
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """Wall-clock samples of one repeated measurement, in seconds."""
-
-    samples: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        """Median seconds per run."""
-        return statistics.median(self.samples)
-
-    @property
-    def mean(self) -> float:
-        """Mean seconds per run."""
-        return statistics.fmean(self.samples)
-
-    @property
-    def stdev(self) -> float:
-        """Sample standard deviation (0 for one sample)."""
-        return statistics.stdev(self.samples) if len(self.samples) > 1 else 0.0
-
-    @property
-    def iqr(self) -> tuple[float, float]:
-        """First and third quartiles."""
-        if len(self.samples) < 2:
-            return (self.samples[0], self.samples[0])
-        q1, _, q3 = statistics.quantiles(self.samples, n=4, method="inclusive")
-        return (q1, q3)
-
-    @property
-    def spread(self) -> float:
-        """Interquartile range relative to the median."""
-        q1, q3 = self.iqr
-        return (q3 - q1) / self.median if self.median else 0.0
+__all__ = ["Measurement", "measure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +43,11 @@ class Measurement:
     device: str
     threads: int
     total: Timing
-    node_times: Mapping[str, float] = field(default_factory=dict)
+    node_times: Mapping[str, float] = field(default_factory=FrozenMap)
     report: Report | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "node_times", FrozenMap(self.node_times))
 
     @property
     def batch(self) -> int:
@@ -150,93 +112,6 @@ class Measurement:
         return "\n".join(lines)
 
 
-def category(node: NodeCost, nodes: Mapping[str, NodeCost]) -> str:
-    """The Fig. 2 category of a node: conv, elementwise, data, shuffle or other.
-
-    A copy whose input was reordered by a transpose or permute view (through any
-    chain of views) is a channel shuffle; other copies (concat, padding) are data.
-    """
-    if node.kind in _CONV:
-        return "conv"
-    if node.kind in _ELEMENTWISE:
-        return "elementwise"
-    if node.kind == OpKind.DATA:
-        if any(op.name == "channel_shuffle" for op in node.ops) or _reordered(node, nodes):
-            return "shuffle"
-        return "data"
-    return "other"
-
-
-def _reordered(node: NodeCost, nodes: Mapping[str, NodeCost]) -> bool:
-    pending, seen = list(node.inputs), set()
-    while pending:
-        name = pending.pop()
-        source = nodes.get(name)
-        if source is None or name in seen:
-            continue
-        seen.add(name)
-        if source.target in _REORDERING:
-            return True
-        if source.kind in (OpKind.VIEW, OpKind.NONE):
-            pending.extend(source.inputs)
-    return False
-
-
-def _synchronizer(device: torch.device) -> Callable[[], None]:
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
-
-
-@contextlib.contextmanager
-def _threads(count: int | None) -> Iterator[int]:
-    before = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
-    """A transient progress bar on stderr when enabled; otherwise a no-op advance()."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
-
-
-def _repeat(
-    run: Callable[[], Any],
-    sync: Callable[[], None],
-    budget_s: float,
-    repeats: tuple[int, int],
-    tick: Callable[[], None],
-) -> list[float]:
-    least, most = repeats
-    samples: list[float] = []
-    started = time.perf_counter()
-    while len(samples) < most and (len(samples) < least or time.perf_counter() - started < budget_s):
-        begin = time.perf_counter()
-        run()
-        sync()
-        samples.append(time.perf_counter() - begin)
-        tick()
-    return samples
-
-
 def measure(
     model: nn.Module,
     input_shape: Any,
@@ -276,34 +151,31 @@ def measure(
             f"measure(): need 1 <= min_repeats <= max_repeats and budget_s, warmup >= 0; got min_repeats="
             f"{min_repeats}, max_repeats={max_repeats}, budget_s={budget_s}, warmup={warmup}"
         )
-    device = _model_device(model)
+    device = host.model_device(model)
     if device.type == "meta":
         raise UnsupportedInput(f"{type(model).__name__} is on the meta device: it has no weights to run")
-    specs = normalize_inputs(input_shape)
-    rep, traced = analyse(model, input_shape, name=name)  # validates the shapes with a one-line error first
-    generator = torch.Generator().manual_seed(seed)
-    dtype = input_dtype(model)  # the same rule as the cost report's
-    inputs = [
-        x.to(device) if isinstance(x, torch.Tensor) else torch.randn(x, generator=generator).to(device, dtype)
-        for x in specs
-    ]
+    specs = normalize_inputs(input_shape, model)
+    # The costed graph validates the shapes with a one-line error first; no rules run.
+    graph, traced = cost_graph(model, specs, name or type(model).__name__)
+    rep = Report.of(graph)
+    inputs = example_tensors(specs, device, seed=seed)
     show = sys.stderr.isatty() if progress is None else progress
-    sync = _synchronizer(device)
-    with _threads(threads) as used, inference(model):
+    sync = host.synchronizer(device)
+    with host.threads(threads) as used, inference(model):
         for _ in range(warmup):
             model(*inputs)
         sync()
-        with _progress(show, f"timing {rep.model}", max_repeats) as tick:
-            samples = _repeat(lambda: model(*inputs), sync, budget_s, (min_repeats, max_repeats), tick)
+        with timing.progress(show, f"timing {rep.model}", max_repeats) as tick:
+            samples = timing.repeat(lambda: model(*inputs), sync, budget_s, (min_repeats, max_repeats), tick)
         node_times: dict[str, float] = {}
         if per_node:
-            with _progress(show, f"timing {rep.model} node by node", max_repeats) as tick:
+            with timing.progress(show, f"timing {rep.model} node by node", max_repeats) as tick:
                 node_times = _time_nodes(traced, inputs, sync, budget_s, (min_repeats, max_repeats), tick)
     column = {name_: seconds * 1e3 for name_, seconds in node_times.items()}
     return Measurement(
         model=rep.model,
         input_shapes=rep.input_shapes,
-        device=str(device) if device.type != "cpu" else _cpu_name(),
+        device=host.device_name(device),
         threads=used,
         total=Timing(tuple(samples)),
         node_times=node_times,
@@ -335,20 +207,5 @@ def _time_nodes(
     run_once()  # warm-up
     for values in samples.values():
         values.clear()
-    _repeat(run_once, sync, budget_s, repeats, tick)
+    timing.repeat(run_once, sync, budget_s, repeats, tick)
     return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def _cpu_name() -> str:
-    import platform
-
-    processor = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    processor = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"cpu ({processor})"

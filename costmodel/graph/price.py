@@ -1,4 +1,4 @@
-"""Turn recorded ATen calls into per-node costs, written to ``node.meta["cost"]``.
+"""Turn recorded ATen calls into per-node costs (``NodeCost`` records in graph order).
 
 Each op call is priced by its registry formula. An op without one is still
 listed on its node, its MAC estimated as inputs read plus outputs written, its
@@ -14,24 +14,22 @@ from dataclasses import dataclass
 
 from torch import fx, nn
 
+from costmodel.graph.interpret import fetch
+from costmodel.graph.record import NodeRecord
+from costmodel.graph.source import definition_site
+from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import io_cost, lookup
-from costmodel.record import NodeRecord
-from costmodel.source import definition_site
-from costmodel.trace import LOCATION, TracedModel, fetch
-from costmodel.types import Cost, NodeCost, OpCall, OpCost, OpKind
+from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind
 
-__all__ = ["COST", "CostedGraph", "annotate", "price"]
-
-#: ``node.meta`` key under which each node's ``NodeCost`` is stored.
-COST = "cost"
+__all__ = ["PricedNodes", "annotate", "price"]
 
 
 @dataclass(frozen=True, slots=True)
-class CostedGraph:
+class PricedNodes:
     """Per-node costs in graph order, unsupported ops by name, parameters never used."""
 
     nodes: tuple[NodeCost, ...]
-    unsupported: dict[str, int]
+    unsupported: FrozenMap[str, int]
     unused_parameters: tuple[str, ...]
 
 
@@ -78,8 +76,8 @@ def _parameters_of(module: nn.Module | None) -> list[nn.Parameter]:
     return list(module.parameters())
 
 
-def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> CostedGraph:
-    """Price every recorded node, store each ``NodeCost`` in ``node.meta[COST]``, and tally."""
+def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
+    """Price every recorded node and tally unsupported ops and unused parameters."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
     nodes: list[NodeCost] = []
@@ -117,7 +115,6 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> CostedGraph:
             inputs=tuple(source.name for source in node.all_input_nodes if source.op != "get_attr"),
             definition=definition_site(traced.root, str(node.target)) if node.op == "call_module" else None,
         )
-        node.meta[COST] = cost
         nodes.append(cost)
     unused = tuple(name for name, p in traced.root.named_parameters() if id(p) not in seen)
-    return CostedGraph(tuple(nodes), dict(unsupported), unused)
+    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused)

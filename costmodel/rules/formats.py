@@ -1,57 +1,16 @@
-"""Findings of the guideline rules and their output formats (default, pylint, json, sarif)."""
+"""Output formats of the guideline findings: text (flake8's ``path:line:col: CODE msg``), pylint, json, sarif."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-__all__ = ["FORMATS", "Diagnostic", "render"]
+from costmodel._version import __version__
+from costmodel.rules.registry import RULES
+from costmodel.types import Diagnostic
 
-
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """One finding: what (code, module, numbers), why and what to do (message), and where (file:line:col).
-
-    ``degree`` says how far past its threshold the finding is (1.0 = at it), so a
-    network that moves further from the guideline gets a larger degree; ``data``
-    holds the measured values behind the message.
-    """
-
-    code: str
-    name: str
-    message: str
-    module: str
-    file: str
-    line: int
-    column: int = 1
-    degree: float = 1.0
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        """Sorted by file, line, column, code, then module path in natural order (stages.2 < stages.10)."""
-        natural = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.module.split("."))
-        return (self.file, self.line, self.column, self.code, natural)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "code": self.code,
-            "name": self.name,
-            "message": self.message,
-            "module": self.module,
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "degree": round(self.degree, 4),
-            "data": dict(self.data),
-        }
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+__all__ = ["FORMATS", "render"]
 
 
 def _relative(path: str) -> str:
@@ -62,7 +21,7 @@ def _relative(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def _default(found: Sequence[Diagnostic]) -> str:
+def _text(found: Sequence[Diagnostic]) -> str:
     return "".join(f"{_relative(d.file)}:{d.line}:{d.column}: {d.code} {d.message}\n" for d in found)
 
 
@@ -75,9 +34,6 @@ def _json(found: Sequence[Diagnostic]) -> str:
 
 
 def _sarif(found: Sequence[Diagnostic]) -> str:
-    from costmodel import __version__
-    from costmodel.rules import RULES
-
     rules = [
         {
             "id": rule.code,
@@ -127,9 +83,9 @@ def _sarif(found: Sequence[Diagnostic]) -> str:
 
 
 #: Output formats by name.
-FORMATS = {"default": _default, "pylint": _pylint, "json": _json, "sarif": _sarif}
+FORMATS = {"text": _text, "pylint": _pylint, "json": _json, "sarif": _sarif}
 
 
-def render(found: Iterable[Diagnostic], fmt: str = "default") -> str:
+def render(found: Iterable[Diagnostic], fmt: str = "text") -> str:
     """Findings in one of ``FORMATS``, sorted by location."""
     return FORMATS[fmt](sorted(found, key=lambda d: d.sort_key))

@@ -10,7 +10,6 @@ its module, and the shapes it was given.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,15 +18,16 @@ from torch import fx, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput
-from costmodel.inference import inference
-from costmodel.inputs import input_dtype
+from costmodel.graph.inputs import meta_tensors
+from costmodel.graph.interpret import fetch, inference, interpret, run_node
+from costmodel.graph.trace import TracedModel
 from costmodel.ops import lookup
-from costmodel.trace import TracedModel, fetch, interpret, run_node
-from costmodel.types import OpCall, TensorSpec
+from costmodel.types import FrozenMap, ModelInputs, OpCall, TensorSpec
 
 __all__ = ["NodeRecord", "record"]
 
 _aten = torch.ops.aten
+_NO_KWARGS: FrozenMap[str, object] = FrozenMap()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,7 @@ class _Recorder(TorchDispatchMode):
                     func,
                     tuple(_spec(a) for a in args),
                     _flat_specs(out),
-                    {k: _spec(v) for k, v in kwargs.items()} if kwargs else {},
+                    FrozenMap({k: _spec(v) for k, v in kwargs.items()}) if kwargs else _NO_KWARGS,
                 )
             )
         return out
@@ -194,7 +194,7 @@ class _Runner:
     def _costed_as_a_whole(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
         self.recorder.calls = None  # a module formula costs the whole layer
         result = module.forward(*args, **kwargs)
-        calls.append(OpCall(type(module), tuple(_spec(a) for a in args), _flat_specs(result), {}, module))
+        calls.append(OpCall(type(module), tuple(_spec(a) for a in args), _flat_specs(result), _NO_KWARGS, module))
         return result
 
 
@@ -226,23 +226,15 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
     return ShapeError(f"{_describe(node, module)} {_expectation(module)}got {shapes}: {message}")
 
 
-def record(traced: TracedModel, inputs: Sequence[torch.Tensor | tuple[int, ...]]) -> list[NodeRecord]:
-    """Run ``traced`` on meta tensors of the given shapes (or like the given tensors).
-
-    Args:
-        traced: The traced model.
-        inputs: One shape or example tensor per positional input of ``forward``.
+def record(traced: TracedModel, inputs: ModelInputs) -> list[NodeRecord]:
+    """Run ``traced`` on meta tensors of the inputs' shapes and dtypes.
 
     Returns:
         One record per graph node except placeholders and the output.
     """
     model = traced.root
-    dtype = input_dtype(model)
     recorder = _Recorder()
     runner = _Runner(model, recorder)
-    metas = [
-        x.to("meta") if isinstance(x, torch.Tensor) else torch.empty(x, dtype=dtype, device="meta") for x in inputs
-    ]
     with inference(model), recorder:
-        interpret(traced, metas, runner)
+        interpret(traced, meta_tensors(inputs), runner)
     return runner.records

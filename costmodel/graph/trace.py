@@ -13,17 +13,17 @@ import dis
 import functools
 import sys
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from torch import fx, nn
 
-from costmodel.errors import TraceError, UnsupportedInput
+from costmodel.errors import TraceError
+from costmodel.graph.source import call_site
 from costmodel.ops import lookup
-from costmodel.source import call_site
 
-__all__ = ["LOCATION", "ROOT", "TracedModel", "bind_inputs", "fetch", "interpret", "run_node", "trace"]
+__all__ = ["LOCATION", "ROOT", "TracedModel", "trace"]
 
 #: ``node.meta`` key holding the node's ``SourceLocation`` (the user's line that created it).
 LOCATION = "costmodel_location"
@@ -38,67 +38,6 @@ class TracedModel:
     root: nn.Module
     graph: fx.Graph
     opaque: frozenset[str]
-
-
-def fetch(root: nn.Module, path: str) -> Any:
-    """The attribute at dotted ``path`` below ``root`` (``root`` itself for ``ROOT``)."""
-    obj: Any = root
-    for part in path.split(".") if path else ():
-        obj = getattr(obj, part)
-    return obj
-
-
-def bind_inputs(traced: TracedModel, inputs: Sequence[Any]) -> dict[fx.Node, Any]:
-    """Values for the graph's placeholders: the given inputs in order, then declared defaults.
-
-    Raises:
-        UnsupportedInput: More inputs than ``forward`` takes, or a required one missing.
-    """
-    placeholders = [n for n in traced.graph.nodes if n.op == "placeholder"]
-    model = type(traced.root).__name__
-    if len(inputs) > len(placeholders):
-        raise UnsupportedInput(f"{model}.forward takes {len(placeholders)} input(s), got {len(inputs)}")
-    env: dict[fx.Node, Any] = {}
-    for index, node in enumerate(placeholders):
-        if index < len(inputs):
-            env[node] = inputs[index]
-        elif node.args:
-            env[node] = node.args[0]
-        else:
-            raise UnsupportedInput(
-                f"{model}.forward needs input '{node.target}', but only {len(inputs)} input shape(s) were given"
-            )
-    return env
-
-
-def interpret(
-    traced: TracedModel, inputs: Sequence[Any], step: Callable[[fx.Node, tuple[Any, ...], dict[str, Any]], Any]
-) -> None:
-    """Walk the graph in order: ``step(node, args, kwargs)`` computes each node's value from its inputs'.
-
-    Placeholders take ``inputs`` (see ``bind_inputs``); the output node is not visited.
-    """
-    env = bind_inputs(traced, inputs)
-    for node in traced.graph.nodes:
-        if node.op in ("placeholder", "output"):
-            continue
-        env[node] = step(
-            node, fx.node.map_arg(node.args, env.__getitem__), fx.node.map_arg(node.kwargs, env.__getitem__)
-        )
-
-
-def run_node(root: nn.Module, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Run one graph node's operation; a layer's ``forward`` is called directly (no hooks, as in fx)."""
-    if node.op == "call_function":
-        return node.target(*args, **kwargs)
-    if node.op == "call_method":
-        self_obj, *rest = args
-        return getattr(self_obj, node.target)(*rest, **kwargs)
-    if node.op == "call_module":
-        return fetch(root, node.target).forward(*args, **kwargs)
-    if node.op == "get_attr":
-        return fetch(root, node.target)
-    raise ValueError(f"run_node cannot run a {node.op} node ({node.format_node()})")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -24,7 +24,7 @@ from costmodel.types import SourceLocation
 __all__ = ["call_site", "class_site", "definition_site"]
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-_OWN_DIR = os.path.dirname(__file__) + os.sep
+_OWN_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep  # the costmodel package
 _ZOO_DIR = _OWN_DIR + "zoo" + os.sep
 
 

@@ -1,0 +1,60 @@
+"""Facts and settings of the machine a model runs on: processor name, threads, device, synchronisation."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+__all__ = ["cpu_name", "device_name", "model_device", "synchronizer", "threads"]
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model with neither)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def synchronizer(device: torch.device) -> Callable[[], None]:
+    """A call that waits for the device's queued work (CUDA); a no-op on the CPU."""
+    if device.type == "cuda":
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+@contextlib.contextmanager
+def threads(count: int | None) -> Iterator[int]:
+    """Run with ``count`` CPU threads (torch's setting if ``None``); yields the count in force, restores it after."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo where there is one)."""
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return processor
+
+
+def device_name(device: torch.device) -> str:
+    """'cpu (<processor>)', or the CUDA device's name."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({cpu_name()})"
+    return str(device)

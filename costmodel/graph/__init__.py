@@ -1,0 +1,72 @@
+"""Model -> costed graph: trace with torch.fx, record ATen ops on meta tensors, price each node.
+
+``cost_graph`` is this layer's one entry point; ``costmodel.analysis`` builds the
+report on top of it, and ``costmodel.device.measure`` reuses its traced graph.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import warnings
+from collections.abc import Iterator
+
+from torch import nn
+
+from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
+from costmodel.graph.price import annotate
+from costmodel.graph.record import record
+from costmodel.graph.source import class_site
+from costmodel.graph.trace import TracedModel, trace
+from costmodel.types import CostedGraph, ModelInputs
+
+__all__ = ["TracedModel", "cost_graph"]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[CostedGraph, TracedModel]:
+    """Trace ``model``, run it on meta tensors of ``inputs`` and cost every node.
+
+    Returns:
+        The costed graph and the traced model it was made from (for callers that run it again).
+
+    Raises:
+        UnsupportedInput: The model has no operations, or the inputs do not fit ``forward``.
+        ShapeError: The input does not fit a layer (the message names it).
+        TraceError: A part of the model depends on tensor values.
+    """
+    with _gc_paused():  # the walk makes many short-lived records; collection only slows it
+        traced = trace(model)
+        priced = annotate(traced, record(traced, inputs))
+    if not priced.nodes:
+        raise UnsupportedInput(f"model {name} has no operations to cost (empty model)")
+    if priced.unsupported:
+        listed = ", ".join(f"{op} ({count}x)" for op, count in sorted(priced.unsupported.items()))
+        warnings.warn(
+            f"{name}: no cost formula for {listed}; their FLOPs are not counted "
+            "(see Report.unsupported, or register one with costmodel.register_cost)",
+            UnsupportedOpWarning,
+            stacklevel=3,
+        )
+    classes = {path: type(m) for path, m in model.named_modules()}
+    graph = CostedGraph(
+        model=name,
+        input_shapes=inputs.shapes,
+        nodes=priced.nodes,
+        unsupported=priced.unsupported,
+        opaque=tuple(sorted(traced.opaque)),
+        unused_parameters=priced.unused_parameters,
+        module_types={path: cls.__name__ for path, cls in classes.items()},
+        module_sites={path: site for path, cls in classes.items() if (site := class_site(cls))},
+    )
+    return graph, traced

@@ -1,0 +1,34 @@
+"""Running the enabled rules over a costed graph; ``# noqa`` on the line a finding points at silences it."""
+
+from __future__ import annotations
+
+import linecache
+import re
+from collections.abc import Iterable
+
+from costmodel.rules.config import LintConfig
+from costmodel.rules.registry import RULES
+from costmodel.types import CostedGraph, Diagnostic
+
+__all__ = ["check"]
+
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9]+(?:[,\s]+[A-Z0-9]+)*))?", re.IGNORECASE)
+
+
+def _silenced(found: Diagnostic) -> bool:
+    """``# noqa`` or ``# noqa: CODE[, CODE]`` (prefixes) on the line the finding points at."""
+    match = _NOQA.search(linecache.getline(found.file, found.line))
+    if match is None:
+        return False
+    codes = match.group("codes")
+    return codes is None or found.code.startswith(tuple(re.split(r"[,\s]+", codes.strip())))
+
+
+def check(graph: CostedGraph, config: LintConfig | None = None) -> tuple[Diagnostic, ...]:
+    """Run the enabled rules on a costed graph; findings sorted by location, silenced ones dropped."""
+    config = config or LintConfig()
+    found: Iterable[Diagnostic] = (
+        d for code, rule in RULES.items() if config.enabled(code) for d in rule(config.options_for(code)).check(graph)
+    )
+    return tuple(sorted((d for d in found if not _silenced(d)), key=lambda d: d.sort_key))

@@ -1,0 +1,72 @@
+"""The convolutions of a costed graph as the rules see them: ``ConvLayer`` (node, op and decoded arguments)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
+from costmodel.types import CostedGraph, NodeCost, OpCost, SourceLocation
+
+__all__ = ["ConvLayer", "conv_layers", "is_depthwise"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConvLayer:
+    """One convolution op in a graph node, its arguments decoded once by ``ConvArgs``."""
+
+    node: NodeCost
+    op: OpCost
+    args: ConvArgs
+
+    @property
+    def c1(self) -> int:
+        """Input channels."""
+        return self.args.c_in
+
+    @property
+    def c2(self) -> int:
+        """Output channels."""
+        return self.args.c_out
+
+    @property
+    def bias(self) -> int:
+        """Bias elements (0 without bias)."""
+        return self.args.bias.numel if self.args.bias is not None else 0
+
+    @property
+    def where(self) -> SourceLocation | None:
+        """The line that built the layer, else the line that ran it."""
+        return self.node.definition or self.node.location
+
+    @property
+    def shape_text(self) -> str:
+        """'240->60, 1x1, g=3' for messages."""
+        kernel = "x".join(map(str, self.args.kernel))
+        return f"{self.c1}->{self.c2}, {kernel}, g={self.args.groups}"
+
+    @property
+    def width_ratio(self) -> str:
+        """c_in:c_out with the smaller side 1 ('1:6', '6:1')."""
+        return f"1:{self.c2 / self.c1:.2g}" if self.c2 >= self.c1 else f"{self.c1 / self.c2:.2g}:1"
+
+    def facts(self) -> dict[str, int]:
+        """The layer's numbers for a finding's data."""
+        return {"c_in": self.c1, "c_out": self.c2, "groups": self.args.groups, "kernel_area": self.args.kernel_area}
+
+
+def _convolutions(node: NodeCost) -> Iterator[ConvLayer]:
+    for op in node.ops:
+        if getattr(op.call.target, "overloadpacket", None) in CONVOLUTIONS:
+            yield ConvLayer(node, op, ConvArgs.from_call(op.call))
+
+
+def conv_layers(graph: CostedGraph) -> Iterator[ConvLayer]:
+    """Every convolution op in the graph, in graph order."""
+    for node in graph.nodes:
+        yield from _convolutions(node)
+
+
+def is_depthwise(node: NodeCost) -> bool:
+    """A node whose convolution has one group per input channel."""
+    return any(layer.args.depthwise for layer in _convolutions(node))
