@@ -227,6 +227,33 @@ class Cost:
         return NotImplemented
 
 
+class _CostTotals:
+    """The four cost figures of a record with a ``cost`` (a node, a module, a whole graph)."""
+
+    __slots__ = ()
+    cost: Cost
+
+    @property
+    def flops(self) -> int:
+        """Multiply-adds."""
+        return self.cost.flops
+
+    @property
+    def elementwise(self) -> int:
+        """Element-wise arithmetic ops."""
+        return self.cost.elementwise
+
+    @property
+    def mac(self) -> int:
+        """Memory access cost: elements read plus written."""
+        return self.cost.mac
+
+    @property
+    def mac_bytes(self) -> int:
+        """Memory access cost in bytes."""
+        return self.cost.mac_bytes
+
+
 @dataclass(frozen=True, slots=True)
 class OpCost:
     """The cost of one op call inside a graph node."""
@@ -256,7 +283,7 @@ class SourceLocation:
 
 
 @dataclass(frozen=True, slots=True)
-class NodeCost:
+class NodeCost(_CostTotals):
     """One fx graph node with its costs (see the module docstring for units).
 
     ``extras`` holds further per-node columns that join later (measured or
@@ -283,26 +310,6 @@ class NodeCost:
     inputs: tuple[str, ...] = ()
     definition: SourceLocation | None = None
 
-    @property
-    def flops(self) -> int:
-        """Multiply-adds."""
-        return self.cost.flops
-
-    @property
-    def elementwise(self) -> int:
-        """Element-wise arithmetic ops."""
-        return self.cost.elementwise
-
-    @property
-    def mac(self) -> int:
-        """Elements read plus written."""
-        return self.cost.mac
-
-    @property
-    def mac_bytes(self) -> int:
-        """Bytes read plus written."""
-        return self.cost.mac_bytes
-
     def __post_init__(self) -> None:
         _freeze(self, "extras")
 
@@ -313,7 +320,7 @@ class NodeCost:
 
 
 @dataclass(frozen=True, slots=True)
-class ModuleCost:
+class ModuleCost(_CostTotals):
     """Costs of one module of the hierarchy, summed over the nodes inside it."""
 
     path: str
@@ -322,16 +329,6 @@ class ModuleCost:
     cost: Cost
     params: int
     nodes: int
-
-    @property
-    def flops(self) -> int:
-        """Multiply-adds."""
-        return self.cost.flops
-
-    @property
-    def mac(self) -> int:
-        """Elements read plus written."""
-        return self.cost.mac
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +398,7 @@ class ModelInputs:
 
 
 @dataclass(frozen=True, slots=True)
-class CostedGraph:
+class CostedGraph(_CostTotals):
     """A model's data-flow graph with every node costed: what the rules read and ``Report`` extends.
 
     ``module_types`` maps each module path to its class name (``""`` is the model),
@@ -425,29 +422,14 @@ class CostedGraph:
         return {f.name: getattr(self, f.name) for f in fields(CostedGraph)}
 
     @property
-    def total(self) -> Cost:
+    def cost(self) -> Cost:  # type: ignore[override]
         """Sum of every node's cost."""
         return sum((n.cost for n in self.nodes), Cost())
 
     @property
-    def flops(self) -> int:
-        """Total multiply-adds."""
-        return self.total.flops
-
-    @property
-    def elementwise(self) -> int:
-        """Total element-wise ops."""
-        return self.total.elementwise
-
-    @property
-    def mac(self) -> int:
-        """Total memory access cost, in elements."""
-        return self.total.mac
-
-    @property
-    def mac_bytes(self) -> int:
-        """Total memory access cost, in bytes."""
-        return self.total.mac_bytes
+    def total(self) -> Cost:
+        """Sum of every node's cost (``cost``, by its older name)."""
+        return self.cost
 
     @property
     def params(self) -> int:

@@ -251,3 +251,14 @@ def test_comparison_outputs_are_bool_and_counted_as_one_byte() -> None:
     gt = next(op for node in rep.nodes for op in node.ops if op.name == "gt")
     assert gt.call.outputs[0].dtype == torch.bool
     assert gt.cost.mac_bytes == 2 * 6 * 4 + 6 * 1  # two float inputs read, one bool output written
+
+
+def test_records_are_frozen_in_fact_and_findings_are_hashable(v2_report: costmodel.Report) -> None:
+    with pytest.raises(TypeError):
+        v2_report.unsupported["x"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        v2_report.module_types["x"] = "y"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        v2_report.findings[0].data["ratio"] = 0  # type: ignore[index]
+    assert len(set(v2_report.findings)) == len(v2_report.findings)  # hashable values, all distinct
+    assert v2_report.nodes[0].extras == {}  # read-only mappings still compare equal to dicts
