@@ -259,3 +259,15 @@ def test_lint_pylint_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     captured = capsys.readouterr()
     assert ":9: [G2(excessive-group-conv), conv] grouped conv 'conv'" in captured.out
     assert captured.err.split() == ["1", "G2", "excessive-group-conv"]
+
+
+def test_every_command_spells_plain_output_text_and_keeps_the_old_spellings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["report", "shufflenet_v2_x0.5", "--depth", "0", "--format", "text"]) == 0
+    text = capsys.readouterr().out
+    assert main(["report", "shufflenet_v2_x0.5", "--depth", "0", "--format", "table"]) == 0
+    assert capsys.readouterr().out == text
+    assert main(["rules", "--format", "text"]) == 0
+    assert main(["rules", "--format", "xml"]) == 2
+    assert "choose from text, json" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import torch
 from costmodel.ops.registry import io_cost, register_cost
 from costmodel.types import Cost, OpCall, OpKind
 
-__all__ = ["adaptive_pool", "reduction", "upsample", "windowed_pool"]
+__all__ = ["RESAMPLE_TAPS", "adaptive_pool", "reduction", "upsample", "windowed_pool"]
 
 aten = torch.ops.aten
 
@@ -91,32 +91,27 @@ def reduction(call: OpCall) -> Cost:
     return io_cost(call, elementwise=call.args[0].numel)
 
 
-_RESAMPLE_TAPS = {  # input taps per output element, per spatial dimension
-    "nearest": 0,
-    "linear": 2,
-    "cubic": 4,
+#: Input taps per output element and spatial dimension, by interpolation packet (nearest copies: 0).
+RESAMPLE_TAPS = {
+    aten.upsample_nearest1d: 0,
+    aten.upsample_nearest2d: 0,
+    aten.upsample_nearest3d: 0,
+    aten._upsample_nearest_exact1d: 0,
+    aten._upsample_nearest_exact2d: 0,
+    aten._upsample_nearest_exact3d: 0,
+    aten.upsample_linear1d: 2,
+    aten.upsample_bilinear2d: 2,
+    aten.upsample_trilinear3d: 2,
+    aten._upsample_bilinear2d_aa: 2,
+    aten.upsample_bicubic2d: 4,
+    aten._upsample_bicubic2d_aa: 4,
 }
 
 
-@register_cost(
-    aten.upsample_nearest1d,
-    aten.upsample_nearest2d,
-    aten.upsample_nearest3d,
-    aten._upsample_nearest_exact1d,
-    aten._upsample_nearest_exact2d,
-    aten._upsample_nearest_exact3d,
-    aten.upsample_linear1d,
-    aten.upsample_bilinear2d,
-    aten.upsample_trilinear3d,
-    aten.upsample_bicubic2d,
-    aten._upsample_bilinear2d_aa,
-    aten._upsample_bicubic2d_aa,
-    kind=OpKind.POOL,
-)
+@register_cost(*RESAMPLE_TAPS, kind=OpKind.POOL)
 def upsample(call: OpCall) -> Cost:
     """Interpolation: a weighted sum of taps per output element (nearest copies, no arithmetic)."""
     # [n, c, *o] = upsample_<mode>([n, c, *i], output_size, ...)
-    name = call.name
-    mode = "cubic" if "cubic" in name else "nearest" if "nearest" in name else "linear"
+    taps = RESAMPLE_TAPS[call.target.overloadpacket]
     dims = len(call.args[0].shape) - 2
-    return io_cost(call, elementwise=call.outputs[0].numel * _RESAMPLE_TAPS[mode] ** dims)
+    return io_cost(call, elementwise=call.outputs[0].numel * taps**dims)
