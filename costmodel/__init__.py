@@ -6,7 +6,9 @@ elements; see ``costmodel.types`` for the conventions.
 
 from costmodel._version import __version__
 from costmodel.analysis import lint, report
+from costmodel.device.calibrate import calibrate
 from costmodel.device.measure import Measurement, measure
+from costmodel.device.profile import DeviceProfile
 from costmodel.device.timing import Timing
 from costmodel.errors import (
     CostModelError,
@@ -36,6 +38,7 @@ __all__ = [
     "Cost",
     "CostModelError",
     "CostedGraph",
+    "DeviceProfile",
     "Diagnostic",
     "LintConfig",
     "Measurement",
@@ -53,6 +56,7 @@ __all__ = [
     "UnsupportedInput",
     "UnsupportedOpWarning",
     "__version__",
+    "calibrate",
     "lint",
     "measure",
     "register_cost",

@@ -10,6 +10,8 @@ from typing import Any
 
 from torch import nn
 
+from costmodel.device.predict import PREDICTED, predict
+from costmodel.device.profile import DeviceProfile
 from costmodel.errors import UnsupportedInput
 from costmodel.graph import cost_graph
 from costmodel.graph.inputs import normalize_inputs
@@ -26,7 +28,14 @@ def _model(model: Any, caller: str) -> nn.Module:
     return model
 
 
-def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules: LintConfig | None = None) -> Report:
+def report(
+    model: nn.Module,
+    input_shape: Any,
+    *,
+    name: str | None = None,
+    rules: LintConfig | None = None,
+    device: DeviceProfile | None = None,
+) -> Report:
     """Trace ``model`` and cost every node on inputs of ``input_shape``, then run the guideline rules.
 
     Args:
@@ -36,6 +45,9 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules
         name: Name shown in the report (default: the model's class name).
         rules: Which guideline rules run for ``Report.findings`` and with which
             options (default: all, with their default options).
+        device: A calibrated ``DeviceProfile``: adds the ``predicted_ms`` column
+            (``Report.predicted_ms`` in total) and states each finding's predicted
+            time and saving on that device.
 
     Returns:
         The frozen ``Report``.
@@ -49,7 +61,10 @@ def report(model: nn.Module, input_shape: Any, *, name: str | None = None, rules
     model = _model(model, "report")
     inputs = normalize_inputs(input_shape, model)
     graph, _ = cost_graph(model, inputs, name or type(model).__name__)
-    return Report.of(graph, check(graph, rules))
+    findings = check(graph, rules, device)
+    if device is None:
+        return Report.of(graph, findings)
+    return Report.of(graph, findings).with_column(PREDICTED, predict(device, graph))
 
 
 def lint(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from costmodel import analysis, render
+from costmodel.device.profile import DeviceProfile
 from costmodel.errors import CostModelError, UsageError
 from costmodel.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL, LoadedModel, load_models
 from costmodel.rules import RULES, load_config
@@ -65,10 +67,19 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
 
 
+def _add_device_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--device", metavar="PROFILE.json", help=f"a profile from 'costmodel calibrate': {what}")
+
+
+def _profile(args: argparse.Namespace) -> DeviceProfile | None:
+    return DeviceProfile.load(args.device) if args.device else None
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     out = []
+    profile = _profile(args)
     reports = [
-        analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name)
+        analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, device=profile)
         for loaded in load_models(args.target, args.model)
     ]
     if args.format == "json":  # one JSON array, one object per model
@@ -97,14 +108,33 @@ def _codes(text: str) -> list[str]:
     return [code.strip() for code in text.split(",") if code.strip()]
 
 
+def _saving(text: str) -> tuple[float, float]:
+    """'0.5ms', '0.5' (milliseconds) or '2%' (of the model's predicted time) -> (ms, share)."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("%"):
+            return 0.0, float(value[:-1]) / 100
+        return float(value.removesuffix("ms")), 0.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds like 0.5ms or a share like 2%; got '{text}'") from None
+
+
 def _cmd_lint(args: argparse.Namespace) -> int:
     base = load_config(args.target if Path(args.target).exists() else None)
-    config = base.merged(args.select, args.ignore, dict(args.option or ()))
+    profile = _profile(args)
+    if args.min_saving and profile is None:
+        raise UsageError("--min-saving needs --device PROFILE.json: savings are predicted on a calibrated device")
+    minimum_ms, minimum_share = args.min_saving or (None, None)
+    config = base.merged(
+        args.select, args.ignore, dict(args.option or ()), min_saving_ms=minimum_ms, min_saving_share=minimum_share
+    )
     found = []
     for loaded in load_models(args.target, args.model):
-        rep = analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, rules=config)
+        rep = analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, rules=config, device=profile)
         found.extend(rep.findings)
-    sys.stdout.write(render_findings(found, args.format))
+    if profile is not None:
+        found.sort(key=lambda d: -d.data.get("saving_ms", 0.0))
+    sys.stdout.write(render_findings(found, args.format, ranked=profile is not None))
     if args.statistics and found:
         counts = Counter(d.code for d in found)
         for code, count in sorted(counts.items()):
@@ -165,6 +195,26 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import torch
+
+    from costmodel.device.calibrate import calibrate  # loads the timing code only when calibrating
+
+    dtype = getattr(torch, args.dtype, None)
+    if not isinstance(dtype, torch.dtype):
+        raise UsageError(f"--dtype: '{args.dtype}' is not a torch dtype (float32, float16, bfloat16, ...)")
+    profile = calibrate(budget_s=args.budget, threads=args.threads, dtype=dtype, device=args.device, scale=args.scale)
+    if args.output:
+        profile.save(args.output)
+    if args.format == "json":
+        print(json.dumps(profile.to_dict(), indent=2))
+    else:
+        print(profile.describe())
+        if args.output:
+            print(f"saved to {args.output}")
+    return EXIT_OK
+
+
 def _cmd_prove(args: argparse.Namespace) -> int:
     from costmodel.proofs import PROOFS  # sympy is loaded only when proving
 
@@ -200,6 +250,7 @@ def _build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="print the cost table of the models in a file")
     _add_model_arguments(report)
     _add_format(report, ("text", "json", "csv"))
+    _add_device_argument(report, "adds a predicted_ms column and total")
     report.add_argument("--depth", type=int, default=None, help="roll costs up by module to this depth")
     report.add_argument("--max-rows", type=int, default=None, help="print at most this many rows")
     report.set_defaults(run=_cmd_report)
@@ -223,6 +274,13 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_format(lint, tuple(FORMATS))
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     lint.add_argument("--statistics", action="store_true", help="print the count of findings per code to stderr")
+    _add_device_argument(lint, "each finding states its predicted time and saving; ranked by saving")
+    lint.add_argument(
+        "--min-saving",
+        type=_saving,
+        metavar="MS|PCT%",
+        help="with --device, drop findings whose fix saves less, e.g. 0.2ms or 2%% of the model",
+    )
     lint.set_defaults(run=_cmd_lint)
 
     rules = commands.add_parser("rules", help="list the guideline rules and their options")
@@ -246,6 +304,21 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_format(measure, ("text", "json"))
     measure.set_defaults(run=_cmd_measure)
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="time synthetic micro-benchmarks here and fit a device profile (for --device)",
+        description="Times synthetic micro-benchmarks and random synthetic networks (never a published model), "
+        "fits the per-family time model, and prints it with its held-out error.",
+    )
+    calibrate.add_argument("-o", "--output", help="write the profile to this JSON file")
+    calibrate.add_argument("--budget", type=float, default=120.0, help="seconds of timing (default 120)")
+    calibrate.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    calibrate.add_argument("--dtype", default="float32", help="dtype of the benchmarks (default float32)")
+    calibrate.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    calibrate.add_argument("--scale", type=float, default=4.0, help="cases per family, relative (default 4)")
+    _add_format(calibrate, ("text", "json"))
+    calibrate.set_defaults(run=_cmd_calibrate)
+
     prove = commands.add_parser(
         "prove",
         help="prove the G1 bound and the G2 growth with sympy, on costmodel's own formulas",
@@ -264,8 +337,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+
+    def one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        print(f"costmodel {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        return int(args.run(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line  # the library's warnings as one line each, no source echo
+            return int(args.run(args))
     except CostModelError as error:
         if getattr(args, "traceback", False):
             raise

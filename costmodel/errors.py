@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CostModelError",
     "DuplicateRegistration",
+    "MeasurementWarning",
     "ModelLoadError",
     "ShapeError",
     "TraceError",
@@ -47,6 +48,10 @@ class DuplicateRegistration(CostModelError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; show it plainly
         return str(self.args[0]) if self.args else ""
+
+
+class MeasurementWarning(UserWarning):
+    """Timings that should not be trusted as they are: a wide spread, drift, outliers, per-node disagreement."""
 
 
 class UnsupportedOpWarning(UserWarning):

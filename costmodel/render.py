@@ -38,6 +38,12 @@ def _header(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
         lines.append(
             "costed at the ATen level (fx could not trace inside): " + ", ".join(p or "<model>" for p in rep.opaque)
         )
+    predicted = [n.extras["predicted_ms"] for n in rep.nodes if "predicted_ms" in n.extras]
+    if predicted:
+        lines.append(
+            f"predicted {sum(predicted):.3f} ms per inference (eager PyTorch on the device profile's threads and "
+            "dtype; column predicted_ms)"
+        )
     if rep.unused_parameters:
         lines.append(f"parameters not used by forward: {len(rep.unused_parameters)} tensors (not in params)")
     if findings:
@@ -85,7 +91,8 @@ def _rows(rep: CostedGraph, depth: int | None, max_rows: int | None) -> tuple[li
         rows = [_node_row(n, extras) for n in rep.nodes if _shown(n)]
         columns = [*_NODE_COLUMNS, *extras]
     else:
-        columns = list(_MODULE_COLUMNS)
+        extras = _extras(rep)
+        columns = [*_MODULE_COLUMNS, *extras]
         rows = [
             [
                 "  " * m.depth + (m.path or "<model>"),
@@ -95,6 +102,7 @@ def _rows(rep: CostedGraph, depth: int | None, max_rows: int | None) -> tuple[li
                 human(m.params),
                 human(m.mac),
                 human(m.cost.mac_bytes),
+                *(f"{m.extras[e]:.4g}" if e in m.extras else "" for e in extras),
             ]
             for m in rep.by_module(depth)
         ]
@@ -111,7 +119,9 @@ def _table(rep: CostedGraph, depth: int | None = None, max_rows: int | None = No
     table = Table(box=box.SIMPLE_HEAD, show_footer=False)
     numeric = {"FLOPs", "elementwise", "params", "MAC", "MAC bytes"}
     for column in columns:
-        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
+        table.add_column(
+            column, justify="right" if column in numeric or column.endswith("_ms") else "left", overflow="fold"
+        )
     for row in rows:
         table.add_row(*row)
     return table

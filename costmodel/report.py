@@ -74,6 +74,16 @@ class Report(CostedGraph):
         """The report of a costed graph with its findings."""
         return cls(**graph.graph_fields(), findings=findings)
 
+    @property
+    def predicted_ms(self) -> float | None:
+        """Predicted milliseconds of one inference on the device profile given to ``report`` (``None`` without)."""
+        return self.column_total("predicted_ms")
+
+    def column_total(self, name: str) -> float | None:
+        """The sum of a per-node column over the nodes that have it (``None`` if none has)."""
+        values = [n.extras[name] for n in self.nodes if name in n.extras]
+        return sum(values) if values else None
+
     def with_column(self, name: str, values: Mapping[str, float]) -> Report:
         """A copy with a per-node column added (node name -> value), e.g. measured or predicted time."""
         nodes = tuple(

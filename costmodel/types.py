@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -44,6 +44,7 @@ __all__ = [
     "Shape",
     "SourceLocation",
     "TensorSpec",
+    "TimeModel",
     "human",
 ]
 
@@ -314,6 +315,11 @@ class NodeCost(_CostTotals):
         _freeze(self, "extras")
 
     @property
+    def predicted_ms(self) -> float | None:
+        """Predicted milliseconds on the report's device profile (``None`` without one)."""
+        return self.extras.get("predicted_ms")
+
+    @property
     def unsupported(self) -> tuple[str, ...]:
         """Names of the ops in this node that have no formula."""
         return tuple(op.name for op in self.ops if not op.supported)
@@ -329,6 +335,15 @@ class ModuleCost(_CostTotals):
     cost: Cost
     params: int
     nodes: int
+    extras: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        _freeze(self, "extras")
+
+    @property
+    def predicted_ms(self) -> float | None:
+        """Predicted milliseconds of the module's nodes (``None`` without a device profile)."""
+        return self.extras.get("predicted_ms")
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +390,20 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.code} {self.message}"
+
+
+class TimeModel(Protocol):
+    """What the rules need of a calibrated device (``costmodel.DeviceProfile`` is one): predicted seconds."""
+
+    device: str
+
+    def op_seconds(self, op: OpCost) -> float:
+        """Predicted seconds of one ATen call."""
+        ...
+
+    def node_seconds(self, node: NodeCost) -> float:
+        """Predicted seconds of one graph node."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,10 +477,12 @@ class CostedGraph(_CostTotals):
             parts = node.module_path.split(".") if node.module_path else []
             for level in range(min(depth, len(parts)) + 1):
                 path = ".".join(parts[:level])
-                entry = sums.setdefault(path, [Cost(), 0, 0])
+                entry = sums.setdefault(path, [Cost(), 0, 0, {}])
                 entry[0] += node.cost
                 entry[1] += node.params
                 entry[2] += 1
+                for column, value in node.extras.items():  # per-node columns (time) roll up too
+                    entry[3][column] = entry[3].get(column, 0.0) + value
         return tuple(
             ModuleCost(
                 path,
@@ -460,9 +491,18 @@ class CostedGraph(_CostTotals):
                 cost,
                 params,
                 count,
+                extras,
             )
-            for path, (cost, params, count) in sums.items()
+            for path, (cost, params, count, extras) in sums.items()
         )
+
+    def column_by_kind(self, column: str) -> dict[OpKind, float]:
+        """A per-node column (``predicted_ms``, ``time_ms``) summed by each node's kind."""
+        kinds: dict[OpKind, float] = {}
+        for node in self.nodes:
+            if column in node.extras:
+                kinds[node.kind] = kinds.get(node.kind, 0.0) + node.extras[column]
+        return kinds
 
     def by_kind(self) -> dict[OpKind, Cost]:
         """Costs summed by op kind (conv, elementwise, data, ...), over every op of every node."""

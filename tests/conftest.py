@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 # dev: quick, the default. ci: thorough and derandomized, so a CI run is reproducible.
@@ -19,10 +20,14 @@ settings.load_profile(os.getenv("HYPOTHESIS_PROFILE", "dev"))
 
 
 def torch_flop_counter_macs(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
-    """Multiply-adds according to torch's FlopCounterMode (which counts 2 per multiply-add)."""
+    """Multiply-adds according to torch's FlopCounterMode (which counts 2 per multiply-add).
+
+    SDPA runs on its math backend: FlopCounterMode has no formula for the fused CPU kernel
+    (``_scaled_dot_product_flash_attention_for_cpu``) and would count attention as zero.
+    """
     counter = FlopCounterMode(display=False)
     model.eval()
-    with counter, torch.no_grad():
+    with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         model(*inputs)
     total = counter.get_total_flops()
     assert total % 2 == 0

@@ -14,7 +14,7 @@ from costmodel.zoo import MODELS
 from tests.conftest import fvcore_macs, torch_flop_counter_macs
 from tests.strategies import ConvConfig, build_conv, conv_configs, input_shape
 
-QUICK = ["shufflenet_v2_x1.0", "shufflenet_v1_g3_x1.0", "shufflenet_v1_g8_x0.5", "mobilenet_v2_x1.0"]
+QUICK = ["shufflenet_v2_x1.0", "shufflenet_v1_g3_x1.0", "shufflenet_v1_g8_x0.5", "mobilenet_v2_x1.0", "vit_tiny"]
 ALL = sorted(MODELS)
 
 
@@ -23,7 +23,8 @@ def _check(name: str, size: int = 224) -> None:
     x = torch.zeros(1, 3, size, size)
     rep = costmodel.report(model, tuple(x.shape))
     assert rep.flops == pytest.approx(torch_flop_counter_macs(model, x), rel=1e-3)
-    assert rep.flops == pytest.approx(fvcore_macs(model, x), rel=1e-3)
+    if not name.startswith("vit"):  # fvcore has no handle for aten::scaled_dot_product_attention
+        assert rep.flops == pytest.approx(fvcore_macs(model, x), rel=1e-3)
     unique = {id(p): p.numel() for p in model.parameters()}
     assert rep.params == sum(unique.values())
     assert not rep.unsupported

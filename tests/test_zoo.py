@@ -98,7 +98,30 @@ def test_mobilenet_v2_width_and_resolution_scale_as_in_the_paper() -> None:
 def test_every_zoo_entry_builds_and_costs() -> None:
     from costmodel.zoo import MODELS
 
-    assert len(MODELS) == 4 + 25 + 5
+    assert len(MODELS) == 4 + 25 + 5 + 4 + 3 + 2 + 1 + 2  # V2, V1, MobileNet V2, V1, ResNet, VGG, SqueezeNet, ViT
     rep = costmodel.report(MODELS["shufflenet_v1_g8_x0.25"](), IMAGE)
     assert rep.flops > 0
     assert not rep.unsupported
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "mflops"),
+    [
+        # parameters as torchvision's / timm's implementations of the same architectures report them;
+        # multiply-adds as published: ResNet-18 1.8 G and ResNet-50 4.1 G (torchvision), MobileNet V1 569 M
+        # (its paper), SqueezeNet 1.1 0.35 G (torchvision); ViT-Ti/16 by hand, per block qkv 197*192*576 = 21.79 M,
+        # proj 197*192^2 = 7.26 M, MLP 2*197*192*768 = 58.11 M, attention 2*3*197^2*64 = 14.90 M; 12 blocks
+        # + patches 196*768*192 = 28.90 M + head 0.19 M = 1253.7 M (DeiT's table: 1.3 G)
+        ("resnet18", 11_689_512, 1814),
+        ("resnet50", 25_557_032, 4089),
+        ("mobilenet_v1_x1.0", 4_231_976, 569),
+        ("squeezenet1_1", 1_235_496, 349),
+        ("vit_tiny", 5_717_416, 1254),
+    ],
+)
+def test_classic_architectures_match_their_published_sizes(name: str, params: int, mflops: int) -> None:
+    from costmodel.zoo import MODELS
+
+    rep = costmodel.report(MODELS[name](), IMAGE)
+    assert rep.params == params
+    assert rep.flops / 1e6 == pytest.approx(mflops, abs=1)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
 
-__all__ = ["cpu_name", "device_name", "model_device", "synchronizer", "threads"]
+__all__ = ["cpu_name", "device_name", "model_device", "settings", "synchronizer", "threads"]
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -36,6 +37,26 @@ def threads(count: int | None) -> Iterator[int]:
         yield torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def settings(device: torch.device) -> dict[str, str]:
+    """The settings that decide which kernels run and how wide: threads, libraries, their switches, versions."""
+    found = {
+        "torch": torch.__version__,
+        "threads": str(torch.get_num_threads()),
+        "interop_threads": str(torch.get_num_interop_threads()),
+        "mkldnn": "on" if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled else "off",
+        "mkl": "on" if torch.backends.mkl.is_available() else "off",
+        **{name: os.environ.get(name, "unset") for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")},
+    }
+    if device.type == "cuda":
+        found |= {
+            "cuda": str(torch.version.cuda),
+            "cudnn": str(torch.backends.cudnn.version()),
+            "cudnn.benchmark": str(torch.backends.cudnn.benchmark),
+            "tf32.matmul": str(torch.backends.cuda.matmul.allow_tf32),
+        }
+    return found
 
 
 def cpu_name() -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from torch import fx, nn
 
 from costmodel.device import host, timing
 from costmodel.device.timing import Timing
-from costmodel.errors import UnsupportedInput
+from costmodel.errors import MeasurementWarning, UnsupportedInput
 from costmodel.graph import TracedModel, cost_graph
 from costmodel.graph.inputs import example_tensors, normalize_inputs
 from costmodel.graph.interpret import inference, interpret, run_node
@@ -45,9 +46,19 @@ class Measurement:
     total: Timing
     node_times: Mapping[str, float] = field(default_factory=FrozenMap)
     report: Report | None = None
+    #: What was in force: threads, interop threads, kernel libraries and their switches, torch version.
+    settings: Mapping[str, str] = field(default_factory=FrozenMap)
+    #: Why the timings may not be trusted as they are (also warned as ``MeasurementWarning``).
+    problems: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "node_times", FrozenMap(self.node_times))
+        object.__setattr__(self, "settings", FrozenMap(self.settings))
+
+    @property
+    def stable(self) -> bool:
+        """No problem was found with the timings (spread, drift, outliers, per-node agreement)."""
+        return not self.problems
 
     @property
     def batch(self) -> int:
@@ -93,6 +104,11 @@ class Measurement:
             "q1_ms": q1 * 1e3,
             "q3_ms": q3 * 1e3,
             "images_per_second": self.images_per_second,
+            "drift": self.total.drift,
+            "outliers": self.total.outliers,
+            "stable": self.stable,
+            "problems": list(self.problems),
+            "settings": dict(self.settings),
             "breakdown_ms": {k: v * 1e3 for k, v in self.breakdown().items()},
             "node_ms": {k: v * 1e3 for k, v in self.node_times.items()},
         }
@@ -103,12 +119,15 @@ class Measurement:
             f"{self.model} on {self.device} ({self.threads} threads), input "
             + ", ".join(str(list(s)) for s in self.input_shapes),
             f"median {self.total.median * 1e3:.3f} ms (IQR {q1 * 1e3:.3f}-{q3 * 1e3:.3f} ms, "
-            f"{len(self.total.samples)} runs), {self.images_per_second:.1f} images/s",
+            f"{len(self.total.samples)} runs, drift {self.total.drift:+.0%}), {self.images_per_second:.1f} images/s",
         ]
+        if self.settings:
+            lines.append("settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()))
         parts = self.breakdown()
         total = sum(parts.values())
         if total:
             lines.append("node-by-node breakdown: " + ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items()))
+        lines += [f"UNSTABLE: {problem}" for problem in self.problems]
         return "\n".join(lines)
 
 
@@ -161,51 +180,74 @@ def measure(
     inputs = example_tensors(specs, device, seed=seed)
     show = sys.stderr.isatty() if progress is None else progress
     sync = host.synchronizer(device)
+    whole: list[float] = []
+    node_samples: dict[str, list[float]] = {n.name: [] for n in traced.graph.nodes if n.op not in _NOT_RUN}
     with host.threads(threads) as used, inference(model):
-        for _ in range(warmup):
+        settings = host.settings(device)
+
+        def run() -> None:
             model(*inputs)
-        sync()
-        with timing.progress(show, f"timing {rep.model}", max_repeats) as tick:
-            samples = timing.repeat(lambda: model(*inputs), sync, budget_s, (min_repeats, max_repeats), tick)
-        node_times: dict[str, float] = {}
+
+        timing.warm_up(run, sync, warmup, max(0.2, budget_s / 4))
         if per_node:
-            with timing.progress(show, f"timing {rep.model} node by node", max_repeats) as tick:
-                node_times = _time_nodes(traced, inputs, sync, budget_s, (min_repeats, max_repeats), tick)
+            _node_pass(traced, inputs, sync, None)  # warm the node-by-node path too
+        # Rounds of a few whole runs and one node-by-node pass: drift hits both alike.
+        started = time.perf_counter()
+        spend = budget_s * (2 if per_node else 1)
+        with timing.progress(show, f"timing {rep.model}", max_repeats) as tick:
+            while len(whole) < max_repeats:
+                for _ in range(min(_WHOLE_PER_ROUND, max_repeats - len(whole))):
+                    begin = time.perf_counter()
+                    run()
+                    sync()
+                    whole.append(time.perf_counter() - begin)
+                    tick()
+                if per_node:
+                    _node_pass(traced, inputs, sync, node_samples)
+                if len(whole) >= min_repeats and time.perf_counter() - started >= spend:
+                    break
+    node_times = {n: statistics.median(v) for n, v in node_samples.items() if v}
+    total = Timing(tuple(whole))
+    model_name = rep.model
+    found = [f"{model_name}: {problem}" for problem in total.problems()]
+    node_sum = sum(node_times.values())
+    if node_times and not 0.67 <= node_sum / total.median <= 1.5:
+        found.append(
+            f"{model_name}: per-node times sum to {node_sum / total.median:.2f}x the whole run: node-by-node runs "
+            "add a synchronisation and Python work per node and lose overlap; read them as shares, not absolute times"
+        )
+    for problem in found:
+        warnings.warn(problem + " (the machine may be busy; measure again or raise --budget)", MeasurementWarning,
+                      stacklevel=2)  # fmt: skip
     column = {name_: seconds * 1e3 for name_, seconds in node_times.items()}
     return Measurement(
         model=rep.model,
         input_shapes=rep.input_shapes,
         device=host.device_name(device),
         threads=used,
-        total=Timing(tuple(samples)),
+        total=total,
         node_times=node_times,
         report=rep.with_column("time_ms", column) if column else rep,
+        settings=settings,
+        problems=tuple(found),
     )
 
 
-def _time_nodes(
-    traced: TracedModel,
-    inputs: list[torch.Tensor],
-    sync: Callable[[], None],
-    budget_s: float,
-    repeats: tuple[int, int],
-    tick: Callable[[], None],
-) -> dict[str, float]:
-    """Median seconds of each node over repeated node-by-node runs of the traced graph."""
-    samples: dict[str, list[float]] = {n.name: [] for n in traced.graph.nodes if n.op not in ("placeholder", "output")}
+_NOT_RUN = ("placeholder", "output")
+_WHOLE_PER_ROUND = 3
+
+
+def _node_pass(
+    traced: TracedModel, inputs: list[torch.Tensor], sync: Callable[[], None], samples: dict[str, list[float]] | None
+) -> None:
+    """Run the traced graph node by node, timing each node (into ``samples`` unless ``None``)."""
 
     def timed_step(node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         begin = time.perf_counter()
         result = run_node(traced.root, node, args, kwargs)
         sync()
-        samples[node.name].append(time.perf_counter() - begin)
+        if samples is not None:
+            samples[node.name].append(time.perf_counter() - begin)
         return result
 
-    def run_once() -> None:
-        interpret(traced, inputs, timed_step)
-
-    run_once()  # warm-up
-    for values in samples.values():
-        values.clear()
-    timing.repeat(run_once, sync, budget_s, repeats, tick)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    interpret(traced, inputs, timed_step)

@@ -1,4 +1,4 @@
-"""Timing samples and their statistics (``Timing``), the repeat loop, and the progress bar shown meanwhile."""
+"""Timing samples and their statistics (``Timing``), the warm-up loop, and the progress bar shown meanwhile."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Timing", "progress", "repeat"]
+__all__ = ["Timing", "progress", "warm_up"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,32 @@ class Timing:
         q1, q3 = self.iqr
         return (q3 - q1) / self.median if self.median else 0.0
 
+    @property
+    def drift(self) -> float:
+        """Median of the last third of the samples over the first third's, minus 1 (0 with fewer than 6)."""
+        third = len(self.samples) // 3
+        if third < 2:
+            return 0.0
+        first, last = statistics.median(self.samples[:third]), statistics.median(self.samples[-third:])
+        return last / first - 1 if first else 0.0
+
+    @property
+    def outliers(self) -> int:
+        """Samples beyond the third quartile plus three interquartile ranges (a run the machine interrupted)."""
+        q1, q3 = self.iqr
+        return sum(s > q3 + 3 * (q3 - q1) for s in self.samples)
+
+    def problems(self, *, max_spread: float = 0.1, max_drift: float = 0.1) -> list[str]:
+        """Why these samples should not be trusted as they are ([] when they are stable)."""
+        found = []
+        if self.spread > max_spread:
+            found.append(f"the middle half of the runs spans {self.spread:.0%} of the median")
+        if abs(self.drift) > max_drift:
+            found.append(f"the last third of the runs is {self.drift:+.0%} off the first third (drift)")
+        if self.outliers:
+            found.append(f"{self.outliers} of {len(self.samples)} runs are outliers (kept out of nothing; median used)")
+        return found
+
 
 @contextlib.contextmanager
 def progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[], None]]:
@@ -56,26 +82,31 @@ def progress(enabled: bool, description: str, total: int) -> Iterator[Callable[[
         return
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    # No refresh thread: it would compete with the timed runs for the cores. The bar is redrawn
+    # between samples, at most four times a second.
+    with Progress(transient=True, auto_refresh=False) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+        last = [0.0]
+
+        def advance() -> None:
+            bar.advance(task)
+            if time.perf_counter() - last[0] > 0.25:
+                bar.refresh()
+                last[0] = time.perf_counter()
+
+        yield advance
 
 
-def repeat(
-    run: Callable[[], Any],
-    sync: Callable[[], None],
-    budget_s: float,
-    repeats: tuple[int, int],
-    tick: Callable[[], None],
-) -> list[float]:
-    """Seconds per call of ``run`` then ``sync``: ``repeats[0]`` to ``repeats[1]`` calls, within the budget."""
-    least, most = repeats
-    samples: list[float] = []
+def warm_up(run: Callable[[], Any], sync: Callable[[], None], least: int, most_s: float) -> int:
+    """Untimed runs until the last three agree within 10% (at least ``least``, at most ``most_s`` seconds)."""
+    recent: list[float] = []
     started = time.perf_counter()
-    while len(samples) < most and (len(samples) < least or time.perf_counter() - started < budget_s):
+    while True:
         begin = time.perf_counter()
         run()
         sync()
-        samples.append(time.perf_counter() - begin)
-        tick()
-    return samples
+        recent = [*recent[-2:], time.perf_counter() - begin]
+        settled = len(recent) == 3 and max(recent) <= 1.1 * min(recent)
+        done = time.perf_counter() - started
+        if len(recent) >= least and (settled or done > most_s):
+            return len(recent)

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from costmodel.types import CostedGraph, Diagnostic, SourceLocation
+from costmodel.types import CostedGraph, Diagnostic, SourceLocation, TimeModel
 
 __all__ = ["Rule", "validate"]
 
@@ -26,8 +26,13 @@ class Rule(ABC):
     #: Option name -> default value; users override them as ``CODE.option``.
     options: ClassVar[Mapping[str, float]] = {}
 
-    def __init__(self, options: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self, options: Mapping[str, float] | None = None, time: TimeModel | None = None, model_seconds: float = 0.0
+    ) -> None:
         self.opts = {**self.options, **(options or {})}
+        #: The calibrated device, when findings are to state predicted time and savings.
+        self.time = time
+        self.model_seconds = model_seconds
 
     @classmethod
     def explanation(cls) -> str:
@@ -45,9 +50,23 @@ class Rule(ABC):
         where: SourceLocation | None,
         *,
         degree: float,
+        predicted_s: float | None = None,
+        saving_s: float | None = None,
         **data: Any,
     ) -> Diagnostic:
-        """A ``Diagnostic`` of this rule; ``where`` falls back to ``<model>:1:1``."""
+        """A ``Diagnostic`` of this rule; ``where`` falls back to ``<model>:1:1``.
+
+        With a time model, ``predicted_s`` (the offending part's time) and ``saving_s`` (what the
+        suggested fix saves) are stated in the message and the data, in milliseconds.
+        """
+        if self.time is not None and predicted_s is not None and saving_s is not None:
+            saving_s = max(saving_s, 0.0)
+            share = saving_s / self.model_seconds if self.model_seconds else 0.0
+            message += (
+                f"; on {self.time.device} it takes a predicted {predicted_s * 1e3:.3f} ms and the fix saves "
+                f"{saving_s * 1e3:.3f} ms ({share:.1%} of the model's {self.model_seconds * 1e3:.2f} ms)"
+            )
+            data = {**data, "predicted_ms": predicted_s * 1e3, "saving_ms": saving_s * 1e3, "saving_share": share}
         return Diagnostic(
             code=self.code,
             name=self.name,

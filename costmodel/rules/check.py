@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from costmodel.rules.config import LintConfig
 from costmodel.rules.registry import RULES
-from costmodel.types import CostedGraph, Diagnostic
+from costmodel.types import CostedGraph, Diagnostic, TimeModel
 
 __all__ = ["check"]
 
@@ -25,10 +25,24 @@ def _silenced(found: Diagnostic) -> bool:
     return codes is None or found.code.startswith(tuple(re.split(r"[,\s]+", codes.strip())))
 
 
-def check(graph: CostedGraph, config: LintConfig | None = None) -> tuple[Diagnostic, ...]:
-    """Run the enabled rules on a costed graph; findings sorted by location, silenced ones dropped."""
+def check(
+    graph: CostedGraph, config: LintConfig | None = None, time: TimeModel | None = None
+) -> tuple[Diagnostic, ...]:
+    """Run the enabled rules on a costed graph; silenced findings dropped.
+
+    Without a time model, findings are sorted by location. With one (a calibrated
+    ``DeviceProfile``), each states its predicted time and saving, those below the
+    config's minimum saving are dropped, and the rest are ranked by saving, largest first.
+    """
     config = config or LintConfig()
+    model_seconds = sum(time.node_seconds(node) for node in graph.nodes) if time is not None else 0.0
     found: Iterable[Diagnostic] = (
-        d for code, rule in RULES.items() if config.enabled(code) for d in rule(config.options_for(code)).check(graph)
+        d
+        for code, rule in RULES.items()
+        if config.enabled(code)
+        for d in rule(config.options_for(code), time, model_seconds).check(graph)
     )
-    return tuple(sorted((d for d in found if not _silenced(d)), key=lambda d: d.sort_key))
+    kept = [d for d in found if not _silenced(d) and config.keeps(d)]
+    if time is None:
+        return tuple(sorted(kept, key=lambda d: d.sort_key))
+    return tuple(sorted(kept, key=lambda d: (-d.data.get("saving_ms", 0.0), d.sort_key)))

@@ -15,7 +15,7 @@ from typing import Any
 
 from costmodel.errors import UnsupportedInput
 from costmodel.rules.registry import RULES
-from costmodel.types import FrozenMap
+from costmodel.types import Diagnostic, FrozenMap
 
 __all__ = ["LintConfig", "load_config"]
 
@@ -28,11 +28,15 @@ class LintConfig:
         select: Code prefixes to run (``("G",)`` = all).
         ignore: Code prefixes to skip; wins over ``select``.
         options: ``"CODE.option" -> value`` overrides of rule defaults.
+        min_saving_ms: With a device profile, drop findings whose fix saves less (milliseconds).
+        min_saving_share: ... or less than this share of the model's predicted time.
     """
 
     select: tuple[str, ...] = ("G",)
     ignore: tuple[str, ...] = ()
     options: Mapping[str, float] = field(default_factory=FrozenMap)
+    min_saving_ms: float = 0.0
+    min_saving_share: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", FrozenMap(self.options))
@@ -58,13 +62,25 @@ class LintConfig:
         select: Sequence[str] | None = None,
         ignore: Sequence[str] | None = None,
         options: Mapping[str, float] | None = None,
+        *,
+        min_saving_ms: float | None = None,
+        min_saving_share: float | None = None,
     ) -> LintConfig:
         """A config with later settings (command line, call) laid over this one."""
         return LintConfig(
             tuple(select) if select else self.select,
             (*self.ignore, *(ignore or ())),
             {**self.options, **(options or {})},
+            self.min_saving_ms if min_saving_ms is None else min_saving_ms,
+            self.min_saving_share if min_saving_share is None else min_saving_share,
         )
+
+    def keeps(self, found: Diagnostic) -> bool:
+        """Whether a finding's predicted saving (if it states one) reaches the minimum saving."""
+        saving = found.data.get("saving_ms")
+        if saving is None:
+            return True
+        return saving >= self.min_saving_ms and found.data.get("saving_share", 0.0) >= self.min_saving_share
 
 
 def _codes(value: Any, where: str) -> tuple[str, ...]:

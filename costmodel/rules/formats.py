@@ -86,6 +86,6 @@ def _sarif(found: Sequence[Diagnostic]) -> str:
 FORMATS = {"text": _text, "pylint": _pylint, "json": _json, "sarif": _sarif}
 
 
-def render(found: Iterable[Diagnostic], fmt: str = "text") -> str:
-    """Findings in one of ``FORMATS``, sorted by location."""
-    return FORMATS[fmt](sorted(found, key=lambda d: d.sort_key))
+def render(found: Iterable[Diagnostic], fmt: str = "text", *, ranked: bool = False) -> str:
+    """Findings in one of ``FORMATS``: sorted by location, or kept in their order when ``ranked`` (by saving)."""
+    return FORMATS[fmt](list(found) if ranked else sorted(found, key=lambda d: d.sort_key))

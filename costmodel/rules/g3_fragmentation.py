@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from costmodel.rules.base import Rule
 from costmodel.rules.blocks import Block, blocks
-from costmodel.types import CostedGraph, Diagnostic
+from costmodel.types import Cost, CostedGraph, Diagnostic, OpCost
 
 
 def fragmentation(block: Block) -> tuple[int, int, int]:
@@ -65,6 +65,16 @@ class NetworkFragmentation(Rule):
     summary = "blocks with parallel branches or long chains of small ops reduce parallelism"
     options: ClassVar[Mapping[str, float]] = {"max_branches": 1, "max_series": 3}
 
+    def _timing(self, block: Block) -> dict[str, float]:
+        """The fragments' time, and what one op doing all their work would save (their fixed costs)."""
+        if self.time is None:
+            return {}
+        main = [max(node.ops, key=lambda op: (op.cost.flops, op.cost.mac)) for node in block.compute]
+        largest = max(main, key=lambda op: op.cost.flops)
+        merged = OpCost(largest.call, largest.kind, sum((op.cost for op in main), Cost()))
+        fragments = sum(self.time.op_seconds(op) for op in main)
+        return {"predicted_s": fragments, "saving_s": fragments - self.time.op_seconds(merged)}
+
     def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         for block in blocks(graph):
             branches, series, fragments = fragmentation(block)
@@ -85,6 +95,7 @@ class NetworkFragmentation(Rule):
                 block.path,
                 block.where,
                 degree=degree,
+                **self._timing(block),
                 branches=branches,
                 series=series,
                 fragments=fragments,

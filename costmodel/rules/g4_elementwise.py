@@ -3,42 +3,51 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import ClassVar
 
 from costmodel.ops.norm import is_batch_norm
 from costmodel.rules.base import Rule
 from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
-from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, human
+from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, human
 
 
-def elementwise_traffic(
+def elementwise_parts(
     nodes: Iterable[NodeCost], *, count_batchnorm: bool = False
-) -> tuple[int, int, int, Counter[str]]:
-    """(element-wise MAC, all MAC, element-wise op calls, op names) over ``nodes``.
+) -> tuple[list[OpCost], list[NodeCost], int]:
+    """(element-wise op calls, depthwise conv nodes, all MAC) over ``nodes``.
 
     Element-wise: activations, adds and other pointwise ops, unfused norms (layer
     and group norm; batch norm only with ``count_batchnorm``, as it folds into the
     conv before it at inference, and then it leaves the total too), and depthwise
     convs (the paper counts them here for their high MAC/FLOPs ratio).
     """
-    ew_mac = total = calls = 0
-    names: Counter[str] = Counter()
+    ops: list[OpCost] = []
+    depthwise: list[NodeCost] = []
+    total = 0
     for node in nodes:
         folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
         total += node.mac - folded
         if is_depthwise(node):
-            ew_mac += node.mac
-            calls += 1
-            names["depthwise conv"] += 1
+            depthwise.append(node)
             continue
-        for op in node.ops:
-            if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call)):
-                ew_mac += op.cost.mac
-                calls += 1
-                names[op.name.rstrip("_")] += 1
-    return ew_mac, total, calls, names
+        ops += [
+            op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))
+        ]
+    return ops, depthwise, total
+
+
+def elementwise_traffic(
+    nodes: Iterable[NodeCost], *, count_batchnorm: bool = False
+) -> tuple[int, int, int, Counter[str]]:
+    """(element-wise MAC, all MAC, element-wise op calls, op names) over ``nodes`` (see ``elementwise_parts``)."""
+    ops, depthwise, total = elementwise_parts(nodes, count_batchnorm=count_batchnorm)
+    names: Counter[str] = Counter(op.name.rstrip("_") for op in ops)
+    if depthwise:
+        names["depthwise conv"] = len(depthwise)
+    ew_mac = sum(op.cost.mac for op in ops) + sum(node.mac for node in depthwise)
+    return ew_mac, total, len(ops) + len(depthwise), names
 
 
 class ElementwiseHeavy(Rule):
@@ -75,7 +84,15 @@ class ElementwiseHeavy(Rule):
     summary = "element-wise ops (activations, adds, norms, depthwise convs) take a large share of MAC"
     options: ClassVar[Mapping[str, float]] = {"max_share": 0.3, "count_batchnorm": 0}
 
-    def _finding(self, path: str, label: str, nodes: Iterable[NodeCost], where: object) -> Iterator[Diagnostic]:
+    def _timing(self, nodes: Sequence[NodeCost]) -> dict[str, float]:
+        """The element-wise time (depthwise convs included) and what fusing the pointwise ops would save."""
+        if self.time is None:
+            return {}
+        ops, depthwise, _ = elementwise_parts(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
+        fusable = sum(self.time.op_seconds(op) for op in ops)
+        return {"predicted_s": fusable + sum(self.time.node_seconds(n) for n in depthwise), "saving_s": fusable}
+
+    def _finding(self, path: str, label: str, nodes: Sequence[NodeCost], where: object) -> Iterator[Diagnostic]:
         ew_mac, total, calls, names = elementwise_traffic(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
         share = ew_mac / total if total else 0.0
         if share < self.opts["max_share"]:
@@ -89,6 +106,7 @@ class ElementwiseHeavy(Rule):
             path,
             where,  # type: ignore[arg-type]
             degree=share / self.opts["max_share"],
+            **self._timing(nodes),
             share=float(share),
             elementwise_mac=ew_mac,
             mac=total,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
-from costmodel.types import CostedGraph, NodeCost, OpCost, SourceLocation
+from costmodel.ops.conv import CONVOLUTIONS, ConvArgs, convolution
+from costmodel.types import CostedGraph, NodeCost, OpCost, OpKind, SourceLocation, TensorSpec
 
 __all__ = ["ConvLayer", "conv_layers", "is_depthwise"]
 
@@ -49,6 +50,32 @@ class ConvLayer:
     def width_ratio(self) -> str:
         """c_in:c_out with the smaller side 1 ('1:6', '6:1')."""
         return f"1:{self.c2 / self.c1:.2g}" if self.c2 >= self.c1 else f"{self.c1 / self.c2:.2g}:1"
+
+    def variant(self, c_in: int, c_out: int, groups: int) -> OpCost:
+        """The same conv (batch, maps, kernel, stride) with other widths and groups, costed by the walker."""
+        a = self.args
+        batch, spatial_in, spatial_out = a.input.shape[0], a.input.shape[2:], a.output.shape[2:]
+        dtype = a.input.dtype
+        call = ConvArgs(
+            input=TensorSpec((batch, c_in, *spatial_in), dtype),
+            weight=TensorSpec((c_out, c_in // groups, *a.kernel), dtype),
+            bias=None,
+            output=TensorSpec((batch, c_out, *spatial_out), dtype),
+            stride=a.stride,
+            transposed=False,
+            groups=groups,
+        ).to_call()
+        return OpCost(call, OpKind.CONV, convolution(call))
+
+    def balanced(self) -> OpCost:
+        """G1's fix: equal widths at (about) the same FLOPs, ``sqrt(c_in * c_out)`` each, a multiple of the groups."""
+        g = self.args.groups
+        width = max(g, round(math.sqrt(self.c1 * self.c2) / g) * g)
+        return self.variant(width, width, g)
+
+    def ungrouped(self) -> OpCost:
+        """G2's fix: groups=1 at the same FLOPs and input width (the output ``groups`` times narrower)."""
+        return self.variant(self.c1, max(1, self.c2 // self.args.groups), 1)
 
     def facts(self) -> dict[str, int]:
         """The layer's numbers for a finding's data."""

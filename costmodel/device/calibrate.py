@@ -1,0 +1,242 @@
+"""``calibrate()``: time synthetic micro-benchmarks on this machine and fit a ``DeviceProfile``.
+
+1. Each case of ``costmodel.device.benchmarks`` is costed by the walker itself,
+   so its features (work, bytes, parallel launch) are the report's own numbers.
+2. Cases are timed round-robin, a few samples each per round, until the budget is
+   spent (drift on a shared machine hits every case alike); each case's time is the
+   median of its samples.
+3. The Python overhead of a module call is timed on a chain of ``nn.Identity``.
+4. Per family, the coefficients are fit by non-negative least squares on relative
+   error; every fourth case is first held out to report the fit's own error.
+5. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
+   blocks; none of them a published architecture) are timed whole, and two more
+   terms are fit on them: how much longer an op takes inside a network than alone,
+   and the cost per byte of fresh output (allocation), with a 4-fold held-out error.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from costmodel.device import host, timing
+from costmodel.device.benchmarks import Case, cases, networks
+from costmodel.device.families import FEATURES, Family, family, features, fresh_bytes
+from costmodel.device.fit import fit_nonnegative, relative_errors
+from costmodel.device.predict import predict
+from costmodel.device.profile import DeviceProfile, FamilyFit
+from costmodel.errors import UnsupportedInput
+from costmodel.graph import cost_graph
+from costmodel.graph.inputs import normalize_inputs
+from costmodel.graph.interpret import inference
+from costmodel.types import CostedGraph
+
+__all__ = ["CalibrationRun", "calibrate"]
+
+#: Seconds one timed sample aims for: long enough that the clock's resolution does not matter.
+_SAMPLE_S = 2e-4
+_MIN_ROUNDS, _MAX_ROUNDS = 3, 21
+_IDENTITY_CHAIN = 64
+_NETWORKS = 48
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationRun:
+    """One micro-benchmark as timed: its case, its costed graph, and its median seconds per call."""
+
+    case: Case
+    graph: CostedGraph
+    seconds: float
+
+
+class _Timed:
+    """A module made runnable: on the device with its inputs, its costed graph, calls per sample, samples so far."""
+
+    def __init__(
+        self,
+        name: str,
+        module: nn.Module,
+        shapes: Sequence[tuple[int, ...]],
+        device: torch.device,
+        dtype: torch.dtype,
+        generator: torch.Generator,
+    ) -> None:
+        self.module = module.to(device=device, dtype=dtype).eval()
+        self.inputs = [torch.randn(shape, generator=generator).to(device, dtype) for shape in shapes]
+        self.graph, _ = cost_graph(self.module, normalize_inputs(self.inputs, self.module), name)
+        self.calls = 1
+        self.samples: list[float] = []
+
+    def sample(self, sync: Callable[[], None]) -> None:
+        begin = time.perf_counter()
+        for _ in range(self.calls):
+            self.module(*self.inputs)
+        sync()
+        self.samples.append((time.perf_counter() - begin) / self.calls)
+
+    def warm_up(self, sync: Callable[[], None]) -> None:
+        self.sample(sync)
+        self.sample(sync)
+        self.calls = max(1, math.ceil(_SAMPLE_S / max(self.samples[-1], 1e-9)))
+        self.samples.clear()
+
+    @property
+    def seconds(self) -> float:
+        """Median seconds per call so far."""
+        return statistics.median(self.samples)
+
+
+def _identity_overhead(device: torch.device, dtype: torch.dtype, sync: Callable[[], None]) -> float:
+    """Seconds one module call costs in Python (``nn.Identity`` in a ``Sequential``), median of rounds."""
+    chain, single = nn.Sequential(*[nn.Identity() for _ in range(_IDENTITY_CHAIN)]), nn.Sequential(nn.Identity())
+    x = torch.zeros(1, device=device, dtype=dtype)
+    differences = []
+    for _ in range(15):
+        begin = time.perf_counter()
+        for _ in range(20):
+            chain(x)
+        middle = time.perf_counter()
+        for _ in range(20):
+            single(x)
+        end = time.perf_counter()
+        differences.append(((middle - begin) - (end - middle)) / 20 / (_IDENTITY_CHAIN - 1))
+    sync()
+    return max(statistics.median(differences), 0.0)
+
+
+def _fit_rows(
+    runs: Sequence[CalibrationRun], target: Family, fitted: dict[str, FamilyFit], module_call: float
+) -> tuple[list[tuple[float, ...]], list[float]]:
+    """Feature rows and times of ``target``'s calls: other families' predicted time and overhead taken off."""
+    partial = DeviceProfile("", 0, "", "", fitted)
+    rows, seconds = [], []
+    for run in runs:
+        total = [0.0] * len(FEATURES)
+        rest = module_call * sum(node.op == "call_module" for node in run.graph.nodes)
+        for node in run.graph.nodes:
+            for op in node.ops:
+                if family(op) is target:
+                    total = [a + b for a, b in zip(total, features(op), strict=True)]
+                else:
+                    rest += partial.op_seconds(op)
+        if total[0]:
+            rows.append(tuple(total))
+            seconds.append(max(run.seconds - rest, run.seconds * 0.05))
+    return rows, seconds
+
+
+def _fit_family(rows: list[tuple[float, ...]], seconds: list[float]) -> FamilyFit:
+    held_out = math.nan
+    if len(rows) >= 8:
+        train = [i for i in range(len(rows)) if i % 4 != 3]
+        test = [i for i in range(len(rows)) if i % 4 == 3]
+        trial = fit_nonnegative([rows[i] for i in train], [seconds[i] for i in train])
+        errors = relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial)
+        held_out = float(statistics.median(abs(e) for e in errors))
+    coefficients = fit_nonnegative(rows, seconds)
+    return FamilyFit(coefficients, len(rows), held_out)  # type: ignore[arg-type]
+
+
+def _fit_network_terms(alone: Sequence[float], fresh: Sequence[float], seconds: Sequence[float]) -> tuple[float, ...]:
+    """``(scale, per fresh byte, held-out median |error|)`` of ``seconds ~ scale * alone + c * fresh``."""
+    rows = [(a, f) for a, f in zip(alone, fresh, strict=True)]
+    errors = []
+    for fold in range(4):
+        train = [i for i in range(len(rows)) if i % 4 != fold]
+        test = [i for i in range(len(rows)) if i % 4 == fold]
+        trial = fit_nonnegative([rows[i] for i in train], [seconds[i] for i in train])
+        errors += list(abs(relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial)))
+    scale, per_byte = fit_nonnegative(rows, seconds)
+    return scale, per_byte, float(statistics.median(errors))
+
+
+def calibrate(
+    *,
+    budget_s: float = 120.0,
+    threads: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    scale: float = 4.0,
+    progress: bool | None = None,
+    runs_out: list[CalibrationRun] | None = None,
+) -> DeviceProfile:
+    """Time the synthetic micro-benchmarks here and fit the per-family time model.
+
+    Args:
+        budget_s: Seconds to spend timing (the suite's costing and set-up come on top, a few seconds).
+        threads: CPU threads (``torch.set_num_threads``) during calibration, and so of the profile.
+        dtype: Floating dtype of the micro-benchmarks (the profile predicts models of this dtype).
+        device: ``"cpu"`` or ``"cuda"`` (synchronised after every sample).
+        seed: Seed of the drawn shapes and the inputs.
+        scale: Multiplies the number of cases per family (the default 4 draws about 800; 0.5 is a quick one).
+        progress: Show a progress bar (default: only when stderr is a terminal).
+        runs_out: If given, receives each case's ``CalibrationRun`` (for inspection and plots).
+
+    Raises:
+        UnsupportedInput: A non-positive budget or scale, a non-floating dtype, or no such device.
+    """
+    if budget_s <= 0 or scale <= 0:
+        raise UnsupportedInput(f"calibrate(): budget_s and scale must be positive, got {budget_s} and {scale}")
+    if not dtype.is_floating_point:
+        raise UnsupportedInput(f"calibrate(): dtype must be a floating dtype, got {dtype}")
+    target = torch.device(device)
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise UnsupportedInput("calibrate(): device 'cuda' was asked for, but torch sees no CUDA device")
+    sync = host.synchronizer(target)
+    show = sys.stderr.isatty() if progress is None else progress
+    generator = torch.Generator().manual_seed(seed)
+    with host.threads(threads) as used:
+        suite = cases(seed, scale)
+        timed = [_Timed(c.name, c.build(), c.inputs, target, dtype, generator) for c in suite]
+        nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, _NETWORKS)]
+        started = time.perf_counter()
+        with (
+            inference(nn.Sequential(*(t.module for t in (*timed, *nets)))),
+            timing.progress(show, "calibrating", _MAX_ROUNDS) as tick,
+        ):
+            module_call = _identity_overhead(target, dtype, sync)
+            for t in (*timed, *nets):
+                t.warm_up(sync)
+            for round_ in range(_MAX_ROUNDS):  # micro-benchmarks and networks in every round: the same drift
+                for t in (*timed, *nets):
+                    t.sample(sync)
+                tick()
+                spent = time.perf_counter() - started
+                if round_ + 1 >= _MIN_ROUNDS and spent * (round_ + 2) / (round_ + 1) > budget_s:
+                    break
+    runs = [CalibrationRun(case, t.graph, t.seconds) for case, t in zip(suite, timed, strict=True)]
+    if runs_out is not None:
+        runs_out.extend(runs)
+    fitted: dict[str, FamilyFit] = {}
+    for fam in (Family.VIEW, *(f for f in Family if f is not Family.VIEW)):
+        rows, seconds = _fit_rows([r for r in runs if r.case.family is fam], fam, fitted, module_call)
+        if rows:
+            fitted[str(fam)] = _fit_family(rows, seconds)
+    alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call})
+    alone_s = [sum(predict(alone, t.graph).values()) / 1e3 for t in nets]
+    fresh = [sum(fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
+    network_seconds = [t.seconds for t in nets]
+    network_scale, fresh_byte_s, network_held_out = _fit_network_terms(alone_s, fresh, network_seconds)
+    return DeviceProfile(
+        device=host.device_name(target),
+        threads=used,
+        dtype=str(dtype).removeprefix("torch."),
+        torch_version=torch.__version__,
+        families=fitted,
+        node_overhead={"call_module": module_call},
+        network_scale=network_scale,
+        fresh_byte_s=fresh_byte_s,
+        network_held_out=network_held_out,
+        machine=host.cpu_name(),
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        budget_s=budget_s,
+    )

@@ -1,0 +1,111 @@
+"""Op families of the latency model and the features each op call is timed by.
+
+A family groups ATen calls that run the same kind of kernel (a dense 1x1 conv,
+a depthwise conv, a matrix product, a pointwise op, a copy, ...). Within a
+family, time is modelled as ``overhead + parallel * launched + work / rate +
+bytes / bandwidth``; the features are read from the walker's own costs, so the
+profile prices exactly what the report counts.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import torch
+
+from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
+from costmodel.types import OpCost, OpKind
+
+__all__ = ["FEATURES", "GRAIN_SIZE", "Family", "family", "features", "fresh_bytes"]
+
+#: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
+GRAIN_SIZE = 32768
+
+#: The features of an op call, in the order of a family's coefficients: a fixed cost per call, the extra
+#: cost of waking the thread pool, and work and traffic split by whether the kernel ran serially or in
+#: parallel (a parallel kernel shares them among the threads, at another rate).
+FEATURES = ("call", "parallel", "work_serial", "work_parallel", "bytes_serial", "bytes_parallel")
+
+
+class Family(StrEnum):
+    """Kinds of kernel with one time model each."""
+
+    CONV_1X1 = "conv_1x1"
+    CONV_KXK = "conv_kxk"
+    CONV_GROUPED = "conv_grouped"
+    CONV_DEPTHWISE = "conv_depthwise"
+    MATMUL = "matmul"
+    ATTENTION = "attention"
+    ELEMENTWISE = "elementwise"
+    NORM = "norm"
+    POOL = "pool"
+    REDUCTION = "reduction"
+    COPY = "copy"
+    REORDER = "reorder"
+    VIEW = "view"
+
+
+_BY_KIND = {
+    OpKind.MATMUL: Family.MATMUL,
+    OpKind.ATTENTION: Family.ATTENTION,
+    OpKind.ELEMENTWISE: Family.ELEMENTWISE,
+    OpKind.NORM: Family.NORM,
+    OpKind.POOL: Family.POOL,
+    OpKind.REDUCTION: Family.REDUCTION,
+    OpKind.DATA: Family.COPY,
+    OpKind.EMBEDDING: Family.COPY,
+    OpKind.VIEW: Family.VIEW,
+    OpKind.NONE: Family.VIEW,
+    OpKind.CUSTOM: Family.ELEMENTWISE,  # a user's formula: priced by its work and traffic
+    OpKind.UNSUPPORTED: Family.ELEMENTWISE,  # traffic estimated; counted in Report.unsupported
+}
+
+
+#: Copies that make a reordered view contiguous (``contiguous()`` after a transpose: channel shuffle,
+#: attention heads): strided reads, much slower per byte than ``cat`` or padding.
+_REORDERING_COPIES = frozenset({torch.ops.aten.clone, torch.ops.aten.copy_, torch.ops.aten._to_copy})
+
+
+def _conv_family(conv: ConvArgs) -> Family:
+    if conv.depthwise:
+        return Family.CONV_DEPTHWISE
+    if conv.groups > 1:
+        return Family.CONV_GROUPED
+    if conv.kernel_area == 1:
+        return Family.CONV_1X1
+    return Family.CONV_KXK
+
+
+def family(op: OpCost) -> Family:
+    """The family whose time model prices ``op``."""
+    if getattr(op.call.target, "overloadpacket", None) in CONVOLUTIONS:
+        return _conv_family(ConvArgs.from_call(op.call))
+    if op.kind == OpKind.CONV:  # a user-registered conv module
+        return Family.CONV_KXK
+    if getattr(op.call.target, "overloadpacket", None) in _REORDERING_COPIES:
+        return Family.REORDER
+    return _BY_KIND[op.kind]
+
+
+def fresh_bytes(op: OpCost) -> int:
+    """Bytes of new memory the call writes its outputs to (0 for views, bookkeeping and in-place ops).
+
+    Inside a network each such output is a fresh allocation, which the allocator may serve
+    with pages the kernel must fault in and zero: a cost isolated micro-benchmarks, which
+    reuse the block they just freed, do not see.
+    """
+    if op.kind in (OpKind.VIEW, OpKind.NONE):
+        return 0
+    schema = getattr(op.call.target, "_schema", None)
+    if schema is not None and schema.is_mutable:
+        return 0
+    return sum(spec.nbytes for spec in op.call.outputs)
+
+
+def features(op: OpCost) -> tuple[float, ...]:
+    """The values of ``FEATURES`` for one call; work is multiply-adds plus element-wise ops."""
+    largest = max((spec.numel for spec in op.call.outputs), default=0)
+    work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
+    if largest >= GRAIN_SIZE:
+        return (1.0, 1.0, 0.0, work, 0.0, moved)
+    return (1.0, 0.0, work, 0.0, moved, 0.0)

@@ -1,0 +1,51 @@
+"""Fitting the per-family time models: non-negative least squares on relative error, with numpy.
+
+Each coefficient is a time (seconds per call, per parallel launch, per unit of
+work, per byte), so it must not be negative; with six features an exact
+active-set search over the 64 subsets is cheap and needs no solver library.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["fit_nonnegative", "relative_errors"]
+
+
+def fit_nonnegative(rows: Sequence[Sequence[float]], seconds: Sequence[float]) -> tuple[float, ...]:
+    """Non-negative ``c`` minimising ``sum(((rows @ c) - t) / t) ** 2``: relative error, so small ops count.
+
+    Raises:
+        ValueError: No rows, or rows and times of different lengths.
+    """
+    a = np.asarray(rows, dtype=float)
+    t = np.asarray(seconds, dtype=float)
+    if a.ndim != 2 or len(a) == 0 or len(a) != len(t):
+        raise ValueError(f"fit_nonnegative: need rows [n, k] and n times, got {a.shape} and {t.shape}")
+    weighted = a / t[:, None]
+    target = np.ones(len(t))
+    best: tuple[float, np.ndarray] = (float("inf"), np.zeros(a.shape[1]))
+    columns = range(a.shape[1])
+    for size in range(1, a.shape[1] + 1):
+        for subset in itertools.combinations(columns, size):
+            chosen = list(subset)
+            solution, *_ = np.linalg.lstsq(weighted[:, chosen], target, rcond=None)
+            if np.any(solution < 0):
+                continue
+            full = np.zeros(a.shape[1])
+            full[chosen] = solution
+            loss = float(np.sum((weighted @ full - target) ** 2))
+            if loss < best[0]:
+                best = (loss, full)
+    return tuple(float(c) for c in best[1])
+
+
+def relative_errors(
+    rows: Sequence[Sequence[float]], seconds: Sequence[float], coefficients: Sequence[float]
+) -> np.ndarray:
+    """``predicted / measured - 1`` for each row."""
+    predicted = np.asarray(rows, dtype=float) @ np.asarray(coefficients, dtype=float)
+    return predicted / np.asarray(seconds, dtype=float) - 1.0

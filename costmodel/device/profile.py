@@ -1,0 +1,218 @@
+"""``DeviceProfile``: the fitted time model of one machine, thread count and dtype, saved as JSON.
+
+It holds, per op family, four coefficients (seconds per call, per parallel
+launch, per unit of work, per byte; see ``costmodel.device.families``), the
+Python overhead of each kind of graph node, and the held-out error of the fit
+on the calibration's own micro-benchmarks. Records only: no timing here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features, fresh_bytes
+from costmodel.errors import UnsupportedInput
+from costmodel.types import FrozenMap, NodeCost, OpCost
+
+__all__ = ["SCHEMA", "DeviceProfile", "FamilyFit", "ProfileError"]
+
+#: Where a family has no fit of its own: fused attention is priced as matrix products, the rest by traffic.
+_FALLBACK = {Family.ATTENTION: Family.MATMUL}
+
+#: Version of the JSON layout; a file of another version is refused with a clear message.
+SCHEMA = 1
+
+
+class ProfileError(UnsupportedInput):
+    """A device profile file is missing, not JSON, or not of this schema (names the file and the field)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyFit:
+    """The time model of one op family: ``seconds = sum(coefficients * features)``.
+
+    ``held_out`` is the median |relative error| on micro-benchmarks left out of
+    the fit (``nan`` when too few), ``samples`` the micro-benchmarks it was fit on.
+    """
+
+    coefficients: tuple[float, ...]
+    samples: int
+    held_out: float = math.nan
+
+    def seconds(self, values: tuple[float, ...]) -> float:
+        """Predicted seconds of one call with these feature values."""
+        return sum(c * v for c, v in zip(self.coefficients, values, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProfile:
+    """What one machine charges for each op family, as calibrated by ``costmodel.calibrate``.
+
+    Predictions are of eager PyTorch inference on ``device`` with ``threads`` CPU
+    threads and inputs of ``dtype``.
+    """
+
+    device: str
+    threads: int
+    dtype: str
+    torch_version: str
+    families: Mapping[str, FamilyFit]
+    node_overhead: Mapping[str, float] = field(default_factory=FrozenMap)
+    network_scale: float = 1.0
+    fresh_byte_s: float = 0.0
+    network_held_out: float = math.nan
+    machine: str = ""
+    created: str = ""
+    budget_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("families", "node_overhead"):
+            object.__setattr__(self, name, FrozenMap(getattr(self, name)))
+
+    def op_seconds(self, op: OpCost) -> float:
+        """Predicted seconds of one ATen call (its family's fit, else the fallback family's, else 0)."""
+        kind = family(op)
+        fit = self.families.get(kind) or self.families.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
+        alone = fit.seconds(features(op)) if fit is not None else 0.0
+        return self.network_scale * alone + self.fresh_byte_s * fresh_bytes(op)
+
+    def node_seconds(self, node: NodeCost) -> float:
+        """Predicted seconds of one graph node: its Python overhead (a module call) plus its ATen calls."""
+        overhead = self.node_overhead.get(node.op, 0.0) if node.ops else 0.0
+        return overhead + sum(self.op_seconds(op) for op in node.ops)
+
+    @property
+    def held_out(self) -> float:
+        """Median over families of their held-out median |relative error|."""
+        errors = sorted(f.held_out for f in self.families.values() if not math.isnan(f.held_out))
+        return errors[len(errors) // 2] if errors else math.nan
+
+    # -- JSON -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the file format, with its schema version)."""
+        return {
+            "schema": SCHEMA,
+            "device": self.device,
+            "machine": self.machine,
+            "threads": self.threads,
+            "dtype": self.dtype,
+            "torch_version": self.torch_version,
+            "created": self.created,
+            "budget_s": self.budget_s,
+            "features": list(FEATURES),
+            "node_overhead_s": dict(self.node_overhead),
+            "network": {
+                "scale": self.network_scale,
+                "fresh_byte_s": self.fresh_byte_s,
+                "held_out": self.network_held_out,
+            },
+            "families": {
+                name: {"coefficients": list(fit.coefficients), "samples": fit.samples, "held_out": fit.held_out}
+                for name, fit in self.families.items()
+            },
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the profile as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "profile") -> DeviceProfile:
+        """The profile of a dict as ``to_dict`` writes it.
+
+        Raises:
+            ProfileError: Another schema version, or a field missing or of the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise ProfileError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        if data.get("schema") != SCHEMA:
+            raise ProfileError(f"{where}: schema {data.get('schema')!r} is not {SCHEMA}; calibrate again")
+        if list(data.get("features", ())) != list(FEATURES):
+            raise ProfileError(f"{where}: features {data.get('features')!r} are not {list(FEATURES)}")
+        try:
+            families = {
+                str(Family(name)): FamilyFit(
+                    tuple(float(c) for c in entry["coefficients"]),
+                    int(entry["samples"]),
+                    float(entry["held_out"]),
+                )
+                for name, entry in data["families"].items()
+            }
+            for name, fit in families.items():
+                if len(fit.coefficients) != len(FEATURES) or any(c < 0 for c in fit.coefficients):
+                    raise ValueError(f"family {name}: need {len(FEATURES)} non-negative coefficients")
+            return cls(
+                device=str(data["device"]),
+                threads=int(data["threads"]),
+                dtype=str(data["dtype"]),
+                torch_version=str(data["torch_version"]),
+                families=families,
+                node_overhead={str(k): float(v) for k, v in data["node_overhead_s"].items()},
+                network_scale=float(data["network"]["scale"]),
+                fresh_byte_s=float(data["network"]["fresh_byte_s"]),
+                network_held_out=float(data["network"]["held_out"]),
+                machine=str(data.get("machine", "")),
+                created=str(data.get("created", "")),
+                budget_s=float(data.get("budget_s", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ProfileError(f"{where}: malformed profile: {type(error).__name__}: {error}") from error
+
+    @classmethod
+    def load(cls, path: str | Path) -> DeviceProfile:
+        """Read a profile written by ``save``.
+
+        Raises:
+            ProfileError: The file is missing, not JSON, or not a profile of this schema.
+        """
+        try:
+            text = Path(path).read_text()
+        except OSError as error:
+            raise ProfileError(f"{path}: cannot read the device profile: {error.strerror or error}") from error
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ProfileError(f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from error
+        return cls.from_dict(data, str(path))
+
+    # -- reading --------------------------------------------------------------
+    def describe(self) -> str:
+        """The fitted terms, one line per family, in units a person reads (µs, GFLOP/s, GB/s)."""
+        lines = [
+            f"device profile: {self.device} ({self.machine or 'machine unknown'}), {self.threads} threads, "
+            f"{self.dtype}, torch {self.torch_version}",
+            "node overhead: "
+            + ", ".join(f"{kind} {seconds * 1e6:.2f} us" for kind, seconds in sorted(self.node_overhead.items())),
+            f"{'family':16} {'per call':>9} {'parallel':>9} {'rate 1|n thr':>21} {'bandwidth 1|n thr':>19} "
+            f"{'held-out':>8} {'n':>4}",
+        ]
+
+        def rate(per: float) -> str:
+            return f"{1 / per / 1e9:.1f}" if per > 1e-15 else "-"  # below 1e-15 s/unit: not a real term
+
+        for name, fit in sorted(self.families.items()):
+            call, parallel, work_1, work_n, bytes_1, bytes_n = fit.coefficients
+            held = f"{fit.held_out:.0%}" if not math.isnan(fit.held_out) else "-"
+            lines.append(
+                f"{name:16} {call * 1e6:7.2f}us {parallel * 1e6:7.2f}us "
+                f"{rate(work_1) + ' | ' + rate(work_n) + ' Gop/s':>21} "
+                f"{rate(bytes_1) + ' | ' + rate(bytes_n) + ' GB/s':>19} {held:>8} {fit.samples:4d}"
+            )
+        lines.append(
+            "time of one call = per call + parallel + work / rate + bytes / bandwidth, with 'parallel' and the "
+            f"n-thread rates for outputs of >= {GRAIN_SIZE} elements; held-out: median |error| on micro-benchmarks "
+            f"left out of the fit (overall {self.held_out:.0%})"
+        )
+        lines.append(
+            f"in a network: x{self.network_scale:.2f} the time alone, plus {self.fresh_byte_s * 1e12:.1f} us per MB "
+            f"of fresh output (allocation); held-out on random synthetic networks: {self.network_held_out:.0%}"
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
