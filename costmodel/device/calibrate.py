@@ -134,13 +134,13 @@ def _fit_rows(
 
 
 def _fit_family(rows: list[tuple[float, ...]], seconds: list[float]) -> FamilyFit:
-    held_out = math.nan
+    held_out = None
     if len(rows) >= 8:
         train = [i for i in range(len(rows)) if i % 4 != 3]
         test = [i for i in range(len(rows)) if i % 4 == 3]
         trial = fit_nonnegative([rows[i] for i in train], [seconds[i] for i in train])
         errors = relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial)
-        held_out = float(statistics.median(abs(e) for e in errors))
+        held_out: float | None = float(statistics.median(abs(e) for e in errors))
     coefficients = fit_nonnegative(rows, seconds)
     return FamilyFit(coefficients, len(rows), held_out)  # type: ignore[arg-type]
 
@@ -197,7 +197,8 @@ def calibrate(
     with host.threads(threads) as used:
         suite = cases(seed, scale)
         timed = [_Timed(c.name, c.build(), c.inputs, target, dtype, generator) for c in suite]
-        nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, _NETWORKS)]
+        count = max(8, round(_NETWORKS * scale / 4))
+        nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, count)]
         started = time.perf_counter()
         with (
             inference(nn.Sequential(*(t.module for t in (*timed, *nets)))),

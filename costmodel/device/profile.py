@@ -9,7 +9,6 @@ on the calibration's own micro-benchmarks. Records only: no timing here.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,10 @@ _FALLBACK = {Family.ATTENTION: Family.MATMUL}
 SCHEMA = 1
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 class ProfileError(UnsupportedInput):
     """A device profile file is missing, not JSON, or not of this schema (names the file and the field)."""
 
@@ -37,12 +40,12 @@ class FamilyFit:
     """The time model of one op family: ``seconds = sum(coefficients * features)``.
 
     ``held_out`` is the median |relative error| on micro-benchmarks left out of
-    the fit (``nan`` when too few), ``samples`` the micro-benchmarks it was fit on.
+    the fit (``None`` when too few), ``samples`` the micro-benchmarks it was fit on.
     """
 
     coefficients: tuple[float, ...]
     samples: int
-    held_out: float = math.nan
+    held_out: float | None = None
 
     def seconds(self, values: tuple[float, ...]) -> float:
         """Predicted seconds of one call with these feature values."""
@@ -65,7 +68,7 @@ class DeviceProfile:
     node_overhead: Mapping[str, float] = field(default_factory=FrozenMap)
     network_scale: float = 1.0
     fresh_byte_s: float = 0.0
-    network_held_out: float = math.nan
+    network_held_out: float | None = None
     machine: str = ""
     created: str = ""
     budget_s: float = 0.0
@@ -87,10 +90,10 @@ class DeviceProfile:
         return overhead + sum(self.op_seconds(op) for op in node.ops)
 
     @property
-    def held_out(self) -> float:
+    def held_out(self) -> float | None:
         """Median over families of their held-out median |relative error|."""
-        errors = sorted(f.held_out for f in self.families.values() if not math.isnan(f.held_out))
-        return errors[len(errors) // 2] if errors else math.nan
+        errors = sorted(f.held_out for f in self.families.values() if f.held_out is not None)
+        return errors[len(errors) // 2] if errors else None
 
     # -- JSON -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +142,7 @@ class DeviceProfile:
                 str(Family(name)): FamilyFit(
                     tuple(float(c) for c in entry["coefficients"]),
                     int(entry["samples"]),
-                    float(entry["held_out"]),
+                    None if entry["held_out"] is None else float(entry["held_out"]),
                 )
                 for name, entry in data["families"].items()
             }
@@ -155,7 +158,7 @@ class DeviceProfile:
                 node_overhead={str(k): float(v) for k, v in data["node_overhead_s"].items()},
                 network_scale=float(data["network"]["scale"]),
                 fresh_byte_s=float(data["network"]["fresh_byte_s"]),
-                network_held_out=float(data["network"]["held_out"]),
+                network_held_out=None if data["network"]["held_out"] is None else float(data["network"]["held_out"]),
                 machine=str(data.get("machine", "")),
                 created=str(data.get("created", "")),
                 budget_s=float(data.get("budget_s", 0.0)),
@@ -197,7 +200,7 @@ class DeviceProfile:
 
         for name, fit in sorted(self.families.items()):
             call, parallel, work_1, work_n, bytes_1, bytes_n = fit.coefficients
-            held = f"{fit.held_out:.0%}" if not math.isnan(fit.held_out) else "-"
+            held = "-" if fit.held_out is None else f"{fit.held_out:.0%}"
             lines.append(
                 f"{name:16} {call * 1e6:7.2f}us {parallel * 1e6:7.2f}us "
                 f"{rate(work_1) + ' | ' + rate(work_n) + ' Gop/s':>21} "
@@ -206,11 +209,11 @@ class DeviceProfile:
         lines.append(
             "time of one call = per call + parallel + work / rate + bytes / bandwidth, with 'parallel' and the "
             f"n-thread rates for outputs of >= {GRAIN_SIZE} elements; held-out: median |error| on micro-benchmarks "
-            f"left out of the fit (overall {self.held_out:.0%})"
+            f"left out of the fit (overall {_percent(self.held_out)})"
         )
         lines.append(
             f"in a network: x{self.network_scale:.2f} the time alone, plus {self.fresh_byte_s * 1e12:.1f} us per MB "
-            f"of fresh output (allocation); held-out on random synthetic networks: {self.network_held_out:.0%}"
+            f"of fresh output (allocation); held-out on random synthetic networks: {_percent(self.network_held_out)}"
         )
         return "\n".join(lines)
 

@@ -1,0 +1,190 @@
+"""The device profile: fitting, JSON, prediction and device-aware findings. Nothing here asserts a time.
+
+Profiles in these tests are written by hand with known coefficients, so every expected
+number is computed here from the formula, not by the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from torch import nn
+
+import costmodel
+from costmodel.cli import main
+from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, features
+from costmodel.device.fit import fit_nonnegative
+from costmodel.device.profile import DeviceProfile, FamilyFit, ProfileError
+from costmodel.device.timing import Timing
+from costmodel.zoo import mobilenet_v2, shufflenet_v1, shufflenet_v2
+from tests.nets import small_cnn
+
+US = 1e-6
+
+
+def known_profile(scale: float = 1.0) -> DeviceProfile:
+    """Every family: 10 us a call, 20 us a parallel launch, 1 ns per op of work, 0.1 ns per byte (x scale)."""
+    fit = FamilyFit(tuple(scale * c for c in (10 * US, 20 * US, 1e-9, 1e-9, 1e-10, 1e-10)), samples=0)
+    return DeviceProfile(
+        device="test device",
+        threads=1,
+        dtype="float32",
+        torch_version="test",
+        families={str(f): fit for f in Family},
+        node_overhead={"call_module": 2 * US},
+    )
+
+
+def test_the_fit_recovers_known_terms_from_synthetic_timings() -> None:
+    rng = random.Random(0)
+    truth = (5 * US, 30 * US, 0.0, 2e-11, 3e-10, 0.0)  # two terms absent: the fit must find them zero
+    rows = []
+    for _ in range(60):
+        parallel = rng.random() < 0.5
+        work, moved = rng.uniform(1e4, 1e8), rng.uniform(1e3, 1e7)
+        rows.append((1.0, float(parallel), 0.0 if parallel else work, work if parallel else 0.0,
+                     0.0 if parallel else moved, moved if parallel else 0.0))  # fmt: skip
+    seconds = [sum(c * v for c, v in zip(truth, row, strict=True)) for row in rows]
+    fitted = fit_nonnegative(rows, seconds)
+    for got, want in zip(fitted, truth, strict=True):
+        assert got == pytest.approx(want, rel=1e-6, abs=1e-15)
+
+
+def test_the_fit_never_returns_a_negative_time() -> None:
+    rows = [(1.0, 0.0, x, 0.0, 0.0, 0.0) for x in (1.0, 2.0, 3.0, 4.0)]
+    fitted = fit_nonnegative(rows, [4.0, 3.0, 2.0, 1.0])  # time falling with work: no non-negative slope fits
+    assert all(c >= 0 for c in fitted)
+
+
+def test_profile_json_round_trips(tmp_path: Path) -> None:
+    profile = known_profile()
+    path = tmp_path / "cpu.json"
+    profile.save(path)
+    assert DeviceProfile.load(path) == profile
+    assert json.loads(path.read_text())["features"] == list(FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("not json", "not JSON"),
+        ('{"schema": 99}', "schema 99 is not 1"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)
+def test_a_wrong_profile_file_is_refused_with_a_clear_error(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(ProfileError, match=says):
+        DeviceProfile.load(path)
+
+
+def test_a_profile_with_a_field_missing_names_it(tmp_path: Path) -> None:
+    data = known_profile().to_dict()
+    del data["threads"]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProfileError, match="threads"):
+        DeviceProfile.load(path)
+    with pytest.raises(ProfileError, match="cannot read"):
+        DeviceProfile.load(tmp_path / "missing.json")
+
+
+def test_an_op_is_priced_by_its_features_and_the_formula() -> None:
+    rep = costmodel.report(nn.Conv2d(16, 32, 1, bias=False), (1, 16, 8, 8))
+    (op,) = rep.nodes[0].ops
+    # 8*8 = 64 outputs per channel, 32 channels: 2048 outputs < GRAIN_SIZE, a serial kernel.
+    # work = 64*16*32 = 32768 multiply-adds; bytes = 4*(16*64 + 32*16 + 32*64) = 14336.
+    assert features(op) == (1.0, 0.0, 32768.0, 0.0, 14336.0, 0.0)
+    expected = 10 * US + 32768 * 1e-9 + 14336 * 1e-10
+    assert known_profile().op_seconds(op) == pytest.approx(expected)
+
+
+def test_a_large_output_counts_as_a_parallel_launch() -> None:
+    rep = costmodel.report(nn.ReLU(), (1, GRAIN_SIZE))
+    (op,) = rep.nodes[0].ops
+    assert features(op)[:2] == (1.0, 1.0)
+
+
+def test_predictions_are_positive_and_add_up_over_nodes() -> None:
+    rep = costmodel.report(small_cnn(), (1, 3, 32, 32), device=known_profile())
+    column = [n.predicted_ms for n in rep.nodes]
+    assert all(v is not None and v >= 0 for v in column)
+    assert any(v > 0 for v in column)
+    assert rep.predicted_ms == pytest.approx(sum(column))
+    assert rep.by_module(0)[0].predicted_ms == pytest.approx(rep.predicted_ms)
+    assert sum(rep.column_by_kind("predicted_ms").values()) == pytest.approx(rep.predicted_ms)
+
+
+def test_predictions_scale_with_the_profile_and_grow_with_width() -> None:
+    shape = (1, 3, 224, 224)
+    slow = costmodel.report(shufflenet_v2(1.0), shape, device=known_profile(2.0)).predicted_ms
+    fast = costmodel.report(shufflenet_v2(1.0), shape, device=known_profile(1.0)).predicted_ms
+    assert slow > fast
+    times = [costmodel.report(mobilenet_v2(w), shape, device=known_profile()).predicted_ms for w in (0.5, 1.0, 1.4)]
+    assert times == sorted(times)
+    assert costmodel.report(shufflenet_v2(1.0), shape).predicted_ms is None  # no profile, no prediction
+
+
+def test_findings_state_predicted_time_and_are_ranked_by_saving() -> None:
+    rep = costmodel.report(shufflenet_v1(3, 1.0), (1, 3, 224, 224), device=known_profile())
+    savings = [f.data["saving_ms"] for f in rep.findings]
+    assert savings == sorted(savings, reverse=True)
+    assert all("predicted" in f.message and "saves" in f.message for f in rep.findings)
+    assert all(f.data["predicted_ms"] >= f.data["saving_ms"] >= 0 for f in rep.findings if f.code != "G3")
+    grouped = next(f for f in rep.findings if f.code == "G2")
+    # G2's fix keeps the FLOPs and the input: the output is 3x narrower, so fewer bytes move.
+    assert grouped.data["saving_ms"] > 0
+
+
+def test_min_saving_quiets_findings_that_do_not_matter() -> None:
+    model, shape = shufflenet_v1(3, 1.0), (1, 3, 224, 224)
+    everything = costmodel.report(model, shape, device=known_profile()).findings
+    config = costmodel.LintConfig().merged(min_saving_ms=0.05)
+    kept = costmodel.report(model, shape, device=known_profile(), rules=config).findings
+    assert 0 < len(kept) < len(everything)
+    assert all(f.data["saving_ms"] >= 0.05 for f in kept)
+
+
+def test_timing_statistics_flag_spread_drift_and_outliers() -> None:
+    steady = Timing(tuple([1.0] * 30))
+    assert steady.problems() == []
+    drifting = Timing(tuple(1.0 + i / 30 for i in range(30)))  # the last third ~1.83 vs the first ~1.15
+    assert any("drift" in p for p in drifting.problems())
+    spiky = Timing(tuple([1.0] * 29 + [50.0]))
+    assert spiky.outliers == 1
+    assert any("outliers" in p for p in spiky.problems())
+
+
+def test_cli_reports_and_lints_with_a_device_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cpu.json"
+    known_profile().save(path)
+    assert main(["report", "shufflenet_v2_x0.5", "--device", str(path), "--depth", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted_ms" in out
+    assert "ms per inference" in out
+    assert main(["lint", "shufflenet_v1_g3_x1.0", "--device", str(path), "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert [f["data"]["saving_ms"] for f in found] == sorted((f["data"]["saving_ms"] for f in found), reverse=True)
+    assert main(["lint", "shufflenet_v1_g3_x1.0", "--device", str(path), "--min-saving", "100%"]) == 0
+    assert main(["lint", "shufflenet_v1_g3_x1.0", "--min-saving", "1ms"]) == 2
+    assert "--min-saving needs --device" in capsys.readouterr().err
+    assert main(["report", "shufflenet_v2_x0.5", "--device", str(tmp_path / "none.json")]) == 2
+    assert "cannot read the device profile" in capsys.readouterr().err
+
+
+def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cpu.json"
+    assert main(["calibrate", "-o", str(path), "--budget", "1", "--scale", "0.15", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "saved to" in out
+    assert "held-out" in out
+    profile = DeviceProfile.load(path)
+    assert profile.threads == 1
+    assert {str(f) for f in Family} - {str(Family.ATTENTION)} <= set(profile.families)
+    assert all(c >= 0 for fit in profile.families.values() for c in fit.coefficients)
+    assert profile.network_scale >= 0
+    assert main(["calibrate", "--dtype", "int8x"]) == 2
