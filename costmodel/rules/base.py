@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from costmodel.types import CostedGraph, Diagnostic, SourceLocation, TimeModel
+from costmodel.types import CostedGraph, Diagnostic, OpCost, SourceLocation, TimeModel
 
 __all__ = ["Rule", "validate"]
 
@@ -42,6 +42,13 @@ class Rule(ABC):
     @abstractmethod
     def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         """Yield the findings of this rule on a costed graph (a ``Report`` is one)."""
+
+    def replacement_timing(self, op: OpCost, fix: Callable[[], OpCost]) -> dict[str, float]:
+        """``finding`` keywords for an op whose fix is another op (built only with a time model)."""
+        if self.time is None:
+            return {}
+        now = self.time.op_seconds(op)
+        return {"predicted_s": now, "saving_s": now - self.time.op_seconds(fix())}
 
     def finding(
         self,

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from costmodel.mac import g1_lower_bound
 from costmodel.rules.base import Rule
-from costmodel.rules.layers import ConvLayer, conv_layers
+from costmodel.rules.layers import conv_layers
 from costmodel.types import CostedGraph, Diagnostic, human
 
 
@@ -47,12 +47,6 @@ class UnequalChannelWidth(Rule):
     summary = "convs with c_in != c_out pay MAC above the G1 bound for their FLOPs"
     options: ClassVar[Mapping[str, float]] = {"min_ratio": 1.05, "min_share": 0.01}
 
-    def _timing(self, conv: ConvLayer) -> dict[str, float]:
-        if self.time is None:
-            return {}
-        now = self.time.op_seconds(conv.op)
-        return {"predicted_s": now, "saving_s": now - self.time.op_seconds(conv.balanced())}
-
     def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         layers = []
         produced = {n.name for n in graph.nodes}
@@ -81,7 +75,7 @@ class UnequalChannelWidth(Rule):
                 conv.node.module_path,
                 conv.where,
                 degree=ratio / self.opts["min_ratio"],
-                **self._timing(conv),
+                **self.replacement_timing(conv.op, conv.balanced),
                 **conv.facts(),
                 mac=mac,
                 bound=float(bound),

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from costmodel.rules.base import Rule
-from costmodel.rules.layers import ConvLayer, conv_layers
+from costmodel.rules.layers import conv_layers
 from costmodel.types import CostedGraph, Diagnostic, human
 
 
@@ -41,12 +41,6 @@ class ExcessiveGroupConv(Rule):
     summary = "grouped (non-depthwise) convs raise MAC at equal FLOPs"
     options: ClassVar[Mapping[str, float]] = {"min_increase": 1.1}
 
-    def _timing(self, conv: ConvLayer) -> dict[str, float]:
-        if self.time is None:
-            return {}
-        now = self.time.op_seconds(conv.op)
-        return {"predicted_s": now, "saving_s": now - self.time.op_seconds(conv.ungrouped())}
-
     def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         for conv in conv_layers(graph):
             if conv.args.groups <= 1 or conv.args.depthwise or conv.args.transposed:
@@ -65,7 +59,7 @@ class ExcessiveGroupConv(Rule):
                 conv.node.module_path,
                 conv.where,
                 degree=increase / self.opts["min_increase"],
-                **self._timing(conv),
+                **self.replacement_timing(conv.op, conv.ungrouped),
                 **conv.facts(),
                 mac=mac,
                 mac_groups_1=float(ungrouped),
