@@ -61,10 +61,11 @@ def report(
     model = _model(model, "report")
     inputs = normalize_inputs(input_shape, model)
     graph, _ = cost_graph(model, inputs, name or type(model).__name__)
-    findings = check(graph, rules, device)
     if device is None:
-        return Report.of(graph, findings)
-    return Report.of(graph, findings).with_column(PREDICTED, predict(device, graph))
+        return Report.of(graph, check(graph, rules))
+    column = predict(device, graph)
+    findings = check(graph, rules, device, sum(column.values()) / 1e3)  # shares of the report's own total
+    return Report.of(graph, findings).with_column(PREDICTED, column)
 
 
 def lint(

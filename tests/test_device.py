@@ -186,5 +186,5 @@ def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, caps
     assert profile.threads == 1
     assert {str(f) for f in Family} - {str(Family.ATTENTION)} <= set(profile.families)
     assert all(c >= 0 for fit in profile.families.values() for c in fit.coefficients)
-    assert profile.network_scale >= 0
+    assert profile.network_call_s >= 0
     assert main(["calibrate", "--dtype", "int8x"]) == 2

@@ -2,16 +2,18 @@
 
 1. Each case of ``costmodel.device.benchmarks`` is costed by the walker itself,
    so its features (work, bytes, parallel launch) are the report's own numbers.
-2. Cases are timed round-robin, a few samples each per round, until the budget is
-   spent (drift on a shared machine hits every case alike); each case's time is the
-   median of its samples.
+2. Cases are timed round-robin, one sample each per round, until the budget is
+   spent (drift on a shared machine hits every case alike); a sample is one untimed
+   call, then timed calls back to back (steady state, as ``measure()`` times a model);
+   each case's time is the median of its samples.
 3. The Python overhead of a module call is timed on a chain of ``nn.Identity``.
 4. Per family, the coefficients are fit by non-negative least squares on relative
    error; every fourth case is first held out to report the fit's own error.
 5. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
    blocks; none of them a published architecture) are timed whole, and two more
-   terms are fit on them: how much longer an op takes inside a network than alone,
-   and the cost per byte of fresh output (allocation), with a 4-fold held-out error.
+   terms are fit on them: the extra time per kernel call inside a network (thread
+   pool and scheduler state between different ops), and the cost per byte of fresh
+   output (allocation), both non-negative, with a 4-fold held-out error.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from torch import nn
 
 from costmodel.device import host, timing
 from costmodel.device.benchmarks import Case, cases, networks
-from costmodel.device.families import FEATURES, Family, family, features, fresh_bytes
+from costmodel.device.families import FEATURES, Family, family, features, fresh_bytes, launches
 from costmodel.device.fit import fit_nonnegative, relative_errors
 from costmodel.device.predict import predict
 from costmodel.device.profile import DeviceProfile, FamilyFit
@@ -76,6 +78,10 @@ class _Timed:
         self.samples: list[float] = []
 
     def sample(self, sync: Callable[[], None]) -> None:
+        """One untimed call (the case before was another), then ``calls`` timed back to back: steady state,
+        as ``measure()`` times a model run repeatedly."""
+        self.module(*self.inputs)
+        sync()
         begin = time.perf_counter()
         for _ in range(self.calls):
             self.module(*self.inputs)
@@ -145,17 +151,23 @@ def _fit_family(rows: list[tuple[float, ...]], seconds: list[float]) -> FamilyFi
     return FamilyFit(coefficients, len(rows), held_out)  # type: ignore[arg-type]
 
 
-def _fit_network_terms(alone: Sequence[float], fresh: Sequence[float], seconds: Sequence[float]) -> tuple[float, ...]:
-    """``(scale, per fresh byte, held-out median |error|)`` of ``seconds ~ scale * alone + c * fresh``."""
-    rows = [(a, f) for a, f in zip(alone, fresh, strict=True)]
+def _fit_network_terms(
+    alone: Sequence[float], calls: Sequence[int], fresh: Sequence[int], seconds: Sequence[float]
+) -> tuple[float, float, float]:
+    """``(per call, per fresh byte, held-out median |error|)`` of ``seconds ~ alone + a * calls + b * fresh``."""
+    rows = [(float(c), float(f)) for c, f in zip(calls, fresh, strict=True)]
     errors = []
     for fold in range(4):
         train = [i for i in range(len(rows)) if i % 4 != fold]
         test = [i for i in range(len(rows)) if i % 4 == fold]
-        trial = fit_nonnegative([rows[i] for i in train], [seconds[i] for i in train])
-        errors += list(abs(relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial)))
-    scale, per_byte = fit_nonnegative(rows, seconds)
-    return scale, per_byte, float(statistics.median(errors))
+        if not train or not test:
+            continue
+        trial = fit_nonnegative([rows[i] for i in train], [seconds[i] for i in train], [alone[i] for i in train])
+        errors += list(
+            abs(relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial, [alone[i] for i in test]))
+        )
+    per_call, per_byte = fit_nonnegative(rows, seconds, alone)
+    return per_call, per_byte, float(statistics.median(errors))
 
 
 def calibrate(
@@ -225,8 +237,9 @@ def calibrate(
     alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call})
     alone_s = [sum(predict(alone, t.graph).values()) / 1e3 for t in nets]
     fresh = [sum(fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
+    calls = [sum(launches(op) for node in t.graph.nodes for op in node.ops) for t in nets]
     network_seconds = [t.seconds for t in nets]
-    network_scale, fresh_byte_s, network_held_out = _fit_network_terms(alone_s, fresh, network_seconds)
+    network_call_s, fresh_byte_s, network_held_out = _fit_network_terms(alone_s, calls, fresh, network_seconds)
     return DeviceProfile(
         device=host.device_name(target),
         threads=used,
@@ -234,7 +247,7 @@ def calibrate(
         torch_version=torch.__version__,
         families=fitted,
         node_overhead={"call_module": module_call},
-        network_scale=network_scale,
+        network_call_s=network_call_s,
         fresh_byte_s=fresh_byte_s,
         network_held_out=network_held_out,
         machine=host.cpu_name(),

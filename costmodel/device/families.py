@@ -16,7 +16,7 @@ import torch
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
 from costmodel.types import OpCost, OpKind
 
-__all__ = ["FEATURES", "GRAIN_SIZE", "Family", "family", "features", "fresh_bytes"]
+__all__ = ["FEATURES", "GRAIN_SIZE", "Family", "family", "features", "fresh_bytes", "launches"]
 
 #: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
 GRAIN_SIZE = 32768
@@ -100,6 +100,11 @@ def fresh_bytes(op: OpCost) -> int:
     if schema is not None and schema.is_mutable:
         return 0
     return sum(spec.nbytes for spec in op.call.outputs)
+
+
+def launches(op: OpCost) -> int:
+    """1 for a call that runs a kernel, 0 for views and bookkeeping."""
+    return int(op.kind not in (OpKind.VIEW, OpKind.NONE))
 
 
 def features(op: OpCost) -> tuple[float, ...]:

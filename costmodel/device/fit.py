@@ -15,8 +15,12 @@ import numpy as np
 __all__ = ["fit_nonnegative", "relative_errors"]
 
 
-def fit_nonnegative(rows: Sequence[Sequence[float]], seconds: Sequence[float]) -> tuple[float, ...]:
-    """Non-negative ``c`` minimising ``sum(((rows @ c) - t) / t) ** 2``: relative error, so small ops count.
+def fit_nonnegative(
+    rows: Sequence[Sequence[float]], seconds: Sequence[float], offset: Sequence[float] | None = None
+) -> tuple[float, ...]:
+    """Non-negative ``c`` minimising ``sum(((offset + rows @ c) - t) / t) ** 2``: relative error, so small ops count.
+
+    ``offset`` is a known part of each time (default 0).
 
     Raises:
         ValueError: No rows, or rows and times of different lengths.
@@ -25,8 +29,9 @@ def fit_nonnegative(rows: Sequence[Sequence[float]], seconds: Sequence[float]) -
     t = np.asarray(seconds, dtype=float)
     if a.ndim != 2 or len(a) == 0 or len(a) != len(t):
         raise ValueError(f"fit_nonnegative: need rows [n, k] and n times, got {a.shape} and {t.shape}")
+    known = np.zeros(len(t)) if offset is None else np.asarray(offset, dtype=float)
     weighted = a / t[:, None]
-    target = np.ones(len(t))
+    target = (t - known) / t
     best: tuple[float, np.ndarray] = (float("inf"), np.zeros(a.shape[1]))
     columns = range(a.shape[1])
     for size in range(1, a.shape[1] + 1):
@@ -44,8 +49,13 @@ def fit_nonnegative(rows: Sequence[Sequence[float]], seconds: Sequence[float]) -
 
 
 def relative_errors(
-    rows: Sequence[Sequence[float]], seconds: Sequence[float], coefficients: Sequence[float]
+    rows: Sequence[Sequence[float]],
+    seconds: Sequence[float],
+    coefficients: Sequence[float],
+    offset: Sequence[float] | None = None,
 ) -> np.ndarray:
-    """``predicted / measured - 1`` for each row."""
+    """``predicted / measured - 1`` for each row (``offset`` as in ``fit_nonnegative``)."""
     predicted = np.asarray(rows, dtype=float) @ np.asarray(coefficients, dtype=float)
+    if offset is not None:
+        predicted = predicted + np.asarray(offset, dtype=float)
     return predicted / np.asarray(seconds, dtype=float) - 1.0

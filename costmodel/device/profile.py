@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features, fresh_bytes
+from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features, fresh_bytes, launches
 from costmodel.errors import UnsupportedInput
 from costmodel.types import FrozenMap, NodeCost, OpCost
 
@@ -66,7 +66,7 @@ class DeviceProfile:
     torch_version: str
     families: Mapping[str, FamilyFit]
     node_overhead: Mapping[str, float] = field(default_factory=FrozenMap)
-    network_scale: float = 1.0
+    network_call_s: float = 0.0
     fresh_byte_s: float = 0.0
     network_held_out: float | None = None
     machine: str = ""
@@ -82,7 +82,7 @@ class DeviceProfile:
         kind = family(op)
         fit = self.families.get(kind) or self.families.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
         alone = fit.seconds(features(op)) if fit is not None else 0.0
-        return self.network_scale * alone + self.fresh_byte_s * fresh_bytes(op)
+        return alone + self.network_call_s * launches(op) + self.fresh_byte_s * fresh_bytes(op)
 
     def node_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node: its Python overhead (a module call) plus its ATen calls."""
@@ -110,7 +110,7 @@ class DeviceProfile:
             "features": list(FEATURES),
             "node_overhead_s": dict(self.node_overhead),
             "network": {
-                "scale": self.network_scale,
+                "call_s": self.network_call_s,
                 "fresh_byte_s": self.fresh_byte_s,
                 "held_out": self.network_held_out,
             },
@@ -156,7 +156,7 @@ class DeviceProfile:
                 torch_version=str(data["torch_version"]),
                 families=families,
                 node_overhead={str(k): float(v) for k, v in data["node_overhead_s"].items()},
-                network_scale=float(data["network"]["scale"]),
+                network_call_s=float(data["network"]["call_s"]),
                 fresh_byte_s=float(data["network"]["fresh_byte_s"]),
                 network_held_out=None if data["network"]["held_out"] is None else float(data["network"]["held_out"]),
                 machine=str(data.get("machine", "")),
@@ -212,8 +212,9 @@ class DeviceProfile:
             f"left out of the fit (overall {_percent(self.held_out)})"
         )
         lines.append(
-            f"in a network: x{self.network_scale:.2f} the time alone, plus {self.fresh_byte_s * 1e12:.1f} us per MB "
-            f"of fresh output (allocation); held-out on random synthetic networks: {_percent(self.network_held_out)}"
+            f"in a network: {self.network_call_s * 1e6:.2f} us more per kernel call than alone, and "
+            f"{self.fresh_byte_s * 1e12:.1f} us per MB of fresh output (allocation); held-out on random synthetic "
+            f"networks: {_percent(self.network_held_out)}"
         )
         return "\n".join(lines)
 

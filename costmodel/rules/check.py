@@ -26,21 +26,26 @@ def _silenced(found: Diagnostic) -> bool:
 
 
 def check(
-    graph: CostedGraph, config: LintConfig | None = None, time: TimeModel | None = None
+    graph: CostedGraph,
+    config: LintConfig | None = None,
+    time: TimeModel | None = None,
+    model_seconds: float | None = None,
 ) -> tuple[Diagnostic, ...]:
     """Run the enabled rules on a costed graph; silenced findings dropped.
 
     Without a time model, findings are sorted by location. With one (a calibrated
     ``DeviceProfile``), each states its predicted time and saving, those below the
     config's minimum saving are dropped, and the rest are ranked by saving, largest first.
+    ``model_seconds`` (the model's predicted time, for shares) is summed over the nodes if not given.
     """
     config = config or LintConfig()
-    model_seconds = sum(time.node_seconds(node) for node in graph.nodes) if time is not None else 0.0
+    if time is not None and model_seconds is None:
+        model_seconds = sum(time.node_seconds(node) for node in graph.nodes)
     found: Iterable[Diagnostic] = (
         d
         for code, rule in RULES.items()
         if config.enabled(code)
-        for d in rule(config.options_for(code), time, model_seconds).check(graph)
+        for d in rule(config.options_for(code), time, model_seconds or 0.0).check(graph)
     )
     kept = [d for d in found if not _silenced(d) and config.keeps(d)]
     if time is None:

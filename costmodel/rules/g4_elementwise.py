@@ -42,7 +42,10 @@ def elementwise_traffic(
     nodes: Iterable[NodeCost], *, count_batchnorm: bool = False
 ) -> tuple[int, int, int, Counter[str]]:
     """(element-wise MAC, all MAC, element-wise op calls, op names) over ``nodes`` (see ``elementwise_parts``)."""
-    ops, depthwise, total = elementwise_parts(nodes, count_batchnorm=count_batchnorm)
+    return _traffic(*elementwise_parts(nodes, count_batchnorm=count_batchnorm))
+
+
+def _traffic(ops: list[OpCost], depthwise: list[NodeCost], total: int) -> tuple[int, int, int, Counter[str]]:
     names: Counter[str] = Counter(op.name.rstrip("_") for op in ops)
     if depthwise:
         names["depthwise conv"] = len(depthwise)
@@ -84,16 +87,16 @@ class ElementwiseHeavy(Rule):
     summary = "element-wise ops (activations, adds, norms, depthwise convs) take a large share of MAC"
     options: ClassVar[Mapping[str, float]] = {"max_share": 0.3, "count_batchnorm": 0}
 
-    def _timing(self, nodes: Sequence[NodeCost]) -> dict[str, float]:
+    def _timing(self, ops: list[OpCost], depthwise: list[NodeCost]) -> dict[str, float]:
         """The element-wise time (depthwise convs included) and what fusing the pointwise ops would save."""
         if self.time is None:
             return {}
-        ops, depthwise, _ = elementwise_parts(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
         fusable = sum(self.time.op_seconds(op) for op in ops)
         return {"predicted_s": fusable + sum(self.time.node_seconds(n) for n in depthwise), "saving_s": fusable}
 
     def _finding(self, path: str, label: str, nodes: Sequence[NodeCost], where: object) -> Iterator[Diagnostic]:
-        ew_mac, total, calls, names = elementwise_traffic(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
+        parts = elementwise_parts(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
+        ew_mac, total, calls, names = _traffic(*parts)
         share = ew_mac / total if total else 0.0
         if share < self.opts["max_share"]:
             return
@@ -106,7 +109,7 @@ class ElementwiseHeavy(Rule):
             path,
             where,  # type: ignore[arg-type]
             degree=share / self.opts["max_share"],
-            **self._timing(nodes),
+            **self._timing(parts[0], parts[1]),
             share=float(share),
             elementwise_mac=ew_mac,
             mac=total,
