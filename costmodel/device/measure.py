@@ -81,13 +81,10 @@ class Measurement:
         return shares
 
     def breakdown_by_kind(self) -> dict[OpKind, float]:
-        """Seconds per op kind of the nodes, from the node-by-node run."""
-        kinds: dict[OpKind, float] = {}
+        """Seconds per op kind of the nodes, from the node-by-node run (the ``time_ms`` column rolled up)."""
         if self.report is None:
-            return kinds
-        for node in self.report.nodes:
-            kinds[node.kind] = kinds.get(node.kind, 0.0) + self.node_times.get(node.name, 0.0)
-        return kinds
+            return {}
+        return {kind: ms / 1e3 for kind, ms in self.report.column_by_kind("time_ms").items()}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
