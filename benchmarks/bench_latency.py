@@ -11,6 +11,8 @@ hits all alike) and predicts it three ways:
 and prints Kendall's tau, the median |error| and the share within +-15% for each.
 
     python benchmarks/bench_latency.py [--budget 120] [--batches 1 8] [--rounds 15] [--json out.json]
+
+Last, it times ``report()`` with the profile against without it, on every model.
 """
 
 from __future__ import annotations
@@ -156,12 +158,37 @@ def print_rows(rows: list[Row]) -> None:
         )
 
 
+def report_overhead(profile: costmodel.DeviceProfile, repeats: int) -> dict[str, float]:
+    """``report()``'s time with the profile over its time without, per model at batch 1 (round-robin medians)."""
+    print(f"\nreport() with the profile against without, batch 1, {repeats} round-robin repeats")
+    print(f"{'model':24} {'plain ms':>9} {'profile ms':>10} {'ratio':>7}")
+    ratios, plain_sum, with_sum = {}, 0.0, 0.0
+    for name, zoo, side in SUITE:
+        model, shape = MODELS[zoo]().eval(), (1, 3, side, side)
+        runs = {
+            "plain": lambda m=model, s=shape: costmodel.report(m, s),
+            "profile": lambda m=model, s=shape: costmodel.report(m, s, device=profile),
+        }
+        samples = measure_round_robin(runs, repeats, per_visit=1)
+        plain, with_profile = statistics.median(samples["plain"]), statistics.median(samples["profile"])
+        ratios[name] = with_profile / plain
+        plain_sum, with_sum = plain_sum + plain, with_sum + with_profile
+        print(f"{name:24} {plain * 1e3:9.1f} {with_profile * 1e3:10.1f} {ratios[name]:7.3f}")
+    values = sorted(ratios.values())
+    print(
+        f"summed over the suite: {with_sum / plain_sum:.3f}; per model median {statistics.median(values):.3f}, "
+        f"range {values[0]:.3f}-{values[-1]:.3f}"
+    )
+    return {"summed": with_sum / plain_sum, **ratios}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=120.0, help="calibration budget in seconds")
     parser.add_argument("--profile", help="a saved profile to use instead of calibrating")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--batches", type=int, nargs="*", default=[1, 8], help="none: only the overhead")
     parser.add_argument("--rounds", type=int, default=7, help="visits per model (round-robin), 3 timed calls each")
+    parser.add_argument("--overhead-repeats", type=int, default=9, help="report() timings with/without (0: skip)")
     parser.add_argument("--json", help="write every row and score to this file")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
@@ -184,9 +211,10 @@ def main() -> None:
         for predictor, (tau, error, within) in table.items():
             print(f"{predictor:26} {tau:11.3f} {error:13.1%} {within:11.0%}")
         results[batch] = {"rows": [vars(r) for r in rows], "scores": table}
+    overhead = report_overhead(profile, args.overhead_repeats) if args.overhead_repeats else {}
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"profile": profile.to_dict(), "batches": results}, out, indent=2)
+            json.dump({"profile": profile.to_dict(), "batches": results, "report_overhead": overhead}, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 
 from torch import nn
 
-from costmodel.device.predict import PREDICTED, predict
+from costmodel.device.predict import PREDICTED, GraphTime, predict
 from costmodel.device.profile import DeviceProfile
 from costmodel.errors import UnsupportedInput
 from costmodel.graph import cost_graph
@@ -63,8 +63,9 @@ def report(
     graph, _ = cost_graph(model, inputs, name or type(model).__name__)
     if device is None:
         return Report.of(graph, check(graph, rules))
-    column = predict(device, graph)
-    findings = check(graph, rules, device, sum(column.values()) / 1e3)  # shares of the report's own total
+    time = GraphTime(device)  # each op priced once, for the column and the rules alike
+    column = predict(time, graph)
+    findings = check(graph, rules, time, sum(column.values()) / 1e3)  # shares of the report's own total
     return Report.of(graph, findings).with_column(PREDICTED, column)
 
 

@@ -93,6 +93,13 @@ class FrozenMap(Mapping[K, V]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: K, default: Any = None) -> Any:  # the dict's own, not Mapping's try/except
+        """The value of ``key``, else ``default``."""
+        return self._data.get(key, default)
+
     def __hash__(self) -> int:
         return hash(frozenset(self._data.items()))
 

@@ -9,6 +9,7 @@ profile prices exactly what the report counts.
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 import torch
@@ -66,6 +67,17 @@ _BY_KIND = {
 _REORDERING_COPIES = frozenset({torch.ops.aten.clone, torch.ops.aten.copy_, torch.ops.aten._to_copy})
 
 
+#: Kinds of call that run no kernel: views and bookkeeping.
+_NO_KERNEL = frozenset({OpKind.VIEW, OpKind.NONE})
+
+
+@functools.cache
+def _mutates(target: object) -> bool:
+    """Whether an op writes into its arguments (an in-place or ``out=`` op), by its schema."""
+    schema = getattr(target, "_schema", None)
+    return schema is not None and schema.is_mutable
+
+
 def _conv_family(conv: ConvArgs) -> Family:
     if conv.depthwise:
         return Family.CONV_DEPTHWISE
@@ -78,13 +90,13 @@ def _conv_family(conv: ConvArgs) -> Family:
 
 def family(op: OpCost) -> Family:
     """The family whose time model prices ``op``."""
-    if getattr(op.call.target, "overloadpacket", None) in CONVOLUTIONS:
-        return _conv_family(ConvArgs.from_call(op.call))
-    if op.kind == OpKind.CONV:  # a user-registered conv module
-        return Family.CONV_KXK
-    if getattr(op.call.target, "overloadpacket", None) in _REORDERING_COPIES:
+    kind = op.kind
+    if kind is OpKind.CONV:  # ATen's convolutions by their arguments; a user-registered conv module as k x k
+        packet = getattr(op.call.target, "overloadpacket", None)
+        return _conv_family(ConvArgs.from_call(op.call)) if packet in CONVOLUTIONS else Family.CONV_KXK
+    if kind is OpKind.DATA and getattr(op.call.target, "overloadpacket", None) in _REORDERING_COPIES:
         return Family.REORDER
-    return _BY_KIND[op.kind]
+    return _BY_KIND[kind]
 
 
 def fresh_bytes(op: OpCost) -> int:
@@ -94,17 +106,14 @@ def fresh_bytes(op: OpCost) -> int:
     with pages the kernel must fault in and zero: a cost isolated micro-benchmarks, which
     reuse the block they just freed, do not see.
     """
-    if op.kind in (OpKind.VIEW, OpKind.NONE):
-        return 0
-    schema = getattr(op.call.target, "_schema", None)
-    if schema is not None and schema.is_mutable:
+    if op.kind in _NO_KERNEL or _mutates(op.call.target):
         return 0
     return sum(spec.nbytes for spec in op.call.outputs)
 
 
 def launches(op: OpCost) -> int:
     """1 for a call that runs a kernel, 0 for views and bookkeeping."""
-    return int(op.kind not in (OpKind.VIEW, OpKind.NONE))
+    return int(op.kind not in _NO_KERNEL)
 
 
 def features(op: OpCost) -> tuple[float, ...]:

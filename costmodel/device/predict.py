@@ -9,31 +9,67 @@ PyTorch runs them one after another. Records only: nothing here runs a model.
 
 from __future__ import annotations
 
-from costmodel.device.profile import DeviceProfile
-from costmodel.types import CostedGraph, FrozenMap, NodeCost
+import functools
 
-__all__ = ["PREDICTED", "predict"]
+from costmodel.device.profile import DeviceProfile
+from costmodel.types import CostedGraph, FrozenMap, NodeCost, OpCost
+
+__all__ = ["PREDICTED", "GraphTime", "predict"]
 
 #: The report column predictions join as (milliseconds per node).
 PREDICTED = "predicted_ms"
 
 
-def _containers(node: NodeCost) -> list[str]:
-    """The modules a node runs inside, outermost first (``""`` is the model)."""
-    parts = node.module_path.split(".") if node.module_path else []
-    inner = len(parts) - 1 if node.op == "call_module" else len(parts)
-    return [".".join(parts[:depth]) for depth in range(inner + 1)]
+class GraphTime:
+    """A profile's predictions for one analysis, each op and node priced once (a ``TimeModel``).
+
+    The prediction column and every rule's timing read the same prices, so a
+    report with a profile costs little more than one without. Entries are keyed
+    by identity and hold their op, so a key is never reused while this lives.
+    """
+
+    __slots__ = ("_nodes", "_ops", "device", "profile")
+
+    def __init__(self, profile: DeviceProfile) -> None:
+        self.profile = profile
+        self.device = profile.device
+        self._ops: dict[int, tuple[OpCost, float]] = {}
+        self._nodes: dict[int, tuple[NodeCost, float]] = {}
+
+    def op_seconds(self, op: OpCost) -> float:
+        """Predicted seconds of one ATen call (priced on first use)."""
+        hit = self._ops.get(id(op))
+        if hit is None:
+            hit = self._ops[id(op)] = (op, self.profile.op_seconds(op))
+        return hit[1]
+
+    def node_seconds(self, node: NodeCost) -> float:
+        """Predicted seconds of one graph node: its Python overhead plus its ATen calls."""
+        hit = self._nodes.get(id(node))
+        if hit is None:
+            overhead = self.profile.node_overhead.get(node.op, 0.0) if node.ops else 0.0
+            hit = self._nodes[id(node)] = (node, overhead + sum(self.op_seconds(op) for op in node.ops))
+        return hit[1]
 
 
-def predict(profile: DeviceProfile, graph: CostedGraph) -> FrozenMap[str, float]:
+@functools.lru_cache(maxsize=4096)
+def _containers(module_path: str, is_module_call: bool) -> tuple[str, ...]:
+    """The modules a node runs inside, outermost first (``""`` is the model); a module call is not its own."""
+    parts = module_path.split(".") if module_path else []
+    inner = len(parts) - 1 if is_module_call else len(parts)
+    return tuple(".".join(parts[:depth]) for depth in range(inner + 1))
+
+
+def predict(profile: DeviceProfile | GraphTime, graph: CostedGraph) -> FrozenMap[str, float]:
     """Predicted milliseconds of every node, by node name (the ``predicted_ms`` column)."""
-    module_call = profile.node_overhead.get("call_module", 0.0)
+    time = profile if isinstance(profile, GraphTime) else GraphTime(profile)
+    module_call = time.profile.node_overhead.get("call_module", 0.0)
     entered: set[str] = set()
     column = {}
     for node in graph.nodes:
-        seconds = profile.node_seconds(node)
+        seconds = time.node_seconds(node)
         if node.ops:
-            fresh = [path for path in _containers(node) if path not in entered]
+            fresh = [path for path in _containers(node.module_path, node.op == "call_module") if path not in entered]
             entered.update(fresh)
             seconds += module_call * len(fresh)
         column[node.name] = seconds * 1e3

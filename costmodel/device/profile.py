@@ -9,6 +9,7 @@ on the calibration's own micro-benchmarks. Records only: no timing here.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,9 @@ class FamilyFit:
 
     def seconds(self, values: tuple[float, ...]) -> float:
         """Predicted seconds of one call with these feature values."""
-        return sum(c * v for c, v in zip(self.coefficients, values, strict=True))
+        if len(values) != len(self.coefficients):
+            raise ValueError(f"{len(values)} feature values for {len(self.coefficients)} coefficients")
+        return sum(map(operator.mul, self.coefficients, values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,14 @@ class DeviceProfile:
     def op_seconds(self, op: OpCost) -> float:
         """Predicted seconds of one ATen call (its family's fit, else the fallback family's, else 0)."""
         kind = family(op)
-        fit = self.families.get(kind) or self.families.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
-        alone = fit.seconds(features(op)) if fit is not None else 0.0
-        return alone + self.network_call_s * launches(op) + self.fresh_byte_s * fresh_bytes(op)
+        fits = self.families
+        fit = fits.get(kind) or fits.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
+        seconds = fit.seconds(features(op)) if fit is not None else 0.0
+        if self.network_call_s:
+            seconds += self.network_call_s * launches(op)
+        if self.fresh_byte_s:
+            seconds += self.fresh_byte_s * fresh_bytes(op)
+        return seconds
 
     def node_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node: its Python overhead (a module call) plus its ATen calls."""
@@ -187,7 +195,9 @@ class DeviceProfile:
     def describe(self) -> str:
         """The fitted terms, one line per family, in units a person reads (µs, GFLOP/s, GB/s)."""
         lines = [
-            f"device profile: {self.device} ({self.machine or 'machine unknown'}), {self.threads} threads, "
+            f"device profile: {self.device}"
+            + (f" on {self.machine}" if self.machine and self.machine not in self.device else "")
+            + f", {self.threads} threads, "
             f"{self.dtype}, torch {self.torch_version}",
             "node overhead: "
             + ", ".join(f"{kind} {seconds * 1e6:.2f} us" for kind, seconds in sorted(self.node_overhead.items())),

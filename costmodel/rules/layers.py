@@ -84,7 +84,7 @@ class ConvLayer:
 
 def _convolutions(node: NodeCost) -> Iterator[ConvLayer]:
     for op in node.ops:
-        if getattr(op.call.target, "overloadpacket", None) in CONVOLUTIONS:
+        if op.kind is OpKind.CONV and getattr(op.call.target, "overloadpacket", None) in CONVOLUTIONS:
             yield ConvLayer(node, op, ConvArgs.from_call(op.call))
 
 
