@@ -1,22 +1,30 @@
-"""Command line: ``python -m costmodel {report,lint,rules,explain,prove,measure}``.
+"""Command line: ``costmodel {report,lint,check,diff,rules,explain,measure,calibrate,prove}``.
 
-Exit status: 0 success (and, for ``lint``, no findings), 1 findings, 2 usage or
-input error. Errors are one line on stderr; ``--traceback`` shows the cause.
+Exit status: 0 success (and, for ``lint`` and ``check``, nothing found), 1 findings
+or over budget, 2 usage, input or any other error. Errors are one line on stderr;
+``--traceback`` shows the cause. Output piped into a reader that stops early
+(``| head``) ends quietly. Text tables fit the terminal (``COLUMNS``) and are full
+width in files and pipes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from costmodel import analysis, render
+from costmodel._version import __version__
+from costmodel.budget import LIMITS, load_budget, parse_quantity
 from costmodel.device.profile import DeviceProfile
+from costmodel.diff import FIGURES, diff_reports, load_reports, pair_reports
 from costmodel.errors import CostModelError, UsageError
 from costmodel.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL, LoadedModel, load_models
 from costmodel.rules import RULES, load_config
@@ -42,6 +50,60 @@ def parse_shapes(text: str) -> list[tuple[int, ...]]:
             raise UsageError(f"--input-shape: '{part}' must list positive ints, like 1,3,224,224")
         shapes.append(shape)
     return shapes
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _number(text: str, *, zero: bool = False) -> float:
+    """An argparse type: a positive number (or zero, with ``zero``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not (value >= 0 if zero else value > 0) or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be {'>=' if zero else '>'} 0 and finite, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number."""
+    return _number(text)
+
+
+def _seconds_or_zero(text: str) -> float:
+    """An argparse type: a non-negative number (0: no time budget, just the minimum repeats)."""
+    return _number(text, zero=True)
+
+
+def _quantity(text: str) -> float:
+    """An argparse type: a budget quantity like 300M, 3.5M, 64MB or 12ms."""
+    try:
+        return parse_quantity(text, "value")
+    except UsageError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a quantity like 300M, 3.5M, 64MB or 12ms") from None
+
+
+def _width() -> int | None:
+    """The width text should fit: ``COLUMNS`` if set, else the terminal's; ``None`` (no limit) for files and pipes."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def _input_for(loaded: LoadedModel, args: argparse.Namespace) -> Any:
@@ -89,7 +151,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.format == "csv":
             out.append(rep.to_dataframe(depth=args.depth).to_csv(index=False))
         else:
-            out.append(render.text(rep, rep.findings, depth=args.depth, max_rows=args.max_rows))
+            view = render.TableView(args.depth, args.sort, args.top, args.max_rows, _width())
+            out.append(render.text(rep, rep.findings, view))
     sys.stdout.write("\n".join(s.rstrip("\n") for s in out) + "\n")
     return EXIT_OK
 
@@ -134,12 +197,82 @@ def _cmd_lint(args: argparse.Namespace) -> int:
         found.extend(rep.findings)
     if profile is not None:
         found.sort(key=lambda d: -d.data.get("saving_ms", 0.0))
-    sys.stdout.write(render_findings(found, args.format, ranked=profile is not None))
+    sys.stdout.write(
+        render_findings(found, args.format, ranked=profile is not None, grouped=not args.all_instances, width=_width())
+    )
     if args.statistics and found:
         counts = Counter(d.code for d in found)
         for code, count in sorted(counts.items()):
             print(f"{count:<5} {code} {RULES[code].name}", file=sys.stderr)
     return EXIT_FINDINGS if found and not args.exit_zero else EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    budget = load_budget(args.target if Path(args.target).exists() else None).merged(
+        {key: getattr(args, f"max_{key}") for key in LIMITS}
+    )
+    if not budget.limits:
+        flags = ", ".join(f"--max-{k.replace('_', '-')}" for k in LIMITS)
+        raise UsageError(f"no budget: give limits ({flags}) or [tool.costmodel.budget] in pyproject.toml")
+    if "predicted_ms" in budget.limits and not args.device:
+        raise UsageError("a predicted-time limit needs --device PROFILE.json")
+    profile = _profile(args)
+    lines = [
+        line
+        for loaded in load_models(args.target, args.model)
+        for line in budget.check(
+            analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, device=profile)
+        )
+    ]
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {"model": x.model, "figure": x.key, "value": x.value, "limit": x.limit, "over": x.over}
+                    for x in lines
+                ],
+                indent=2,
+            )
+        )
+    else:
+        print("\n".join(str(line) for line in lines))
+        over = sum(line.over for line in lines)
+        print(f"{'over budget' if over else 'within budget'}: {over} of {len(lines)} limits exceeded ({budget.where})")
+    return EXIT_FINDINGS if any(line.over for line in lines) else EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    pairs = pair_reports(load_reports(args.old), load_reports(args.new))
+    diffs = [diff_reports(old, new, depth=args.depth) for old, new in pairs]
+    if args.format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "model": d.model,
+                        "modules": [
+                            {"module": m.path, "old": m.old, "new": m.new, **{k: m.delta(k) for k in d.keys}}
+                            for m in d.modules
+                        ],
+                        "new_findings": [
+                            dict(zip(("code", "module", "message"), f, strict=True)) for f in d.new_findings
+                        ],
+                        "fixed_findings": [
+                            dict(zip(("code", "module", "message"), f, strict=True)) for f in d.fixed_findings
+                        ],
+                    }
+                    for d in diffs
+                ],
+                indent=2,
+            )
+        )
+    else:
+        print("\n\n".join("\n".join(d.lines(all_modules=args.all)) for d in diffs))
+    grew = [f"{d.model} {FIGURES[k]}" for d in diffs for k in d.grew()]
+    if args.fail_on_increase and (grew or any(d.new_findings for d in diffs)):
+        print(f"costmodel diff: increased: {', '.join(grew) or 'new findings'}", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_OK
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
@@ -191,7 +324,7 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     for result in results:
         print(result)
         if result.report is not None and not args.no_per_node:
-            print(render.text(result.report, max_rows=args.max_rows))
+            print(render.text(result.report, max_rows=args.max_rows, width=_width()))
     return EXIT_OK
 
 
@@ -243,17 +376,64 @@ def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None
     parser.add_argument("--format", type=fmt, default="text", metavar="{" + ",".join(choices) + "}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line on stderr and exit status 2 (its subcommands too)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="costmodel", description="What a PyTorch network costs, and why.")
+    parser = _Parser(prog="costmodel", description="What a PyTorch network costs, and why.")
+    parser.add_argument("--version", action="version", version=f"costmodel {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     report = commands.add_parser("report", help="print the cost table of the models in a file")
     _add_model_arguments(report)
     _add_format(report, ("text", "json", "csv"))
     _add_device_argument(report, "adds a predicted_ms column and total")
-    report.add_argument("--depth", type=int, default=None, help="roll costs up by module to this depth")
-    report.add_argument("--max-rows", type=int, default=None, help="print at most this many rows")
+    report.add_argument("--depth", type=_count(0), default=None, help="roll costs up by module to this depth")
+    report.add_argument("--max-rows", type=_count(1), default=None, help="print at most this many rows")
+    report.add_argument(
+        "--sort", choices=tuple(render.SORT_KEYS), help="order rows by this figure, largest first (time: predicted)"
+    )
+    report.add_argument(
+        "--top", type=_count(1), default=None, help="keep the first N rows (with --sort: the N largest)"
+    )
     report.set_defaults(run=_cmd_report)
+
+    check = commands.add_parser(
+        "check",
+        help="exit 1 when a model is over a budget (FLOPs, params, memory access, activations, predicted time)",
+        description="Exit status: 0 within budget, 1 over, 2 usage or input error. Limits come from the flags "
+        'and from [tool.costmodel.budget] in the nearest pyproject.toml (max_flops = "300M", ...); flags win. '
+        "Quantities take K/M/G/T suffixes; times are milliseconds.",
+    )
+    _add_model_arguments(check)
+    for key, limit in LIMITS.items():
+        check.add_argument(
+            f"--max-{key.replace('_', '-')}",
+            dest=f"max_{key}",
+            type=_quantity,
+            metavar="N",
+            help=f"limit on {limit.label}",
+        )
+    _add_device_argument(check, "needed for --max-predicted-ms")
+    _add_format(check, ("text", "json"))
+    check.set_defaults(run=_cmd_check)
+
+    diff = commands.add_parser(
+        "diff",
+        help="compare two saved reports (costmodel report --format json): per-module changes and new findings",
+        description="Exit status: 0, or with --fail-on-increase 1 when a model's total grew or it has new findings.",
+    )
+    diff.add_argument("old", help="the earlier report (JSON)")
+    diff.add_argument("new", help="the later report (JSON)")
+    diff.add_argument("--depth", type=_count(0), default=2, help="module depth of the comparison (default 2)")
+    diff.add_argument("--all", action="store_true", help="list unchanged modules too")
+    diff.add_argument("--fail-on-increase", action="store_true", help="exit 1 when a total grew or findings are new")
+    _add_format(diff, ("text", "json"))
+    diff.set_defaults(run=_cmd_diff)
 
     lint = commands.add_parser(
         "lint",
@@ -272,6 +452,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="a rule threshold, e.g. G4.max_share=0.5 (repeatable; see 'costmodel rules')",
     )
     _add_format(lint, tuple(FORMATS))
+    lint.add_argument(
+        "--all-instances",
+        action="store_true",
+        help="list every finding; by default repeated findings of one rule on one block type are grouped",
+    )
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     lint.add_argument("--statistics", action="store_true", help="print the count of findings per code to stderr")
     _add_device_argument(lint, "each finding states its predicted time and saving; ranked by saving")
@@ -295,12 +480,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "measure", help="time real inference of the models in a file on this machine (median, spread, per node)"
     )
     _add_model_arguments(measure)
-    measure.add_argument("--budget", type=float, default=2.0, help="seconds of timed runs per pass (default 2)")
-    measure.add_argument("--min-repeats", type=int, default=5)
-    measure.add_argument("--max-repeats", type=int, default=1000)
-    measure.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    measure.add_argument("--budget", type=_seconds_or_zero, default=2.0, help="seconds of timed runs per pass (default 2)")
+    measure.add_argument("--min-repeats", type=_count(1), default=5)
+    measure.add_argument("--max-repeats", type=_count(1), default=1000)
+    measure.add_argument("--threads", type=_count(1), default=None, help="CPU threads (default: torch's)")
     measure.add_argument("--no-per-node", action="store_true", help="skip the node-by-node pass")
-    measure.add_argument("--max-rows", type=int, default=40, help="rows of the per-node table (default 40)")
+    measure.add_argument("--max-rows", type=_count(1), default=40, help="rows of the per-node table (default 40)")
     _add_format(measure, ("text", "json"))
     measure.set_defaults(run=_cmd_measure)
 
@@ -311,11 +496,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "fits the per-family time model, and prints it with its held-out error.",
     )
     calibrate.add_argument("-o", "--output", help="write the profile to this JSON file")
-    calibrate.add_argument("--budget", type=float, default=120.0, help="seconds of timing (default 120)")
-    calibrate.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    calibrate.add_argument("--budget", type=_seconds, default=120.0, help="seconds of timing (default 120)")
+    calibrate.add_argument("--threads", type=_count(1), default=None, help="CPU threads (default: torch's)")
     calibrate.add_argument("--dtype", default="float32", help="dtype of the benchmarks (default float32)")
     calibrate.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    calibrate.add_argument("--scale", type=float, default=4.0, help="cases per family, relative (default 4)")
+    calibrate.add_argument("--scale", type=_seconds, default=4.0, help="cases per family, relative (default 4)")
     _add_format(calibrate, ("text", "json"))
     calibrate.set_defaults(run=_cmd_calibrate)
 
@@ -344,12 +529,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = one_line  # the library's warnings as one line each, no source echo
-            return int(args.run(args))
-    except CostModelError as error:
-        if getattr(args, "traceback", False):
-            raise
-        print(f"costmodel {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+            status = int(args.run(args))
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            return status
+    except BrokenPipeError:  # the reader stopped early (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not fail again
+        return EXIT_OK
     except KeyboardInterrupt:
         print("costmodel: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if getattr(args, "traceback", False):
+            raise
+        what = "error" if isinstance(error, CostModelError) else f"error: {type(error).__name__}"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "(no message)"
+        print(f"costmodel {args.command}: {what}: {message}", file=sys.stderr)
+        return EXIT_ERROR

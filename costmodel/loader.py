@@ -146,7 +146,8 @@ def load_models(target: str, model: str | None = None) -> list[LoadedModel]:
         built = _build(name, factory, path, strict=model is not None or inspect.isclass(factory))
         if built is None:
             continue
-        shape = getattr(factory, "input_shape", None) or getattr(built, "input_shape", None) or declared
+        given = (getattr(factory, "input_shape", None), getattr(built, "input_shape", None), declared)
+        shape = next((value for value in given if value is not None), None)  # may be a tensor: no truthiness
         loaded.append(LoadedModel(name, built, str(path), shape))
     if not loaded:
         raise ModelLoadError(

@@ -56,6 +56,9 @@ def _module_dict(module: ModuleCost) -> dict[str, Any]:
         "mac": module.mac,
         "mac_bytes": module.cost.mac_bytes,
         "nodes": module.nodes,
+        "input_shapes": [list(s) for s in module.input_shapes],
+        "output_shapes": [list(s) for s in module.output_shapes],
+        **dict(module.extras),
     }
 
 
@@ -94,6 +97,7 @@ class Report(CostedGraph):
     # -- data views -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: conventions, totals, unsupported ops, nodes, findings."""
+        memory = self.activation_memory()
         return {
             "model": self.model,
             "input_shapes": [list(s) for s in self.input_shapes],
@@ -104,6 +108,10 @@ class Report(CostedGraph):
                 "params": self.params,
                 "mac": self.mac,
                 "mac_bytes": self.mac_bytes,
+                "frozen_params": self.frozen_params,
+                "activation_peak_bytes": memory.peak_bytes,
+                "activation_written_bytes": memory.written_bytes,
+                **({"predicted_ms": self.predicted_ms} if self.predicted_ms is not None else {}),
             },
             "unsupported": dict(self.unsupported),
             "opaque": list(self.opaque),
@@ -125,9 +133,24 @@ class Report(CostedGraph):
         return pd.DataFrame([_module_dict(m) for m in self.by_module(depth)])
 
     # -- rendering (costmodel.render) -------------------------------------------
-    def table(self, *, depth: int | None = None, max_rows: int | None = None) -> str:
-        """Plain-text table: per node, or per module when ``depth`` is given."""
-        return render.text(self, self.findings, depth=depth, max_rows=max_rows)
+    def table(
+        self,
+        *,
+        depth: int | None = None,
+        max_rows: int | None = None,
+        sort: str | None = None,
+        top: int | None = None,
+        width: int | None = None,
+    ) -> str:
+        """Plain-text table: per node, or per module when ``depth`` is given.
+
+        ``sort`` ("flops", "mem-access", "params", "time") orders rows largest first and ``top``
+        keeps that many; ``width`` (characters) drops and shortens columns to fit a terminal.
+        """
+        if sort is not None and sort not in render.SORT_KEYS:
+            raise ValueError(f"sort must be one of {', '.join(render.SORT_KEYS)}, got {sort!r}")
+        view = render.TableView(depth=depth, sort=sort, top=top, max_rows=max_rows, width=width)
+        return render.text(self, self.findings, view)
 
     def __str__(self) -> str:
         return self.table()

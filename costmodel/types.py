@@ -31,6 +31,7 @@ __all__ = [
     "COMPUTE_KINDS",
     "CONVENTIONS",
     "ELEMENTWISE_KINDS",
+    "ActivationMemory",
     "Cost",
     "CostedGraph",
     "Diagnostic",
@@ -317,6 +318,10 @@ class NodeCost(_CostTotals):
     extras: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     inputs: tuple[str, ...] = ()
     definition: SourceLocation | None = None
+    #: Bytes of the node's outputs in new memory (0 for views and in-place ops), and the part of ``params``
+    #: that does not require grad.
+    output_bytes: int = 0
+    frozen_params: int = 0
 
     def __post_init__(self) -> None:
         _freeze(self, "extras")
@@ -325,6 +330,11 @@ class NodeCost(_CostTotals):
     def predicted_ms(self) -> float | None:
         """Predicted milliseconds on the report's device profile (``None`` without one)."""
         return self.extras.get("predicted_ms")
+
+    @property
+    def aliases_input(self) -> bool:
+        """Whether the output lives in an input's memory (a view, a tuple item, an in-place op)."""
+        return bool(self.inputs) and not self.output_bytes
 
     @property
     def unsupported(self) -> tuple[str, ...]:
@@ -343,6 +353,9 @@ class ModuleCost(_CostTotals):
     params: int
     nodes: int
     extras: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    #: Shapes of the tensors that enter the module from outside, and of those it hands out.
+    input_shapes: tuple[Shape, ...] = ()
+    output_shapes: tuple[Shape, ...] = ()
 
     def __post_init__(self) -> None:
         _freeze(self, "extras")
@@ -371,6 +384,8 @@ class Diagnostic:
     column: int = 1
     degree: float = 1.0
     data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: What kind of module it is about (a block's class, a layer's class and shape): repeats group by it.
+    module_type: str = ""
 
     def __post_init__(self) -> None:
         _freeze(self, "data")
@@ -393,6 +408,7 @@ class Diagnostic:
             "column": self.column,
             "degree": round(self.degree, 4),
             "data": dict(self.data),
+            "module_type": self.module_type,
         }
 
     def __str__(self) -> str:
@@ -434,6 +450,14 @@ class ModelInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivationMemory:
+    """Activation memory of one inference run, in bytes: the most live at once, and all outputs written."""
+
+    peak_bytes: int
+    written_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class CostedGraph(_CostTotals):
     """A model's data-flow graph with every node costed: what the rules read and ``Report`` extends.
 
@@ -449,9 +473,15 @@ class CostedGraph(_CostTotals):
     unused_parameters: tuple[str, ...] = ()
     module_types: Mapping[str, str] = field(default_factory=lambda: _EMPTY, repr=False)
     module_sites: Mapping[str, SourceLocation] = field(default_factory=lambda: _EMPTY, repr=False)
+    #: Each user-defined module's ``self.<name> = ...`` line in its parent (where that instance was built).
+    module_definitions: Mapping[str, SourceLocation] = field(default_factory=lambda: _EMPTY, repr=False)
+    #: The graph's input nodes (named as ``NodeCost.inputs`` names them) and their bytes, and the nodes it returns.
+    input_names: tuple[str, ...] = ()
+    input_bytes: int = 0
+    output_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _freeze(self, "unsupported", "module_types", "module_sites")
+        _freeze(self, "unsupported", "module_types", "module_sites", "module_definitions")
 
     def graph_fields(self) -> dict[str, Any]:
         """This record's fields by name (to build a ``Report`` that extends it)."""
@@ -472,6 +502,46 @@ class CostedGraph(_CostTotals):
         """Unique parameters used by the forward pass."""
         return sum(n.params for n in self.nodes)
 
+    @property
+    def frozen_params(self) -> int:
+        """The part of ``params`` that does not require grad (frozen)."""
+        return sum(n.frozen_params for n in self.nodes)
+
+    @property
+    def trainable_params(self) -> int:
+        """The part of ``params`` that requires grad."""
+        return self.params - self.frozen_params
+
+    def activation_memory(self) -> ActivationMemory:
+        """Activation bytes of one inference run in graph order, each output freed after its last reader.
+
+        Views share their source's memory. The inputs count as live from the start; the
+        temporaries inside one node (a leaf module's intermediates) are not seen.
+        """
+        owner: dict[str, str] = {}  # node -> the node whose memory its output is
+        size: dict[str, int] = {}
+        last_read: dict[str, int] = {}
+        for index, node in enumerate(self.nodes):
+            for source in node.inputs:
+                last_read[owner.get(source, source)] = index
+            if node.aliases_input:
+                owner[node.name] = owner.get(node.inputs[0], node.inputs[0])
+            else:
+                owner[node.name] = node.name
+                size[node.name] = node.output_bytes
+                last_read.setdefault(node.name, index)
+        live = peak = self.input_bytes  # the caller holds the inputs throughout
+        written = 0
+        for index, node in enumerate(self.nodes):
+            if owner[node.name] == node.name:
+                live += size[node.name]
+                written += size[node.name]
+            peak = max(peak, live)
+            for root in {owner.get(source, source) for source in node.inputs} | {node.name}:
+                if last_read.get(root) == index and root in size:
+                    live -= size.pop(root)
+        return ActivationMemory(peak, written)
+
     def by_module(self, depth: int = 2) -> tuple[ModuleCost, ...]:
         """Costs rolled up by module path, for every module up to ``depth`` levels deep.
 
@@ -490,6 +560,7 @@ class CostedGraph(_CostTotals):
                 entry[2] += 1
                 for column, value in node.extras.items():  # per-node columns (time) roll up too
                     entry[3][column] = entry[3].get(column, 0.0) + value
+        shapes = self._module_shapes(set(sums))
         return tuple(
             ModuleCost(
                 path,
@@ -499,9 +570,52 @@ class CostedGraph(_CostTotals):
                 params,
                 count,
                 extras,
+                *shapes.get(path, ((), ())),
             )
             for path, (cost, params, count, extras) in sums.items()
         )
+
+    def _module_shapes(self, paths: set[str]) -> dict[str, tuple[tuple[Shape, ...], tuple[Shape, ...]]]:
+        """Per module path: shapes of the outputs of outside nodes read inside, and of inside nodes read outside."""
+        produced: dict[str, Any] = {n.name: n for n in self.nodes}
+        for name, shape in zip(self.input_names, self.input_shapes, strict=False):
+            produced[name] = NodeCost(name, "placeholder", name, "", "", OpKind.NONE, (), (shape,), Cost(), 0)
+        enters: dict[str, dict[str, None]] = {p: {} for p in paths}
+        leaves: dict[str, dict[str, None]] = {p: {} for p in paths}
+
+        def within(node: NodeCost) -> list[str]:
+            parts = node.module_path.split(".") if node.module_path else []
+            return [".".join(parts[:k]) for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in paths]
+
+        for node in self.nodes:
+            inside = set(within(node))
+            for source_name in node.inputs:
+                source = produced.get(source_name)
+                if source is None:
+                    continue
+                source_inside = set(within(source))
+                for path in inside - source_inside:
+                    enters[path][source_name] = None
+                for path in source_inside - inside:
+                    leaves[path][source_name] = None
+        shapes = {
+            path: (
+                tuple(s for name in enters[path] for s in produced[name].output_shapes),
+                tuple(s for name in leaves[path] for s in produced[name].output_shapes),
+            )
+            for path in paths
+            if path
+        }
+        returned = (produced[name] for name in self.output_names if name in produced)
+        shapes[""] = (self.input_shapes, tuple(s for node in returned for s in node.output_shapes))
+        for name in self.output_names:  # what the model returns leaves every module that made it
+            if name in produced and produced[name].module_path:
+                parts = produced[name].module_path.split(".")
+                for k in range(1, len(parts) + 1):
+                    path = ".".join(parts[:k])
+                    if path in shapes and produced[name].output_shapes[0] not in shapes[path][1]:
+                        shapes[path] = (shapes[path][0], shapes[path][1] + produced[name].output_shapes)
+        return shapes
 
     def column_by_kind(self, column: str) -> dict[OpKind, float]:
         """A per-node column (``predicted_ms``, ``time_ms``) summed by each node's kind."""

@@ -16,7 +16,7 @@ from torch import nn
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
 from costmodel.graph.price import annotate
 from costmodel.graph.record import record
-from costmodel.graph.source import class_site
+from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.trace import TracedModel, trace
 from costmodel.types import CostedGraph, ModelInputs
 
@@ -59,6 +59,8 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
             stacklevel=3,
         )
     classes = {path: type(m) for path, m in model.named_modules()}
+    placeholders = [n.name for n in traced.graph.nodes if n.op == "placeholder"][: len(inputs.specs)]
+    returned = [n for n in traced.graph.nodes if n.op == "output"]
     graph = CostedGraph(
         model=name,
         input_shapes=inputs.shapes,
@@ -68,5 +70,13 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         unused_parameters=priced.unused_parameters,
         module_types={path: cls.__name__ for path, cls in classes.items()},
         module_sites={path: site for path, cls in classes.items() if (site := class_site(cls))},
+        module_definitions={
+            path: site
+            for path, cls in classes.items()
+            if path and class_site(cls) and (site := definition_site(model, path))
+        },
+        input_names=tuple(placeholders),
+        input_bytes=sum(spec.nbytes for spec in inputs.specs),
+        output_names=tuple(n.name for out in returned for n in out.all_input_nodes),
     )
     return graph, traced

@@ -87,7 +87,7 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
         for op in ops:
             if not op.supported:
                 unsupported[str(op.call.target)] += 1
-        params = 0
+        params = frozen = 0
         owned = _parameters_of(module)
         for source in node.all_input_nodes:  # weights fetched by get_attr count where they are used
             if source.op == "get_attr":
@@ -97,6 +97,7 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
             if id(p) not in seen:
                 seen.add(id(p))
                 params += p.numel()
+                frozen += 0 if p.requires_grad else p.numel()
         path, cls = _enclosing(node, module, traced.root)
         cost = NodeCost(
             name=node.name,
@@ -114,6 +115,8 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
             opaque=node.op == "call_module" and str(node.target) in traced.opaque,
             inputs=tuple(source.name for source in node.all_input_nodes if source.op != "get_attr"),
             definition=definition_site(traced.root, str(node.target)) if node.op == "call_module" else None,
+            output_bytes=rec.output_bytes,
+            frozen_params=frozen,
         )
         nodes.append(cost)
     unused = tuple(name for name, p in traced.root.named_parameters() if id(p) not in seen)

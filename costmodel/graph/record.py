@@ -39,6 +39,8 @@ class NodeRecord:
     outputs: tuple[TensorSpec, ...]
     calls: tuple[OpCall, ...]
     module: nn.Module | None = None
+    #: Bytes of outputs in new memory (views and in-place results are not).
+    output_bytes: int = 0
 
 
 def _spec(value: Any) -> Any:
@@ -59,6 +61,28 @@ def _flat_specs(value: Any) -> tuple[TensorSpec, ...]:
     if isinstance(value, dict):
         return tuple(s for v in value.values() for s in _flat_specs(v))
     return ()
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    """Every tensor in a (nested) value."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v)]
+    return []
+
+
+def _fresh_bytes(result: Any, given: Any) -> int:
+    """Bytes of the result's tensors that are new memory: not an input, an in-place update or a view of one."""
+    taken = {id(t) for t in _tensors(given)}
+    taken |= {id(t._base) for t in _tensors(given) if t._base is not None}
+    return sum(
+        t.numel() * t.element_size()
+        for t in _tensors(result)
+        if id(t) not in taken and (t._base is None or id(t._base) not in taken)
+    )
 
 
 class _Recorder(TorchDispatchMode):
@@ -188,7 +212,16 @@ class _Runner:
             raise _node_error(node, module, args, kwargs, error) from error
         finally:
             self.recorder.calls = None
-        self.records.append(NodeRecord(node, _flat_specs((args, kwargs)), _flat_specs(result), tuple(calls), module))
+        self.records.append(
+            NodeRecord(
+                node,
+                _flat_specs((args, kwargs)),
+                _flat_specs(result),
+                tuple(calls),
+                module,
+                _fresh_bytes(result, (args, kwargs)),
+            )
+        )
         return result
 
     def _costed_as_a_whole(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:

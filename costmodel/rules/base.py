@@ -57,12 +57,14 @@ class Rule(ABC):
         where: SourceLocation | None,
         *,
         degree: float,
+        module_type: str = "",
         predicted_s: float | None = None,
         saving_s: float | None = None,
         **data: Any,
     ) -> Diagnostic:
         """A ``Diagnostic`` of this rule; ``where`` falls back to ``<model>:1:1``.
 
+        ``module_type`` names the kind of module (repeated findings group by it).
         With a time model, ``predicted_s`` (the offending part's time) and ``saving_s`` (what the
         suggested fix saves) are stated in the message and the data, in milliseconds.
         """
@@ -84,6 +86,7 @@ class Rule(ABC):
             column=where.column if where else 1,
             degree=degree,
             data={k: (round(v, 4) if isinstance(v, float) else v) for k, v in data.items()},
+            module_type=module_type,
         )
 
 

@@ -17,7 +17,10 @@ def is_compute(node: NodeCost) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A building block of the model: a user-defined module whose parts are single layers."""
+    """A building block of the model: a user-defined module whose parts are single layers.
+
+    ``where`` is the line that built this instance (``self.<name> = ...`` in its parent), else its class line.
+    """
 
     path: str
     type: str
@@ -52,6 +55,8 @@ def blocks(graph: CostedGraph) -> tuple[Block, ...]:
         return (Block("", graph.model, graph.nodes, graph.module_sites.get("")),)
     order = {p: i for i, p in enumerate(graph.module_types)}
     return tuple(
-        Block(p, graph.module_types.get(p, "?"), members[p], graph.module_sites.get(p))
+        Block(
+            p, graph.module_types.get(p, "?"), members[p], graph.module_definitions.get(p) or graph.module_sites.get(p)
+        )
         for p in sorted(units, key=lambda p: order.get(p, 0))
     )

@@ -115,6 +115,8 @@ def _config_from_table(table: Mapping[str, Any], where: str) -> LintConfig:
     options: dict[str, float] = {}
     select, ignore = ("G",), ()
     for key, value in table.items():
+        if key == "budget":  # [tool.costmodel.budget]: read by costmodel.budget, not a rule
+            continue
         if key == "select":
             select = _codes(value, f"{where} [tool.costmodel] select")
         elif key == "ignore":

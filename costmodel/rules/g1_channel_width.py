@@ -74,6 +74,7 @@ class UnequalChannelWidth(Rule):
                 f"{share:.1%} of its MAC; make input and output widths equal (ShuffleNet V2 Sec. 2, G1)",
                 conv.node.module_path,
                 conv.where,
+                module_type=conv.kind_text,
                 degree=ratio / self.opts["min_ratio"],
                 **self.replacement_timing(conv.op, conv.balanced),
                 **conv.facts(),

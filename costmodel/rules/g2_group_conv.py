@@ -58,6 +58,7 @@ class ExcessiveGroupConv(Rule):
                 "(ShuffleNet V2 Sec. 2, G2)",
                 conv.node.module_path,
                 conv.where,
+                module_type=conv.kind_text,
                 degree=increase / self.opts["min_increase"],
                 **self.replacement_timing(conv.op, conv.ungrouped),
                 **conv.facts(),

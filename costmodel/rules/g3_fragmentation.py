@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
@@ -20,11 +19,28 @@ def fragmentation(block: Block) -> tuple[int, int, int]:
     """
     compute = {n.name for n in block.compute}
     level: dict[str, int] = {}
+    origins: dict[str, frozenset[str]] = {}  # the block's inputs each node depends on
     for node in block.nodes:  # graph order is a topological order
         before = max((level[name] for name in node.inputs if name in level), default=0)
         level[node.name] = before + (node.name in compute)
-    on_level = Counter(level[name] for name in compute)
-    return max(on_level.values(), default=0), max(on_level, default=0), len(compute)
+        origins[node.name] = frozenset().union(*(origins.get(name, {name}) for name in node.inputs))
+    series = max((level[name] for name in compute), default=0)
+    return _widest_fork(compute, level, origins), series, len(compute)
+
+
+def _widest_fork(compute: set[str], level: dict[str, int], origins: dict[str, frozenset[str]]) -> int:
+    """The most compute ops on one level that share an input: branches of a fork, not separate model inputs."""
+    widest = 0
+    for depth in {level[name] for name in compute}:
+        groups: list[tuple[frozenset[str], int]] = []  # (inputs reached, ops) of each set of connected ops
+        for name in sorted(n for n in compute if level[n] == depth):
+            reached, count = origins[name], 1
+            for group in [g for g in groups if g[0] & reached]:
+                groups.remove(group)
+                reached, count = reached | group[0], count + group[1]
+            groups.append((reached, count))
+        widest = max(widest, *(count for _, count in groups))
+    return widest
 
 
 class NetworkFragmentation(Rule):
@@ -95,6 +111,7 @@ class NetworkFragmentation(Rule):
                 block.path,
                 block.where,
                 degree=degree,
+                module_type=block.type if block.path else "",
                 **self._timing(block),
                 branches=branches,
                 series=series,

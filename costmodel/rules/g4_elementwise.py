@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 from costmodel.ops.norm import is_batch_norm
@@ -13,10 +14,24 @@ from costmodel.rules.layers import is_depthwise
 from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, human
 
 
-def elementwise_parts(
-    nodes: Iterable[NodeCost], *, count_batchnorm: bool = False
-) -> tuple[list[OpCost], list[NodeCost], int]:
-    """(element-wise op calls, depthwise conv nodes, all MAC) over ``nodes``.
+@dataclass(frozen=True, slots=True)
+class ElementwiseParts:
+    """The element-wise work of some nodes: op calls, depthwise conv nodes, all MAC, and names as users wrote them."""
+
+    ops: list[OpCost]
+    depthwise: list[NodeCost]
+    total: int
+    names: Counter[str]
+    batchnorm_left_out: bool = False
+
+
+def _user_name(node: NodeCost, op: OpCost, alone: bool) -> str:
+    """``relu6`` for ``F.relu6`` (ATen runs ``hardtanh``), ``ReLU`` for a module; the ATen name inside bigger nodes."""
+    return node.target if alone and node.target else op.name.rstrip("_")
+
+
+def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = False) -> ElementwiseParts:
+    """The element-wise work over ``nodes``.
 
     Element-wise: activations, adds and other pointwise ops, unfused norms (layer
     and group norm; batch norm only with ``count_batchnorm``, as it folds into the
@@ -25,32 +40,36 @@ def elementwise_parts(
     """
     ops: list[OpCost] = []
     depthwise: list[NodeCost] = []
+    names: Counter[str] = Counter()
     total = 0
+    left_out = False
     for node in nodes:
         folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
+        left_out |= bool(folded)
         total += node.mac - folded
         if is_depthwise(node):
             depthwise.append(node)
             continue
-        ops += [
+        mine = [
             op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))
         ]
-    return ops, depthwise, total
+        ops += mine
+        names.update(_user_name(node, op, len(mine) == 1) for op in mine)
+    if depthwise:
+        names["depthwise conv"] = len(depthwise)
+    return ElementwiseParts(ops, depthwise, total, names, left_out)
 
 
 def elementwise_traffic(
     nodes: Iterable[NodeCost], *, count_batchnorm: bool = False
 ) -> tuple[int, int, int, Counter[str]]:
     """(element-wise MAC, all MAC, element-wise op calls, op names) over ``nodes`` (see ``elementwise_parts``)."""
-    return _traffic(*elementwise_parts(nodes, count_batchnorm=count_batchnorm))
+    parts = elementwise_parts(nodes, count_batchnorm=count_batchnorm)
+    return _elementwise_mac(parts), parts.total, len(parts.ops) + len(parts.depthwise), parts.names
 
 
-def _traffic(ops: list[OpCost], depthwise: list[NodeCost], total: int) -> tuple[int, int, int, Counter[str]]:
-    names: Counter[str] = Counter(op.name.rstrip("_") for op in ops)
-    if depthwise:
-        names["depthwise conv"] = len(depthwise)
-    ew_mac = sum(op.cost.mac for op in ops) + sum(node.mac for node in depthwise)
-    return ew_mac, total, len(ops) + len(depthwise), names
+def _elementwise_mac(parts: ElementwiseParts) -> int:
+    return sum(op.cost.mac for op in parts.ops) + sum(node.mac for node in parts.depthwise)
 
 
 class ElementwiseHeavy(Rule):
@@ -94,22 +113,27 @@ class ElementwiseHeavy(Rule):
         fusable = sum(self.time.op_seconds(op) for op in ops)
         return {"predicted_s": fusable + sum(self.time.node_seconds(n) for n in depthwise), "saving_s": fusable}
 
-    def _finding(self, path: str, label: str, nodes: Sequence[NodeCost], where: object) -> Iterator[Diagnostic]:
+    def _finding(
+        self, path: str, label: str, nodes: Sequence[NodeCost], where: object, module_type: str = ""
+    ) -> Iterator[Diagnostic]:
         parts = elementwise_parts(nodes, count_batchnorm=bool(self.opts["count_batchnorm"]))
-        ew_mac, total, calls, names = _traffic(*parts)
+        ew_mac, total, names = _elementwise_mac(parts), parts.total, parts.names
+        calls = len(parts.ops) + len(parts.depthwise)
         share = ew_mac / total if total else 0.0
         if share < self.opts["max_share"]:
             return
         listed = ", ".join(f"{name} x{count}" for name, count in names.most_common(4))
+        batchnorm = "; batch norm left out as foldable into the conv (G4.count_batchnorm=1 counts it)"
         yield self.finding(
             f"{label} spends {share:.0%} of its MAC ({human(ew_mac)} of {human(total)} "
             f"elements) in {calls} element-wise ops ({listed}); they move whole feature maps for almost no "
             "FLOPs: fuse them into the conv, drop activations on one branch, join with concat rather than add "
-            "(ShuffleNet V2 Sec. 2, G4)",
+            "(ShuffleNet V2 Sec. 2, G4)" + (batchnorm if parts.batchnorm_left_out else ""),
             path,
             where,  # type: ignore[arg-type]
             degree=share / self.opts["max_share"],
-            **self._timing(parts[0], parts[1]),
+            module_type=module_type,
+            **self._timing(parts.ops, parts.depthwise),
             share=float(share),
             elementwise_mac=ew_mac,
             mac=total,
@@ -120,5 +144,6 @@ class ElementwiseHeavy(Rule):
         units = blocks(graph)
         if len(units) > 1 or units[0].path:
             for block in units:
-                yield from self._finding(block.path, f"block '{block.path}' ({block.type})", block.nodes, block.where)
+                label = f"block '{block.path}' ({block.type})"
+                yield from self._finding(block.path, label, block.nodes, block.where, block.type)
         yield from self._finding("", f"model {graph.model}", graph.nodes, graph.module_sites.get(""))

@@ -47,6 +47,11 @@ class ConvLayer:
         return f"{self.c1}->{self.c2}, {kernel}, g={self.args.groups}"
 
     @property
+    def kind_text(self) -> str:
+        """'Conv2d (240->60, 1x1, g=3)': repeated findings on such layers group by it."""
+        return f"{self.node.module_type or 'conv'} ({self.shape_text})"
+
+    @property
     def width_ratio(self) -> str:
         """c_in:c_out with the smaller side 1 ('1:6', '6:1')."""
         return f"1:{self.c2 / self.c1:.2g}" if self.c2 >= self.c1 else f"{self.c1 / self.c2:.2g}:1"
