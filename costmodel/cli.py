@@ -110,7 +110,7 @@ def _input_for(loaded: LoadedModel, args: argparse.Namespace) -> Any:
     if args.input_shape:
         shapes = parse_shapes(args.input_shape)
         return shapes[0] if len(shapes) == 1 else shapes
-    return loaded.input_shape or DEFAULT_INPUT_SHAPE
+    return DEFAULT_INPUT_SHAPE if loaded.input_shape is None else loaded.input_shape  # may be a tensor
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -480,7 +480,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "measure", help="time real inference of the models in a file on this machine (median, spread, per node)"
     )
     _add_model_arguments(measure)
-    measure.add_argument("--budget", type=_seconds_or_zero, default=2.0, help="seconds of timed runs per pass (default 2)")
+    measure.add_argument(
+        "--budget", type=_seconds_or_zero, default=2.0, help="seconds of timed runs per pass (default 2)"
+    )
     measure.add_argument("--min-repeats", type=_count(1), default=5)
     measure.add_argument("--max-repeats", type=_count(1), default=1000)
     measure.add_argument("--threads", type=_count(1), default=None, help="CPU threads (default: torch's)")

@@ -89,9 +89,7 @@ class Report(CostedGraph):
 
     def with_column(self, name: str, values: Mapping[str, float]) -> Report:
         """A copy with a per-node column added (node name -> value), e.g. measured or predicted time."""
-        nodes = tuple(
-            replace(n, extras={**n.extras, name: values[n.name]}) if n.name in values else n for n in self.nodes
-        )
+        nodes = tuple(n.with_extra(name, values[n.name]) if n.name in values else n for n in self.nodes)
         return replace(self, nodes=nodes)
 
     # -- data views -------------------------------------------------------------

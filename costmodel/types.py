@@ -331,6 +331,14 @@ class NodeCost(_CostTotals):
         """Predicted milliseconds on the report's device profile (``None`` without one)."""
         return self.extras.get("predicted_ms")
 
+    def with_extra(self, name: str, value: float) -> NodeCost:
+        """A copy with one more per-node column (a fast ``dataclasses.replace``: the other fields are shared)."""
+        copy = object.__new__(NodeCost)
+        for slot in NodeCost.__slots__:
+            object.__setattr__(copy, slot, getattr(self, slot))
+        object.__setattr__(copy, "extras", FrozenMap({**self.extras, name: value}))
+        return copy
+
     @property
     def aliases_input(self) -> bool:
         """Whether the output lives in an input's memory (a view, a tuple item, an in-place op)."""

@@ -33,3 +33,17 @@ def test_lint_text_lines_on_shufflenet_v1(
     monkeypatch.chdir(ROOT)  # paths print relative to the working directory
     assert main(["lint", "shufflenet_v1_g3_x1.0", "--select", "G1,G2"]) == 1
     assert capsys.readouterr().out == snapshot
+
+
+def test_grouped_lint_lines_on_shufflenet_v2(
+    snapshot: SnapshotAssertion, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["lint", "shufflenet_v2_x0.5"]) == 1
+    assert capsys.readouterr().out == snapshot
+
+
+def test_the_sorted_top_table_with_shapes_and_shares(snapshot: SnapshotAssertion) -> None:
+    rep = costmodel.report(shufflenet_v2(0.5), (1, 3, 224, 224))
+    assert rep.table(depth=1, sort="flops", top=4) == snapshot

@@ -1,6 +1,6 @@
 """The zoo reproduces the published FLOPs (multiply-adds) and parameter counts.
 
-Sources: ``shared/design/paper-tables.md`` (the papers' tables; torchvision's
+Sources: ``docs/paper-tables.md`` (the papers' tables; torchvision's
 ``num_params`` recounted there as S9/S10) and the ShuffleNet V1 authors' official
 code README (Megvii ShuffleNet-Series). Tolerances are stated per case with why.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,19 +59,7 @@ class ConvLayer:
 
     def variant(self, c_in: int, c_out: int, groups: int) -> OpCost:
         """The same conv (batch, maps, kernel, stride) with other widths and groups, costed by the walker."""
-        a = self.args
-        batch, spatial_in, spatial_out = a.input.shape[0], a.input.shape[2:], a.output.shape[2:]
-        dtype = a.input.dtype
-        call = ConvArgs(
-            input=TensorSpec((batch, c_in, *spatial_in), dtype),
-            weight=TensorSpec((c_out, c_in // groups, *a.kernel), dtype),
-            bias=None,
-            output=TensorSpec((batch, c_out, *spatial_out), dtype),
-            stride=a.stride,
-            transposed=False,
-            groups=groups,
-        ).to_call()
-        return OpCost(call, OpKind.CONV, convolution(call))
+        return _variant(self.args, c_in, c_out, groups)
 
     def balanced(self) -> OpCost:
         """G1's fix: equal widths at (about) the same FLOPs, ``sqrt(c_in * c_out)`` each, a multiple of the groups."""
@@ -85,6 +74,23 @@ class ConvLayer:
     def facts(self) -> dict[str, int]:
         """The layer's numbers for a finding's data."""
         return {"c_in": self.c1, "c_out": self.c2, "groups": self.args.groups, "kernel_area": self.args.kernel_area}
+
+
+@functools.lru_cache(maxsize=1024)
+def _variant(a: ConvArgs, c_in: int, c_out: int, groups: int) -> OpCost:
+    """Built once per distinct layer: repeated blocks ask for the same replacement (and its price is cached)."""
+    batch, spatial_in, spatial_out = a.input.shape[0], a.input.shape[2:], a.output.shape[2:]
+    dtype = a.input.dtype
+    call = ConvArgs(
+        input=TensorSpec((batch, c_in, *spatial_in), dtype),
+        weight=TensorSpec((c_out, c_in // groups, *a.kernel), dtype),
+        bias=None,
+        output=TensorSpec((batch, c_out, *spatial_out), dtype),
+        stride=a.stride,
+        transposed=False,
+        groups=groups,
+    ).to_call()
+    return OpCost(call, OpKind.CONV, convolution(call))
 
 
 def _convolutions(node: NodeCost) -> Iterator[ConvLayer]:

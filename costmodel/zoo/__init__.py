@@ -1,7 +1,7 @@
 """Model zoo: ShuffleNet V1/V2, MobileNet V1/V2, ResNet, VGG, SqueezeNet and ViT, written from their papers.
 
 No weights and no torchvision: the models are built from the architecture tables
-(see ``shared/design/paper-tables.md``) so their FLOPs and parameter counts can be
+(see ``docs/paper-tables.md``) so their FLOPs and parameter counts can be
 checked against the published figures.
 """
 

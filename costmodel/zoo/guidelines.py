@@ -2,7 +2,7 @@
 
 Each network stacks 10 blocks on a 56x56 input (the captions of Tables 1-3; Table
 4 states no size, so 56x56 is used there too). Channel counts are the paper's
-where it gives them (``shared/design/paper-tables.md``); where it gives only the
+where it gives them (``docs/paper-tables.md``); where it gives only the
 rule (equal FLOPs), the derivation is in the docstring.
 """
 
