@@ -149,27 +149,22 @@ def _module_cells(module: ModuleCost, indent: bool) -> list[str]:
     ]
 
 
+#: Shape and cost columns, shared by the node and the module tables (their cells come in this order).
+_SHAPES = (_Column("input", numeric=False, drop=1), _Column("output", numeric=False, drop=2))
+_COSTS = (_Column("FLOPs"), _Column("elementwise", drop=4), _Column("params", drop=6), _Column("mem access"))
 _NODE_COLUMNS = (
     _Column("node", numeric=False),
     _Column("module", numeric=False, drop=7),
     _Column("op", numeric=False, drop=5),
     _Column("kind", numeric=False, drop=3),
-    _Column("input", numeric=False, drop=1),
-    _Column("output", numeric=False, drop=2),
-    _Column("FLOPs"),
-    _Column("elementwise", drop=4),
-    _Column("params", drop=6),
-    _Column("mem access"),
+    *_SHAPES,
+    *_COSTS,
 )
 _MODULE_COLUMNS = (
     _Column("module", numeric=False),
     _Column("type", numeric=False, drop=5),
-    _Column("input", numeric=False, drop=1),
-    _Column("output", numeric=False, drop=2),
-    _Column("FLOPs"),
-    _Column("elementwise", drop=4),
-    _Column("params", drop=6),
-    _Column("mem access"),
+    *_SHAPES,
+    *_COSTS,
     _Column("mem bytes", drop=3),
 )
 
