@@ -606,6 +606,10 @@ class CostedGraph(_CostTotals):
                     enters[path][source_name] = None
                 for path in source_inside - inside:
                     leaves[path][source_name] = None
+        for name in self.output_names:  # what the model returns leaves every module that made it
+            if name in produced:
+                for path in within(produced[name]):
+                    leaves[path][name] = None
         shapes = {
             path: (
                 tuple(s for name in enters[path] for s in produced[name].output_shapes),
@@ -616,13 +620,6 @@ class CostedGraph(_CostTotals):
         }
         returned = (produced[name] for name in self.output_names if name in produced)
         shapes[""] = (self.input_shapes, tuple(s for node in returned for s in node.output_shapes))
-        for name in self.output_names:  # what the model returns leaves every module that made it
-            if name in produced and produced[name].module_path:
-                parts = produced[name].module_path.split(".")
-                for k in range(1, len(parts) + 1):
-                    path = ".".join(parts[:k])
-                    if path in shapes and produced[name].output_shapes[0] not in shapes[path][1]:
-                        shapes[path] = (shapes[path][0], shapes[path][1] + produced[name].output_shapes)
         return shapes
 
     def column_by_kind(self, column: str) -> dict[OpKind, float]:
