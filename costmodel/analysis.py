@@ -13,7 +13,7 @@ from torch import nn
 from costmodel.device.predict import PREDICTED, GraphTime, predict
 from costmodel.device.profile import DeviceProfile
 from costmodel.errors import UnsupportedInput
-from costmodel.graph import cost_graph
+from costmodel.graph import cost_graph, gc_paused
 from costmodel.graph.inputs import normalize_inputs
 from costmodel.report import Report
 from costmodel.rules import LintConfig, check
@@ -60,13 +60,14 @@ def report(
     """
     model = _model(model, "report")
     inputs = normalize_inputs(input_shape, model)
-    graph, _ = cost_graph(model, inputs, name or type(model).__name__)
-    if device is None:
-        return Report.of(graph, check(graph, rules))
-    time = GraphTime(device)  # each op priced once, for the column and the rules alike
-    column = predict(time, graph)
-    findings = check(graph, rules, time, sum(column.values()) / 1e3)  # shares of the report's own total
-    return Report.of(graph, findings).with_column(PREDICTED, column)
+    with gc_paused():
+        graph, _ = cost_graph(model, inputs, name or type(model).__name__)
+        if device is None:
+            return Report.of(graph, check(graph, rules))
+        time = GraphTime(device)  # each op priced once, for the column and the rules alike
+        column = predict(time, graph)
+        findings = check(graph, rules, time, sum(column.values()) / 1e3)  # shares of the report's own total
+        return Report.of(graph, findings).with_column(PREDICTED, column)
 
 
 def lint(
@@ -90,5 +91,6 @@ def lint(
     """
     merged = (config or LintConfig()).merged(select, ignore, options)
     model = _model(model, "lint")
-    graph, _ = cost_graph(model, normalize_inputs(input_shape, model), type(model).__name__)
-    return check(graph, merged)
+    with gc_paused():
+        graph, _ = cost_graph(model, normalize_inputs(input_shape, model), type(model).__name__)
+        return check(graph, merged)

@@ -19,6 +19,7 @@ Units, stated once for the whole library:
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -103,6 +104,12 @@ class FrozenMap(Mapping[K, V]):
 
     def __hash__(self) -> int:
         return hash(frozenset(self._data.items()))
+
+    def with_item(self, key: K, value: V) -> FrozenMap[K, V]:
+        """A copy with ``key`` set to ``value``."""
+        copy: FrozenMap[K, V] = object.__new__(FrozenMap)
+        copy._data = {**self._data, key: value}
+        return copy
 
     def __repr__(self) -> str:
         return f"FrozenMap({self._data!r})"
@@ -334,9 +341,9 @@ class NodeCost(_CostTotals):
     def with_extra(self, name: str, value: float) -> NodeCost:
         """A copy with one more per-node column (a fast ``dataclasses.replace``: the other fields are shared)."""
         copy = object.__new__(NodeCost)
-        for slot in NodeCost.__slots__:
-            object.__setattr__(copy, slot, getattr(self, slot))
-        object.__setattr__(copy, "extras", FrozenMap({**self.extras, name: value}))
+        for set_slot, slot_value in zip(_NODE_SETTERS, _node_values(self), strict=True):
+            set_slot(copy, slot_value)
+        _set_extras(copy, self.extras.with_item(name, value))  # type: ignore[attr-defined]
         return copy
 
     @property
@@ -348,6 +355,13 @@ class NodeCost(_CostTotals):
     def unsupported(self) -> tuple[str, ...]:
         """Names of the ops in this node that have no formula."""
         return tuple(op.name for op in self.ops if not op.supported)
+
+
+# Slot accessors for ``NodeCost.with_extra``: the slots' own descriptors write past the frozen ``__setattr__``.
+_NODE_SLOTS = tuple(slot for slot in NodeCost.__slots__ if slot != "extras")
+_node_values = operator.attrgetter(*_NODE_SLOTS)
+_NODE_SETTERS = tuple(NodeCost.__dict__[slot].__set__ for slot in _NODE_SLOTS)
+_set_extras = NodeCost.__dict__["extras"].__set__
 
 
 @dataclass(frozen=True, slots=True)

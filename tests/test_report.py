@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -99,6 +100,10 @@ def test_with_column_adds_a_per_node_value_without_touching_the_original(v2_repo
     assert timed.nodes[0].extras == {"time_ms": 1.5}
     assert v2_report.nodes[0].extras == {}
     assert "time_ms" in timed.table(max_rows=3)
+    # the fast copy equals dataclasses.replace field by field, and a second column keeps the first
+    both = timed.with_column("other", {"conv1_0": 2.0})
+    assert both.nodes[0] == dataclasses.replace(v2_report.nodes[0], extras={"time_ms": 1.5, "other": 2.0})
+    assert timed.nodes[0].extras == {"time_ms": 1.5}
 
 
 def test_shared_parameters_count_once() -> None:

@@ -20,11 +20,13 @@ from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.trace import TracedModel, trace
 from costmodel.types import CostedGraph, ModelInputs
 
-__all__ = ["TracedModel", "cost_graph"]
+__all__ = ["TracedModel", "cost_graph", "gc_paused"]
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off for the block (the walk makes many short-lived records; collecting
+    them mid-walk only slows it), back on after if it was on."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -45,7 +47,7 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         ShapeError: The input does not fit a layer (the message names it).
         TraceError: A part of the model depends on tensor values.
     """
-    with _gc_paused():  # the walk makes many short-lived records; collection only slows it
+    with gc_paused():  # the walk makes many short-lived records; collection only slows it
         traced = trace(model)
         priced = annotate(traced, record(traced, inputs))
     if not priced.nodes:
