@@ -16,6 +16,7 @@ from costmodel.errors import (
     TraceError,
     UnsupportedInput,
     UnsupportedOpWarning,
+    ValueDependent,
 )
 from costmodel.ops import register_cost, unregister_cost
 from costmodel.report import Report
@@ -55,6 +56,7 @@ __all__ = [
     "TraceError",
     "UnsupportedInput",
     "UnsupportedOpWarning",
+    "ValueDependent",
     "__version__",
     "calibrate",
     "lint",

@@ -35,6 +35,10 @@ class TraceError(CostModelError, RuntimeError):
     """The model could not be traced or run on fake tensors, even part by part."""
 
 
+class ValueDependent(TraceError):
+    """A part of the model decides on tensor values, which meta tensors do not have (names the part)."""
+
+
 class ModelLoadError(CostModelError, RuntimeError):
     """A model file could not be loaded, or holds no model that can be built (CLI)."""
 

@@ -90,6 +90,11 @@ def _header(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
         lines.append(
             "costed at the ATen level (fx could not trace inside): " + ", ".join(p or "<model>" for p in rep.opaque)
         )
+    if rep.on_values:
+        lines.append(
+            f"ran on example values with the real weights: {rep.on_values} depends on tensor values "
+            "(costs are of the branches these values took)"
+        )
     predicted = [n.extras["predicted_ms"] for n in rep.nodes if "predicted_ms" in n.extras]
     if predicted:
         lines.append(

@@ -113,6 +113,7 @@ class Report(CostedGraph):
             },
             "unsupported": dict(self.unsupported),
             "opaque": list(self.opaque),
+            "on_values": self.on_values,
             "unused_parameters": list(self.unused_parameters),
             "nodes": [_node_dict(n) for n in self.nodes],
             "findings": [f.to_dict() for f in self.findings],

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -54,6 +54,7 @@ Shape = tuple[int, ...]
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 #: The units, as printed in every report header and JSON document.
 CONVENTIONS: Mapping[str, str] = {
@@ -453,19 +454,44 @@ class TimeModel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ModelInputs:
-    """The model's positional inputs, normalised once as they enter: a spec each, and the example tensor if given.
+    """The model's inputs as the user calls it, normalised once as they enter.
 
-    Inputs given as shapes take the dtype rule of ``costmodel.graph.inputs``; an
-    example tensor keeps its own dtype and is used as is where values are needed.
+    A spec each, the example tensor if one was given, and the keyword it is passed
+    by (``None``: positional, in order). Inputs given as shapes take the dtype rule
+    of ``costmodel.graph.inputs``; an example tensor keeps its own dtype and is used
+    as is where values are needed. ``forward`` parameters not given keep their defaults.
     """
 
     specs: tuple[TensorSpec, ...]
     examples: tuple[torch.Tensor | None, ...]
+    names: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            object.__setattr__(self, "names", (None,) * len(self.specs))
+        if not len(self.specs) == len(self.examples) == len(self.names):
+            raise ValueError("ModelInputs: specs, examples and names differ in length")
 
     @property
     def shapes(self) -> tuple[Shape, ...]:
         """The input shapes."""
         return tuple(spec.shape for spec in self.specs)
+
+    @property
+    def positional_count(self) -> int:
+        """How many inputs are passed by position (they come first)."""
+        return sum(name is None for name in self.names)
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The keywords of the inputs passed by name."""
+        return tuple(name for name in self.names if name is not None)
+
+    def split(self, values: Sequence[T]) -> tuple[list[T], dict[str, T]]:
+        """One value per input, in input order -> (positional values, keyword values) for ``forward``."""
+        positional = [v for v, name in zip(values, self.names, strict=True) if name is None]
+        keyword = {name: v for v, name in zip(values, self.names, strict=True) if name is not None}
+        return positional, keyword
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -501,6 +527,8 @@ class CostedGraph(_CostTotals):
     input_names: tuple[str, ...] = ()
     input_bytes: int = 0
     output_names: tuple[str, ...] = ()
+    #: Where values decided a branch, so the model ran on example values (``None``: shapes were enough).
+    on_values: str | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "unsupported", "module_types", "module_sites", "module_definitions")

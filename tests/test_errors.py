@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import costmodel
-from costmodel import ShapeError, TraceError, UnsupportedInput
+from costmodel import ShapeError, UnsupportedInput, ValueDependent
 from costmodel.zoo import shufflenet_v2
 from tests.nets import ValueBranch
 
@@ -55,9 +55,24 @@ def test_input_count_must_match_forward() -> None:
         costmodel.report(nn.Linear(3, 4), [(2, 3), (2, 3)])
 
 
-def test_value_dependent_control_flow_names_the_module() -> None:
-    with pytest.raises(TraceError, match=r"layer '1' \(ValueBranch\(\)\) depends on tensor values"):
-        costmodel.report(nn.Sequential(nn.Conv2d(3, 8, 1), ValueBranch()), (1, 3, 8, 8))
+def test_value_dependent_control_flow_runs_on_example_values_and_says_so() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), ValueBranch())
+    rep = costmodel.report(model, (1, 3, 8, 8))
+    assert rep.on_values is not None
+    assert "layer '1' (ValueBranch())" in rep.on_values
+    assert "ran on example values" in str(rep)
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))  # the values report() generates
+    with torch.no_grad():
+        taken = int(model[0](x).sum() > 0)  # the branch those values take: x * 2, or nothing
+    assert rep.flops == 8 * 3 * 64
+    # the conv's bias, the sum the branch tests and its comparison, and the product if taken
+    assert rep.elementwise == 8 * 64 + 8 * 64 + 1 + taken * 8 * 64
+
+
+def test_value_dependent_control_flow_without_weights_names_the_module() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), ValueBranch()).to("meta")
+    with pytest.raises(ValueDependent, match=r"layer '1' \(ValueBranch\(\)\) depends on tensor values.*meta device"):
+        costmodel.report(model, (1, 3, 8, 8))
 
 
 def test_failed_report_leaves_the_model_in_training_mode() -> None:

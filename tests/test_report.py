@@ -130,13 +130,14 @@ def test_untraceable_submodule_is_costed_opaquely_and_marked() -> None:
     model = nn.Sequential(nn.Conv2d(3, 8, 1), ShapeBranch(), nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
     rep = costmodel.report(model, (1, 3, 8, 8))
     assert rep.opaque == ("1",)
+    # split into the layer it ran; the part's parameters, the branch not taken included, count there
     (branch,) = [n for n in rep.nodes if n.opaque]
-    # an opaque layer owns all its parameters, the branch not taken included
-    assert branch.module_path == "1"
+    assert (branch.module_path, branch.op, branch.target) == ("1.large", "call_module", "Conv2d")
     assert branch.params == (8 * 8 * 9 + 8) + (8 * 8 + 8)
+    assert rep.unused_parameters == ()
     assert rep.flops == torch_flop_counter_macs(model, torch.zeros(1, 3, 8, 8))
     assert "costed at the ATen level" in str(rep)
-    assert "1 *" in str(rep)
+    assert "1.large *" in str(rep)
 
 
 def test_untraceable_model_is_one_opaque_node_with_correct_totals() -> None:

@@ -30,7 +30,7 @@ from costmodel.graph.inputs import example_tensors, normalize_inputs
 from costmodel.graph.interpret import inference, interpret, run_node
 from costmodel.graph.taxonomy import CATEGORIES, category
 from costmodel.report import Report
-from costmodel.types import FrozenMap, OpKind, Shape
+from costmodel.types import FrozenMap, ModelInputs, OpKind, Shape
 
 __all__ = ["Measurement", "measure"]
 
@@ -174,7 +174,7 @@ def measure(
     # The costed graph validates the shapes with a one-line error first; no rules run.
     graph, traced = cost_graph(model, specs, name or type(model).__name__)
     rep = Report.of(graph)
-    inputs = example_tensors(specs, device, seed=seed)
+    inputs = example_tensors(specs, device, seed=seed, model=model)
     show = sys.stderr.isatty() if progress is None else progress
     sync = host.synchronizer(device)
     whole: list[float] = []
@@ -182,12 +182,14 @@ def measure(
     with host.threads(threads) as used, inference(model):
         settings = host.settings(device)
 
+        positional, keyword = specs.split(inputs)
+
         def run() -> None:
-            model(*inputs)
+            model(*positional, **keyword)
 
         timing.warm_up(run, sync, warmup, max(0.2, budget_s / 4))
         if per_node:
-            _node_pass(traced, inputs, sync, None)  # warm the node-by-node path too
+            _node_pass(traced, specs, inputs, sync, None)  # warm the node-by-node path too
         # Rounds of a few whole runs and one node-by-node pass: drift hits both alike.
         started = time.perf_counter()
         spend = budget_s * (2 if per_node else 1)
@@ -200,7 +202,7 @@ def measure(
                     whole.append(time.perf_counter() - begin)
                     tick()
                 if per_node:
-                    _node_pass(traced, inputs, sync, node_samples)
+                    _node_pass(traced, specs, inputs, sync, node_samples)
                 if len(whole) >= min_repeats and time.perf_counter() - started >= spend:
                     break
     node_times = {n: statistics.median(v) for n, v in node_samples.items() if v}
@@ -235,7 +237,11 @@ _WHOLE_PER_ROUND = 3
 
 
 def _node_pass(
-    traced: TracedModel, inputs: list[torch.Tensor], sync: Callable[[], None], samples: dict[str, list[float]] | None
+    traced: TracedModel,
+    specs: ModelInputs,
+    inputs: list[torch.Tensor],
+    sync: Callable[[], None],
+    samples: dict[str, list[float]] | None,
 ) -> None:
     """Run the traced graph node by node, timing each node (into ``samples`` unless ``None``)."""
 
@@ -247,4 +253,4 @@ def _node_pass(
             samples[node.name].append(time.perf_counter() - begin)
         return result
 
-    interpret(traced, inputs, timed_step)
+    interpret(traced, inputs, timed_step, specs.names)

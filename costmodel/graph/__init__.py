@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from torch import nn
 
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
+from costmodel.graph.interpret import bind_inputs
 from costmodel.graph.price import annotate
 from costmodel.graph.record import record
 from costmodel.graph.source import class_site, definition_site
@@ -48,8 +49,9 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         TraceError: A part of the model depends on tensor values.
     """
     with gc_paused():  # the walk makes many short-lived records; collection only slows it
-        traced = trace(model)
-        priced = annotate(traced, record(traced, inputs))
+        traced = trace(model, inputs)
+        recording = record(traced, inputs)
+        priced = annotate(traced, recording.records)
     if not priced.nodes:
         raise UnsupportedInput(f"model {name} has no operations to cost (empty model)")
     if priced.unsupported:
@@ -61,7 +63,9 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
             stacklevel=3,
         )
     classes = {path: type(m) for path, m in model.named_modules()}
-    placeholders = [n.name for n in traced.graph.nodes if n.op == "placeholder"][: len(inputs.specs)]
+    given = [object() for _ in inputs.specs]  # which placeholders the user's inputs bind to
+    bound = bind_inputs(traced, given, inputs.names)
+    placeholders = [node.name for node, value in bound.items() if any(value is token for token in given)]
     returned = [n for n in traced.graph.nodes if n.op == "output"]
     graph = CostedGraph(
         model=name,
@@ -79,6 +83,7 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         },
         input_names=tuple(placeholders),
         input_bytes=sum(spec.nbytes for spec in inputs.specs),
-        output_names=tuple(n.name for out in returned for n in out.all_input_nodes),
+        on_values=recording.on_values,
+        output_names=tuple(priced.aliases.get(n.name, n.name) for out in returned for n in out.all_input_nodes),
     )
     return graph, traced

@@ -1,14 +1,18 @@
 """The model's inputs: validated and normalised once, at the door, into one ``ModelInputs`` record.
 
+Inputs come as the user calls the model: one shape, a list (positional inputs),
+or a dict (keyword inputs, e.g. ``input_ids`` and ``attention_mask``); each item a
+shape, a ``TensorSpec`` (shape and dtype: integer token ids), or an example tensor.
+
 The dtype rule lives here and only here: an input given as a shape takes the
 dtype of the model's first floating-point parameter or buffer (the default
-dtype if it has none); an example tensor keeps its own.
+dtype if it has none); a ``TensorSpec`` or an example tensor keeps its own.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -17,7 +21,7 @@ from torch import nn
 from costmodel.errors import UnsupportedInput
 from costmodel.types import ModelInputs, TensorSpec
 
-__all__ = ["example_tensors", "input_dtype", "meta_tensors", "normalize_inputs"]
+__all__ = ["example_tensors", "index_bound", "input_dtype", "meta_tensors", "normalize_inputs"]
 
 
 def _is_shape(value: Any) -> bool:
@@ -36,38 +40,47 @@ def input_dtype(model: nn.Module) -> torch.dtype:
     return torch.get_default_dtype()
 
 
+def _items(input_shape: Any) -> tuple[Sequence[Any], tuple[str | None, ...]]:
+    """The inputs' items and their keywords (``None``: positional)."""
+    if isinstance(input_shape, Mapping) and input_shape:
+        bad = [k for k in input_shape if not isinstance(k, str) or not k.isidentifier()]
+        if bad:
+            raise UnsupportedInput(f"keyword inputs need parameter names as keys; got {bad[0]!r}")
+        return list(input_shape.values()), tuple(input_shape)
+    if isinstance(input_shape, torch.Tensor | TensorSpec) or (_is_shape(input_shape) and len(input_shape) > 0):
+        return [input_shape], (None,)
+    if isinstance(input_shape, Sequence) and not isinstance(input_shape, str) and len(input_shape) > 0:
+        return input_shape, (None,) * len(input_shape)
+    raise UnsupportedInput(
+        "input_shape must be a shape like (1, 3, 224, 224), a list of shapes, example tensors, "
+        f"or a dict of them by forward's parameter names; got {input_shape!r}"
+    )
+
+
 def normalize_inputs(input_shape: Any, model: nn.Module) -> ModelInputs:
-    """One shape, a list of shapes, one tensor or a list of tensors -> ``ModelInputs``.
+    """One shape, a list of shapes, tensors or ``TensorSpec``s, or a dict of them by keyword -> ``ModelInputs``.
 
     Raises:
-        UnsupportedInput: Not a shape, or a shape with a non-positive dimension.
+        UnsupportedInput: Not a shape, or a shape with a non-positive dimension (the message names the input).
     """
-    if isinstance(input_shape, torch.Tensor):
-        items: Sequence[Any] = [input_shape]
-    elif _is_shape(input_shape) and len(input_shape) > 0:
-        items = [input_shape]
-    elif isinstance(input_shape, Sequence) and not isinstance(input_shape, str) and len(input_shape) > 0:
-        items = input_shape
-    else:
-        raise UnsupportedInput(
-            f"input_shape must be a shape like (1, 3, 224, 224), a list of shapes, or example tensors; "
-            f"got {input_shape!r}"
-        )
+    items, names = _items(input_shape)
     dtype = input_dtype(model)
     specs: list[TensorSpec] = []
     examples: list[torch.Tensor | None] = []
-    for index, item in enumerate(items):
+    for index, (item, name) in enumerate(zip(items, names, strict=True)):
+        label = f"input '{name}'" if name is not None else f"input {index}"
         if isinstance(item, torch.Tensor):
             specs.append(TensorSpec.of(item))
             examples.append(item)
-        elif _is_shape(item) and len(item) > 0:
-            if any(d <= 0 for d in item):
-                raise UnsupportedInput(f"input {index} has a non-positive dimension: {tuple(item)}")
-            specs.append(TensorSpec(tuple(int(d) for d in item), dtype))
-            examples.append(None)
-        else:
-            raise UnsupportedInput(f"input {index} is not a shape of positive ints or a tensor: {item!r}")
-    return ModelInputs(tuple(specs), tuple(examples))
+            continue
+        shape, item_dtype = (item.shape, item.dtype) if isinstance(item, TensorSpec) else (item, dtype)
+        if not (_is_shape(shape) and len(shape) > 0):
+            raise UnsupportedInput(f"{label} is not a shape of positive ints, a TensorSpec or a tensor: {item!r}")
+        if any(d <= 0 for d in shape):
+            raise UnsupportedInput(f"{label} has a non-positive dimension: {tuple(shape)}")
+        specs.append(TensorSpec(tuple(int(d) for d in shape), item_dtype))
+        examples.append(None)
+    return ModelInputs(tuple(specs), tuple(examples), names)
 
 
 def meta_tensors(inputs: ModelInputs) -> list[torch.Tensor]:
@@ -75,12 +88,34 @@ def meta_tensors(inputs: ModelInputs) -> list[torch.Tensor]:
     return [torch.empty(spec.shape, dtype=spec.dtype, device="meta") for spec in inputs.specs]
 
 
-def example_tensors(inputs: ModelInputs, device: torch.device, *, seed: int = 0) -> list[torch.Tensor]:
-    """Real inputs on ``device``: the given examples, else seeded standard normals of each spec."""
+def index_bound(model: nn.Module) -> int:
+    """An exclusive upper bound for generated integer inputs: the smallest embedding table's size.
+
+    Token ids below it are valid for every ``nn.Embedding`` of the model (2 if it has none).
+    """
+    sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)]
+    return min(sizes, default=2)
+
+
+def example_tensors(
+    inputs: ModelInputs, device: torch.device, *, seed: int = 0, model: nn.Module | None = None
+) -> list[torch.Tensor]:
+    """Real inputs on ``device``: the given examples, else seeded values of each spec.
+
+    Floating inputs are standard normals; integer inputs are valid indices for
+    every embedding of ``model`` (``index_bound``); boolean inputs, and inputs
+    passed by a keyword ending in ``mask``, are all ones (a mask that masks nothing).
+    """
     generator = torch.Generator().manual_seed(seed)
-    return [
-        example.to(device)
-        if example is not None
-        else torch.randn(spec.shape, generator=generator).to(device, spec.dtype)
-        for spec, example in zip(inputs.specs, inputs.examples, strict=True)
-    ]
+    bound = index_bound(model) if model is not None else 2
+    made = []
+    for spec, example, name in zip(inputs.specs, inputs.examples, inputs.names, strict=True):
+        if example is not None:
+            made.append(example.to(device))
+        elif spec.dtype == torch.bool or (name or "").endswith("mask"):
+            made.append(torch.ones(spec.shape, dtype=spec.dtype, device=device))
+        elif spec.dtype.is_floating_point or spec.dtype.is_complex:
+            made.append(torch.randn(spec.shape, generator=generator).to(device, spec.dtype))
+        else:
+            made.append(torch.randint(0, bound, spec.shape, generator=generator).to(device, spec.dtype))
+    return made

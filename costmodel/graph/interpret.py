@@ -41,37 +41,54 @@ def fetch(root: nn.Module, path: str) -> Any:
     return obj
 
 
-def bind_inputs(traced: TracedModel, inputs: Sequence[Any]) -> dict[fx.Node, Any]:
-    """Values for the graph's placeholders: the given inputs in order, then declared defaults.
+def bind_inputs(traced: TracedModel, inputs: Sequence[Any], names: Sequence[str | None] = ()) -> dict[fx.Node, Any]:
+    """Values for the graph's placeholders: positional inputs in order, keyword inputs by name, then defaults.
+
+    ``names`` holds each input's keyword (``None``: positional); empty means all positional.
 
     Raises:
-        UnsupportedInput: More inputs than ``forward`` takes, or a required one missing.
+        UnsupportedInput: More inputs than ``forward`` takes, an unknown keyword, or a required one missing.
     """
     placeholders = [n for n in traced.graph.nodes if n.op == "placeholder"]
+    parameters = list(traced.parameters) or [str(n.target) for n in placeholders]
     model = type(traced.root).__name__
-    if len(inputs) > len(placeholders):
-        raise UnsupportedInput(f"{model}.forward takes {len(placeholders)} input(s), got {len(inputs)}")
+    names = list(names) or [None] * len(inputs)
     env: dict[fx.Node, Any] = {}
-    for index, node in enumerate(placeholders):
-        if index < len(inputs):
-            env[node] = inputs[index]
-        elif node.args:
+    position = 0
+    for value, name in zip(inputs, names, strict=True):
+        if name is None:
+            if position >= len(placeholders):
+                count = sum(n is None for n in names)
+                raise UnsupportedInput(f"{model}.forward takes {len(placeholders)} input(s), got {count}")
+            env[placeholders[position]] = value
+            position += 1
+        elif name in parameters:
+            env[placeholders[parameters.index(name)]] = value
+        else:
+            raise UnsupportedInput(f"{model}.forward has no parameter '{name}' (it takes {', '.join(parameters)})")
+    for node, parameter in zip(placeholders, parameters, strict=False):
+        if node in env:
+            continue
+        if node.args:
             env[node] = node.args[0]
         else:
             raise UnsupportedInput(
-                f"{model}.forward needs input '{node.target}', but only {len(inputs)} input shape(s) were given"
+                f"{model}.forward needs input '{parameter}', but only {len(inputs)} input(s) were given"
             )
     return env
 
 
 def interpret(
-    traced: TracedModel, inputs: Sequence[Any], step: Callable[[fx.Node, tuple[Any, ...], dict[str, Any]], Any]
+    traced: TracedModel,
+    inputs: Sequence[Any],
+    step: Callable[[fx.Node, tuple[Any, ...], dict[str, Any]], Any],
+    names: Sequence[str | None] = (),
 ) -> None:
     """Walk the graph in order: ``step(node, args, kwargs)`` computes each node's value from its inputs'.
 
     Placeholders take ``inputs`` (see ``bind_inputs``); the output node is not visited.
     """
-    env = bind_inputs(traced, inputs)
+    env = bind_inputs(traced, inputs, names)
     for node in traced.graph.nodes:
         if node.op in ("placeholder", "output"):
             continue

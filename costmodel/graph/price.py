@@ -31,6 +31,8 @@ class PricedNodes:
     nodes: tuple[NodeCost, ...]
     unsupported: FrozenMap[str, int]
     unused_parameters: tuple[str, ...]
+    #: Graph node name -> the row that stands for it (an opaque part split into rows).
+    aliases: FrozenMap[str, str]
 
 
 def price(call: OpCall) -> OpCost:
@@ -81,14 +83,17 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
     nodes: list[NodeCost] = []
+    aliases: dict[str, str] = {}
     for rec in records:
+        if rec.stands_for is not None:
+            aliases[rec.stands_for] = rec.node.name
         node, module = rec.node, rec.module
         ops = tuple(price(call) for call in rec.calls)
         for op in ops:
             if not op.supported:
                 unsupported[str(op.call.target)] += 1
         params = frozen = 0
-        owned = _parameters_of(module)
+        owned = list(rec.owned) if rec.owned is not None else _parameters_of(module)
         for source in node.all_input_nodes:  # weights fetched by get_attr count where they are used
             if source.op == "get_attr":
                 attr = fetch(traced.root, str(source.target))
@@ -112,12 +117,12 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
             params=params,
             ops=ops,
             location=node.meta.get(LOCATION),
-            opaque=node.op == "call_module" and str(node.target) in traced.opaque,
-            inputs=tuple(source.name for source in node.all_input_nodes if source.op != "get_attr"),
+            opaque=rec.from_opaque or (node.op == "call_module" and str(node.target) in traced.opaque),
+            inputs=tuple(aliases.get(s.name, s.name) for s in node.all_input_nodes if s.op != "get_attr"),
             definition=definition_site(traced.root, str(node.target)) if node.op == "call_module" else None,
             output_bytes=rec.output_bytes,
             frozen_params=frozen,
         )
         nodes.append(cost)
     unused = tuple(name for name, p in traced.root.named_parameters() if id(p) not in seen)
-    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused)
+    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused, FrozenMap(aliases))

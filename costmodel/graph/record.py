@@ -10,6 +10,8 @@ its module, and the shapes it was given.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +19,15 @@ import torch
 from torch import fx, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from costmodel.errors import ShapeError, TraceError, UnsupportedInput
-from costmodel.graph.inputs import meta_tensors
+from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
+from costmodel.graph.inputs import example_tensors, meta_tensors
 from costmodel.graph.interpret import fetch, inference, interpret, run_node
-from costmodel.graph.trace import TracedModel
+from costmodel.graph.split import Segment, SplitRun
+from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import lookup
 from costmodel.types import FrozenMap, ModelInputs, OpCall, TensorSpec
 
-__all__ = ["NodeRecord", "record"]
+__all__ = ["NodeRecord", "Recording", "record"]
 
 _aten = torch.ops.aten
 _NO_KWARGS: FrozenMap[str, object] = FrozenMap()
@@ -41,6 +44,12 @@ class NodeRecord:
     module: nn.Module | None = None
     #: Bytes of outputs in new memory (views and in-place results are not).
     output_bytes: int = 0
+    #: The parameters this node owns, where not those of ``module`` (a container's own, in a split part).
+    owned: tuple[nn.Parameter, ...] | None = None
+    #: A row of an opaque part, run as Python runs it rather than traced.
+    from_opaque: bool = False
+    #: The opaque graph node whose output this row made: later nodes that read that node read this row.
+    stands_for: str | None = None
 
 
 def _spec(value: Any) -> Any:
@@ -61,6 +70,19 @@ def _flat_specs(value: Any) -> tuple[TensorSpec, ...]:
     if isinstance(value, dict):
         return tuple(s for v in value.values() for s in _flat_specs(v))
     return ()
+
+
+def _paired(nodes: Any, values: Any) -> Iterator[tuple[fx.Node, torch.Tensor]]:
+    """(graph node, tensor) for every tensor argument of a node, matched through nested args."""
+    if isinstance(nodes, fx.Node):
+        if isinstance(values, torch.Tensor):
+            yield nodes, values
+    elif isinstance(nodes, list | tuple) and isinstance(values, list | tuple):
+        for n, v in zip(nodes, values, strict=False):
+            yield from _paired(n, v)
+    elif isinstance(nodes, dict) and isinstance(values, dict):
+        for key, n in nodes.items():
+            yield from _paired(n, values.get(key))
 
 
 def _tensors(value: Any) -> list[torch.Tensor]:
@@ -90,12 +112,16 @@ class _Recorder(TorchDispatchMode):
 
     Real tensors met on the way (the user's weights) are swapped for meta tensors
     of the same shape, once each, so no kernel ever touches data. Factory ops are
-    sent to the meta device too.
+    sent to the meta device too. With ``on_values`` the ops run as they are, on
+    real tensors: for a model whose branches depend on tensor values.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_values: bool = False) -> None:
         super().__init__()
+        self.on_values = on_values
         self.calls: list[OpCall] | None = None
+        #: Told of every call with its arguments and outputs while set (a split opaque part).
+        self.observer: Callable[[OpCall, Any, Any], None] | None = None
         self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def to_meta(self, value: Any) -> Any:
@@ -112,22 +138,28 @@ class _Recorder(TorchDispatchMode):
         return value
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        args = tuple(self.to_meta(a) for a in args)
-        kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
-        if "device" in kwargs:
-            kwargs["device"] = torch.device("meta")
-        out = _shape_only(func, args, kwargs)
-        if out is None:
+        kwargs = kwargs or {}
+        if self.on_values:
             out = func(*args, **kwargs)
-        if self.calls is not None:
-            self.calls.append(
-                OpCall(
-                    func,
-                    tuple(_spec(a) for a in args),
-                    _flat_specs(out),
-                    FrozenMap({k: _spec(v) for k, v in kwargs.items()}) if kwargs else _NO_KWARGS,
-                )
+        else:
+            args = tuple(self.to_meta(a) for a in args)
+            kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
+            if "device" in kwargs:
+                kwargs["device"] = torch.device("meta")
+            out = _shape_only(func, args, kwargs)
+            if out is None:
+                out = func(*args, **kwargs)
+        if self.calls is not None or self.observer is not None:
+            call = OpCall(
+                func,
+                tuple(_spec(a) for a in args),
+                _flat_specs(out),
+                FrozenMap({k: _spec(v) for k, v in kwargs.items()}) if kwargs else _NO_KWARGS,
             )
+            if self.calls is not None:
+                self.calls.append(call)
+            if self.observer is not None:
+                self.observer(call, (args, kwargs), out)
         return out
 
 
@@ -190,12 +222,19 @@ def _describe(node: fx.Node, module: nn.Module | None) -> str:
 
 
 class _Runner:
-    """The step of the graph walk: runs one node on meta tensors and records its ops."""
+    """The step of the graph walk: runs one node on meta tensors and records its ops.
 
-    def __init__(self, root: nn.Module, recorder: _Recorder) -> None:
-        self.root = root
+    An opaque part is split into per-layer rows (``costmodel.graph.split``).
+    """
+
+    def __init__(self, traced: TracedModel, recorder: _Recorder) -> None:
+        self.root = traced.root
+        self.opaque = traced.opaque
         self.recorder = recorder
         self.records: list[NodeRecord] = []
+        self.paths = {id(m): name for name, m in self.root.named_modules()}
+        self.rows = fx.Graph()  # the split parts' rows live here
+        self.taken = {n.name for n in traced.graph.nodes}
 
     def __call__(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         module = fetch(self.root, node.target) if node.op == "call_module" else None
@@ -204,6 +243,8 @@ class _Runner:
         try:
             if module is not None and lookup(type(module)) is not None:
                 result = self._costed_as_a_whole(module, args, kwargs, calls)
+            elif module is not None and node.target in self.opaque:
+                return self._split(node, module, args, kwargs)
             else:
                 result = run_node(self.root, node, args, kwargs)
         except (UnsupportedInput, ShapeError, TraceError):
@@ -224,11 +265,53 @@ class _Runner:
         )
         return result
 
+    def _split(self, node: fx.Node, module: nn.Module, args: Any, kwargs: Any) -> Any:
+        """Run an opaque part with its module calls tracked; one record per row it splits into."""
+        split = SplitRun(str(node.target), module, self.paths, (args, kwargs))
+        self.recorder.calls = None
+        self.recorder.observer = split.observe
+        try:
+            with split.hooks():
+                result = run_node(self.root, node, args, kwargs)
+        finally:
+            self.recorder.observer = None
+        split.finish()
+        sources = {id(value): source for source, value in _paired((node.args, node.kwargs), (args, kwargs))}
+        last = next((split.maker(t) for t in _tensors(result) if split.maker(t) not in (None, -1)), None)
+        rows = split.nodes(self.rows, self.taken, sources)
+        owned = [_owned(segment) for segment, _ in rows]
+        used = {id(p) for parameters in owned for p in parameters}
+        if owned:  # a branch not taken: its parameters still belong to the part, on its first row
+            owned[0] += tuple(p for p in module.parameters() if id(p) not in used)
+        for (segment, row), parameters in zip(rows, owned, strict=True):
+            row.meta[LOCATION] = None
+            self.records.append(
+                NodeRecord(
+                    row,
+                    tuple(segment.input_specs),
+                    tuple(segment.output_specs),
+                    tuple(segment.calls),
+                    segment.module if segment.leaf else None,
+                    segment.fresh_bytes,
+                    parameters,
+                    from_opaque=True,
+                    stands_for=node.name if split.segments.index(segment) == last else None,
+                )
+            )
+        return result
+
     def _costed_as_a_whole(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
         self.recorder.calls = None  # a module formula costs the whole layer
         result = module.forward(*args, **kwargs)
         calls.append(OpCall(type(module), tuple(_spec(a) for a in args), _flat_specs(result), _NO_KWARGS, module))
         return result
+
+
+def _owned(segment: Segment) -> tuple[nn.Parameter, ...]:
+    """A row's parameters: a layer's all, a container's own (not its children's)."""
+    if segment.leaf:
+        return tuple(segment.module.parameters())
+    return tuple(p for p in segment.module._parameters.values() if p is not None)
 
 
 def _expectation(module: nn.Module | None) -> str:
@@ -250,7 +333,7 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     name = type(error).__name__
     if "DataDependent" in name or "data-dependent" in message or "meta tensor" in message:
-        return TraceError(
+        return ValueDependent(
             f"{_describe(node, module)} depends on tensor values ({name}), which shape-only analysis cannot "
             "see; make that branch depend on shapes, or register a cost formula for the module"
         )
@@ -259,15 +342,73 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
     return ShapeError(f"{_describe(node, module)} {_expectation(module)}got {shapes}: {message}")
 
 
-def record(traced: TracedModel, inputs: ModelInputs) -> list[NodeRecord]:
-    """Run ``traced`` on meta tensors of the inputs' shapes and dtypes.
+@contextlib.contextmanager
+def _recurrent_weights_on_meta(model: nn.Module) -> Iterator[None]:
+    """Recurrent layers (LSTM, GRU, RNN) read their weights from a private list, which C++ checks for the
+    input's device before any op dispatches: point it at meta copies for the run, and back afterwards."""
+    saved = []
+    for module in model.modules():
+        weights = getattr(module, "_flat_weights", None)
+        if isinstance(module, nn.RNNBase) and isinstance(weights, list):
+            saved.append((module, weights))
+            module._flat_weights = [w.to("meta") if isinstance(w, torch.Tensor) else w for w in weights]
+    try:
+        yield
+    finally:
+        for module, weights in saved:
+            module._flat_weights = weights
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """The records of one run, and where it had to run on example values (``None``: shapes were enough)."""
+
+    records: list[NodeRecord]
+    on_values: str | None = None
+
+
+def record(traced: TracedModel, inputs: ModelInputs) -> Recording:
+    """Run ``traced`` on meta tensors of the inputs' shapes and dtypes; on example values where values decide.
+
+    A part whose branches depend on tensor values (``if x.sum() > 0``, a mask checked with
+    ``.all()``) cannot run on meta tensors: then the whole model runs once more on real
+    example values (the user's tensors, else generated ones: valid indices for embeddings,
+    masks of ones) with its real weights, every op still recorded.
 
     Returns:
-        One record per graph node except placeholders and the output.
+        One record per graph node except placeholders and the output (an opaque part: one per row).
+
+    Raises:
+        ValueDependent: Values decide, and the model's weights are on the meta device.
     """
+    try:
+        return Recording(_run(traced, inputs, on_values=False))
+    except ValueDependent as error:
+        device = next((p.device for p in traced.root.parameters()), torch.device("cpu"))
+        if device.type == "meta":
+            raise ValueDependent(
+                f"{error}; the model's weights are on the meta device, so it cannot run on example values either: "
+                "load real weights to analyse it"
+            ) from error
+        return Recording(_run(traced, inputs, on_values=True, device=device), on_values=_where(str(error)))
+
+
+def _where(message: str) -> str:
+    """The part named in a value-dependence message (``layer 'x' (...)``, ``op 'y' ...``)."""
+    return message.split(" depends on tensor values")[0]
+
+
+def _run(
+    traced: TracedModel, inputs: ModelInputs, *, on_values: bool, device: torch.device | None = None
+) -> list[NodeRecord]:
     model = traced.root
-    recorder = _Recorder()
-    runner = _Runner(model, recorder)
-    with inference(model), recorder:
-        interpret(traced, meta_tensors(inputs), runner)
+    recorder = _Recorder(on_values)
+    runner = _Runner(traced, recorder)
+    if on_values:
+        values = example_tensors(inputs, device or torch.device("cpu"), model=model)
+        with inference(model), recorder:
+            interpret(traced, values, runner, inputs.names)
+    else:
+        with inference(model), _recurrent_weights_on_meta(model), recorder:
+            interpret(traced, meta_tensors(inputs), runner, inputs.names)
     return runner.records

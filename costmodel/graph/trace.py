@@ -5,23 +5,30 @@ visible. A submodule fx cannot trace (data-dependent control flow, unsupported
 Python) does not sink the trace: it becomes an *opaque* leaf whose inside is
 costed op by op at the ATen level later, and the trace is retried. If the
 model's own ``forward`` cannot be traced, the whole model is one opaque leaf.
+
+``forward`` parameters the user did not give keep their defaults, and the trace
+is specialised on them (``if mask is not None`` takes the branch the call takes).
 """
 
 from __future__ import annotations
 
 import dis
 import functools
+import inspect
 import sys
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import fx, nn
+from torch.fx._symbolic_trace import _assert_is_none
 
 from costmodel.errors import TraceError
 from costmodel.graph.source import call_site
 from costmodel.ops import lookup
+from costmodel.types import ModelInputs
 
 __all__ = ["LOCATION", "ROOT", "TracedModel", "trace"]
 
@@ -38,6 +45,8 @@ class TracedModel:
     root: nn.Module
     graph: fx.Graph
     opaque: frozenset[str]
+    #: The ``forward`` parameter each placeholder stands for, in placeholder order.
+    parameters: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -107,31 +116,75 @@ class _Tracer(fx.Tracer):
         return node
 
 
-def _root_graph(model: nn.Module) -> fx.Graph:
-    """A graph with one node calling the whole model: a leaf layer, or a forward fx cannot trace."""
-    import inspect
+def _forward_parameters(model: nn.Module) -> list[inspect.Parameter]:
+    """``forward``'s parameters, ``*args`` and ``**kwargs`` excluded (through decorators' ``__wrapped__``)."""
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        return []
+    return [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
+
+def _defaults_kept(model: nn.Module, inputs: ModelInputs | None) -> dict[str, Any]:
+    """The parameters not given, with their (non-tensor) defaults: the trace is specialised on them."""
+    if inputs is None:
+        return {}
+    given = set(inputs.keywords)
+    positional = inputs.positional_count
+    kept = {}
+    for index, p in enumerate(_forward_parameters(model)):
+        passed = (index < positional and p.kind is not p.KEYWORD_ONLY) or p.name in given
+        if not passed and p.default is not p.empty and not isinstance(p.default, torch.Tensor):
+            kept[p.name] = p.default
+    return kept
+
+
+def _is_specialisation_check(node: fx.Node) -> bool:
+    """fx's guard that a specialised parameter still has its default (never true for user code)."""
+    if node.op != "call_function" or node.target not in (_assert_is_none, torch._assert):
+        return False
+    return len(node.args) > 1 and isinstance(node.args[1], str) and "has been specialized to have value" in node.args[1]
+
+
+def _drop_specialisation_checks(graph: fx.Graph) -> None:
+    """Remove fx's guards on specialised defaults and the comparisons that only fed them."""
+    for node in reversed(list(graph.nodes)):
+        if _is_specialisation_check(node):
+            sources = node.all_input_nodes
+            graph.erase_node(node)
+            for source in sources:
+                if source.op == "call_function" and not source.users:
+                    graph.erase_node(source)
+
+
+def _root_graph(model: nn.Module, inputs: ModelInputs | None) -> fx.Graph:
+    """A graph with one node calling the whole model (a leaf layer, or a forward fx cannot trace).
+
+    The node passes what the user gives, positional and keyword, and nothing else: the
+    parameters not given keep their defaults. Without inputs every positional parameter is one.
+    """
     graph = fx.Graph()
-    params = [
-        p
-        for p in inspect.signature(model.forward).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    inputs = []
-    for p in params:
-        if p.kind is p.VAR_POSITIONAL:
-            inputs.append(graph.placeholder("*" + p.name))
-        else:
-            default = () if p.default is p.empty else (p.default,)
-            inputs.append(graph.placeholder(p.name, default_value=default[0] if default else inspect.Parameter.empty))
-    node = graph.create_node("call_module", ROOT, tuple(inputs), name="model")
+    parameters = _forward_parameters(model)
+    if inputs is None:
+        positional_names = [p.name for p in parameters if p.kind is not p.KEYWORD_ONLY and p.default is p.empty]
+        keywords: tuple[str, ...] = ()
+    else:
+        names = [p.name for p in parameters if p.kind is not p.KEYWORD_ONLY]
+        count = inputs.positional_count
+        positional_names = names[:count]  # more inputs than parameters: bind_inputs says so
+        keywords = inputs.keywords
+    args = tuple(graph.placeholder(name) for name in positional_names)
+    kwargs = {name: graph.placeholder(name) for name in keywords}
+    node = graph.create_node("call_module", ROOT, args, kwargs, name="model")
     node.meta[LOCATION] = None
     graph.output(node)
     return graph
 
 
-def trace(model: nn.Module) -> TracedModel:
+def trace(model: nn.Module, inputs: ModelInputs | None = None) -> TracedModel:
     """Trace ``model`` with torch.fx, making untraceable submodules opaque leaves.
+
+    ``inputs`` says which parameters the call gives; the others keep their defaults.
 
     Raises:
         TraceError: Never for untraceable Python in a submodule (that becomes opaque);
@@ -139,16 +192,29 @@ def trace(model: nn.Module) -> TracedModel:
     """
     opaque: frozenset[str] = frozenset()
     if _Tracer(opaque).is_leaf_module(model, ROOT):  # a single nn layer: keep it whole
-        return TracedModel(model, _root_graph(model), opaque)
+        return _whole(model, inputs, opaque)
+    kept = _defaults_kept(model, inputs)
     for _ in range(sum(1 for _ in model.modules()) + 1):
         tracer = _Tracer(opaque)
         try:
-            return TracedModel(model, tracer.trace(model), opaque)
+            graph = tracer.trace(model, concrete_args=kept or None)
         except Exception as error:  # fx raises many types; each one makes a module opaque
             failed = tracer.failed_in
             if failed is None or failed == ROOT:
-                return TracedModel(model, _root_graph(model), frozenset({ROOT}))
+                return _whole(model, inputs, frozenset({ROOT}))
             if failed in opaque:
                 raise TraceError(f"tracing {type(model).__name__} failed in '{failed}': {error}") from error
             opaque = opaque | {failed}
+            continue
+        _drop_specialisation_checks(graph)
+        names = [p.name for p in _forward_parameters(model)]
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        aligned = len(names) == len(placeholders)
+        return TracedModel(model, graph, opaque, tuple(names if aligned else (str(n.target) for n in placeholders)))
     raise TraceError(f"tracing {type(model).__name__} did not converge")  # pragma: no cover
+
+
+def _whole(model: nn.Module, inputs: ModelInputs | None, opaque: frozenset[str]) -> TracedModel:
+    graph = _root_graph(model, inputs)
+    names = tuple(str(n.target) for n in graph.nodes if n.op == "placeholder")
+    return TracedModel(model, graph, opaque, names)

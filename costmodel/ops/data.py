@@ -12,7 +12,7 @@ import torch
 from costmodel.ops.registry import io_cost, register_cost
 from costmodel.types import Cost, OpCall, OpKind
 
-__all__ = ["copy", "embedding", "fill", "free"]
+__all__ = ["col2im", "copy", "embedding", "fill", "free", "im2col"]
 
 aten = torch.ops.aten
 
@@ -98,11 +98,28 @@ def fill(call: OpCall) -> Cost:
     aten._assert_async,
     aten._assert_tensor_metadata,
     aten.resize_,
+    aten.unsafe_split,  # split and chunk without the view bookkeeping (recurrent layers' gates)
+    aten.unsafe_split_with_sizes,
+    aten.unsafe_chunk,
     kind=OpKind.VIEW,
 )
 def free(call: OpCall) -> Cost:
     """Allocation, aliasing and metadata: nothing is read or written."""
     return Cost()
+
+
+@register_cost(aten.im2col, kind=OpKind.DATA)
+def im2col(call: OpCall) -> Cost:
+    """``nn.Unfold``: copies every sliding block into a column; reads the input, writes the columns."""
+    # [n, c*kh*kw, L] = im2col(x[n, c, h, w], kernel, dilation, padding, stride)
+    return io_cost(call)
+
+
+@register_cost(aten.col2im, kind=OpKind.DATA)
+def col2im(call: OpCall) -> Cost:
+    """``nn.Fold``: sums the columns back into an image, one add per column element."""
+    # [n, c, h, w] = col2im(cols[n, c*kh*kw, L], output_size, kernel, dilation, padding, stride)
+    return io_cost(call, elementwise=call.args[0].numel)
 
 
 @register_cost(aten.embedding, kind=OpKind.EMBEDDING)

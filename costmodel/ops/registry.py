@@ -130,9 +130,10 @@ def lookup(target: Any) -> Formula | None:
         return found
     if getattr(target, "namespace", "") == "prim":  # metadata queries (prim.device, ...)
         return _NONE
-    if getattr(target, "is_view", False):
+    tags = getattr(target, "tags", ())
+    if getattr(target, "is_view", False) or torch.Tag.inplace_view in tags:  # as_strided_, transpose_: metadata
         return _VIEW
-    if torch.Tag.pointwise in getattr(target, "tags", ()):
+    if torch.Tag.pointwise in tags:
         return _POINTWISE
     return None
 
