@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
+
 from costmodel import analysis, render
 from costmodel._version import __version__
 from costmodel.budget import LIMITS, load_budget, parse_quantity
@@ -30,6 +32,7 @@ from costmodel.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL, LoadedModel, lo
 from costmodel.rules import RULES, load_config
 from costmodel.rules.formats import FORMATS
 from costmodel.rules.formats import render as render_findings
+from costmodel.types import TensorSpec
 
 __all__ = ["main", "parse_shapes"]
 
@@ -38,18 +41,42 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _FORMAT_ALIASES = {"table": "text", "default": "text"}
 
 
-def parse_shapes(text: str) -> list[tuple[int, ...]]:
-    """'1,3,224,224' -> [(1, 3, 224, 224)]; shapes of several inputs are separated by ';'."""
-    shapes = []
+def _dtype(text: str, where: str) -> torch.dtype:
+    dtype = getattr(torch, text, None)
+    if not isinstance(dtype, torch.dtype):
+        raise UsageError(f"{where}: '{text}' is not a torch dtype (float32, float16, int64, bool, ...)")
+    return dtype
+
+
+def parse_shapes(text: str, dtype: str | None = None) -> Any:
+    """The ``--input-shape`` grammar -> what ``report`` takes.
+
+    ``1,3,224,224`` is one shape; ``a;b`` are several positional inputs; ``name=1,128`` passes an input
+    by keyword (then every input is named: a dict); ``1,128:int64`` gives an input its dtype (token ids),
+    else ``dtype`` (``--input-dtype``) or the model's. Returns a shape, a list, or a dict of shapes and
+    ``TensorSpec``s.
+    """
+    items: list[Any] = []
+    names: list[str | None] = []
     for part in text.split(";"):
+        name, _, rest = part.rpartition("=")
+        dims, _, own_dtype = rest.partition(":")
+        if name and not name.isidentifier():
+            raise UsageError(f"--input-shape: '{name}' in '{part}' is not a parameter name")
         try:
-            shape = tuple(int(d) for d in part.split(","))
+            shape = tuple(int(d) for d in dims.split(","))
         except ValueError:
             raise UsageError(f"--input-shape: '{part}' is not a comma-separated list of ints") from None
         if not shape or any(d <= 0 for d in shape):
             raise UsageError(f"--input-shape: '{part}' must list positive ints, like 1,3,224,224")
-        shapes.append(shape)
-    return shapes
+        chosen = own_dtype or dtype
+        items.append(TensorSpec(shape, _dtype(chosen, "--input-shape")) if chosen else shape)
+        names.append(name or None)
+    if any(names):
+        if not all(names):
+            raise UsageError("--input-shape: name every input (name=1,128;other=1,128) or none of them")
+        return dict(zip(names, items, strict=True))
+    return items[0] if len(items) == 1 else items
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -108,9 +135,12 @@ def _width() -> int | None:
 
 def _input_for(loaded: LoadedModel, args: argparse.Namespace) -> Any:
     if args.input_shape:
-        shapes = parse_shapes(args.input_shape)
-        return shapes[0] if len(shapes) == 1 else shapes
-    return DEFAULT_INPUT_SHAPE if loaded.input_shape is None else loaded.input_shape  # may be a tensor
+        return parse_shapes(args.input_shape, args.input_dtype)
+    if args.input_dtype:
+        raise UsageError(
+            "--input-dtype applies to --input-shape; give both, or put the dtype in the file's INPUT_SHAPE"
+        )
+    return DEFAULT_INPUT_SHAPE if loaded.input_shape is None else loaded.input_shape  # tensors, a dict: as is
 
 
 def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,9 +153,11 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="the model (class or function) in the file to use; default: all")
     parser.add_argument(
         "--input-shape",
-        help="input shape, e.g. 1,3,224,224 ('a;b' for several inputs); default: the file's INPUT_SHAPE "
+        help="input shape, e.g. 1,3,224,224 ('a;b' for several inputs, 'input_ids=1,128:int64;attention_mask=1,128'"
+        " by keyword, ':dtype' for one input's dtype); default: the file's INPUT_SHAPE "
         f"or {','.join(map(str, DEFAULT_INPUT_SHAPE))}",
     )
+    parser.add_argument("--input-dtype", help="dtype of every --input-shape input without its own (e.g. int64)")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
 
 
@@ -329,13 +361,9 @@ def _cmd_measure(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    import torch
-
     from costmodel.device.calibrate import calibrate  # loads the timing code only when calibrating
 
-    dtype = getattr(torch, args.dtype, None)
-    if not isinstance(dtype, torch.dtype):
-        raise UsageError(f"--dtype: '{args.dtype}' is not a torch dtype (float32, float16, bfloat16, ...)")
+    dtype = _dtype(args.dtype, "--dtype")
     profile = calibrate(budget_s=args.budget, threads=args.threads, dtype=dtype, device=args.device, scale=args.scale)
     if args.output:
         profile.save(args.output)

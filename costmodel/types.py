@@ -465,8 +465,11 @@ class ModelInputs:
     specs: tuple[TensorSpec, ...]
     examples: tuple[torch.Tensor | None, ...]
     names: tuple[str | None, ...] = ()
+    #: Keyword inputs that are plain Python values (``return_dict=False``, ``use_cache=True``).
+    constants: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     def __post_init__(self) -> None:
+        _freeze(self, "constants")
         if not self.names:
             object.__setattr__(self, "names", (None,) * len(self.specs))
         if not len(self.specs) == len(self.examples) == len(self.names):
@@ -484,14 +487,14 @@ class ModelInputs:
 
     @property
     def keywords(self) -> tuple[str, ...]:
-        """The keywords of the inputs passed by name."""
+        """The keywords of the tensor inputs passed by name (``constants`` not included)."""
         return tuple(name for name in self.names if name is not None)
 
-    def split(self, values: Sequence[T]) -> tuple[list[T], dict[str, T]]:
-        """One value per input, in input order -> (positional values, keyword values) for ``forward``."""
+    def split(self, values: Sequence[T]) -> tuple[list[T], dict[str, Any]]:
+        """One value per tensor input, in input order -> (positional, keyword) for ``forward``, constants added."""
         positional = [v for v, name in zip(values, self.names, strict=True) if name is None]
         keyword = {name: v for v, name in zip(values, self.names, strict=True) if name is not None}
-        return positional, keyword
+        return positional, {**keyword, **self.constants}
 
     def __len__(self) -> int:
         return len(self.specs)

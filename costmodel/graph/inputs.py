@@ -67,8 +67,14 @@ def normalize_inputs(input_shape: Any, model: nn.Module) -> ModelInputs:
     dtype = input_dtype(model)
     specs: list[TensorSpec] = []
     examples: list[torch.Tensor | None] = []
+    kept: list[str | None] = []
+    constants: dict[str, Any] = {}
     for index, (item, name) in enumerate(zip(items, names, strict=True)):
         label = f"input '{name}'" if name is not None else f"input {index}"
+        if name is not None and (item is None or isinstance(item, bool | int | str | float)):
+            constants[name] = item  # a flag or option passed by keyword: forward sees it as given
+            continue
+        kept.append(name)
         if isinstance(item, torch.Tensor):
             specs.append(TensorSpec.of(item))
             examples.append(item)
@@ -80,7 +86,9 @@ def normalize_inputs(input_shape: Any, model: nn.Module) -> ModelInputs:
             raise UnsupportedInput(f"{label} has a non-positive dimension: {tuple(shape)}")
         specs.append(TensorSpec(tuple(int(d) for d in shape), item_dtype))
         examples.append(None)
-    return ModelInputs(tuple(specs), tuple(examples), names)
+    if not specs:
+        raise UnsupportedInput("no tensor input given: at least one input must be a shape, a TensorSpec or a tensor")
+    return ModelInputs(tuple(specs), tuple(examples), tuple(kept), constants)
 
 
 def meta_tensors(inputs: ModelInputs) -> list[torch.Tensor]:

@@ -343,6 +343,30 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
 
 
 @contextlib.contextmanager
+def _no_fast_path() -> Iterator[None]:
+    """Transformer layers' fused inference path off for the run: its single fused op would hide the
+    projections, attention and feed-forward (the unfused path does the same arithmetic, op by op)."""
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)
+
+
+@contextlib.contextmanager
+def _no_onednn() -> Iterator[None]:
+    """oneDNN off for a run on values: its fused recurrent kernel would be one opaque call, where the
+    op-by-op path does the same arithmetic."""
+    enabled = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = enabled
+
+
+@contextlib.contextmanager
 def _recurrent_weights_on_meta(model: nn.Module) -> Iterator[None]:
     """Recurrent layers (LSTM, GRU, RNN) read their weights from a private list, which C++ checks for the
     input's device before any op dispatches: point it at meta copies for the run, and back afterwards."""
@@ -406,9 +430,9 @@ def _run(
     runner = _Runner(traced, recorder)
     if on_values:
         values = example_tensors(inputs, device or torch.device("cpu"), model=model)
-        with inference(model), recorder:
+        with inference(model), _no_fast_path(), _no_onednn(), recorder:
             interpret(traced, values, runner, inputs.names)
     else:
-        with inference(model), _recurrent_weights_on_meta(model), recorder:
+        with inference(model), _no_fast_path(), _recurrent_weights_on_meta(model), recorder:
             interpret(traced, meta_tensors(inputs), runner, inputs.names)
     return runner.records

@@ -27,6 +27,9 @@ __all__ = ["Segment", "SplitRun"]
 
 #: Ops that get a row of their own inside a container: the work the per-layer view is about.
 _OWN_ROW = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION, OpKind.EMBEDDING})
+#: Layers whose inside is functional (no child module calls): split by their big ops all the same,
+#: so attention shows its input projection, attention core and output projection as rows.
+_SPLIT_INSIDE: tuple[type[nn.Module], ...] = (nn.MultiheadAttention,)
 #: Ops that move no data: a run of only these joins the row after it.
 _FREE = frozenset({OpKind.VIEW, OpKind.NONE})
 
@@ -85,7 +88,7 @@ class SplitRun:
         if self._stack:
             parent_path, parent, _ = self._stack[-1]
             self._stack[-1] = (parent_path, parent, True)
-        self._stack.append((path, module, False))
+        self._stack.append((path, module, isinstance(module, _SPLIT_INSIDE)))
         self._open = None
 
     def _pre_hook(self, module: nn.Module, args: Any) -> None:

@@ -30,7 +30,7 @@ from costmodel.graph.source import call_site
 from costmodel.ops import lookup
 from costmodel.types import ModelInputs
 
-__all__ = ["LOCATION", "ROOT", "TracedModel", "trace"]
+__all__ = ["LOCATION", "ROOT", "TRACED_INTO", "TracedModel", "trace"]
 
 #: ``node.meta`` key holding the node's ``SourceLocation`` (the user's line that created it).
 LOCATION = "costmodel_location"
@@ -81,6 +81,17 @@ class _Attribute(_Unpacking, fx.proxy.Attribute):
     """fx's lazily created attribute proxy, with cheap unpacking."""
 
 
+#: Standard layers that are containers in all but name: traced into (or split into rows), never kept whole.
+TRACED_INTO: tuple[type[nn.Module], ...] = (
+    nn.Transformer,
+    nn.TransformerEncoder,
+    nn.TransformerDecoder,
+    nn.TransformerEncoderLayer,
+    nn.TransformerDecoderLayer,
+    nn.MultiheadAttention,
+)
+
+
 class _Tracer(fx.Tracer):
     """fx tracer that keeps nn layers, registered module classes and opaque paths as leaves."""
 
@@ -92,6 +103,8 @@ class _Tracer(fx.Tracer):
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if module_qualified_name in self.opaque or lookup(type(m)) is not None:
             return True
+        if isinstance(m, TRACED_INTO):
+            return False
         return super().is_leaf_module(m, module_qualified_name)
 
     def call_module(
@@ -126,17 +139,18 @@ def _forward_parameters(model: nn.Module) -> list[inspect.Parameter]:
 
 
 def _defaults_kept(model: nn.Module, inputs: ModelInputs | None) -> dict[str, Any]:
-    """The parameters not given, with their (non-tensor) defaults: the trace is specialised on them."""
+    """The parameters not given, with their (non-tensor) defaults, and the constants given: the trace is
+    specialised on them."""
     if inputs is None:
         return {}
-    given = set(inputs.keywords)
+    given = set(inputs.keywords) | set(inputs.constants)
     positional = inputs.positional_count
     kept = {}
     for index, p in enumerate(_forward_parameters(model)):
         passed = (index < positional and p.kind is not p.KEYWORD_ONLY) or p.name in given
         if not passed and p.default is not p.empty and not isinstance(p.default, torch.Tensor):
             kept[p.name] = p.default
-    return kept
+    return {**kept, **inputs.constants}
 
 
 def _is_specialisation_check(node: fx.Node) -> bool:
@@ -174,7 +188,8 @@ def _root_graph(model: nn.Module, inputs: ModelInputs | None) -> fx.Graph:
         positional_names = names[:count]  # more inputs than parameters: bind_inputs says so
         keywords = inputs.keywords
     args = tuple(graph.placeholder(name) for name in positional_names)
-    kwargs = {name: graph.placeholder(name) for name in keywords}
+    kwargs: dict[str, Any] = {name: graph.placeholder(name) for name in keywords}
+    kwargs.update(inputs.constants if inputs is not None else {})
     node = graph.create_node("call_module", ROOT, args, kwargs, name="model")
     node.meta[LOCATION] = None
     graph.output(node)
