@@ -13,6 +13,7 @@ the rows whose tensors it reads, so memory and fork analyses see the data flow.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,12 @@ _FREE = frozenset({OpKind.VIEW, OpKind.NONE})
 
 
 def _kind(call: OpCall) -> OpKind | None:
-    formula = lookup(call.target)
+    return _kind_of(call.target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kind_of(target: Any) -> OpKind | None:
+    formula = lookup(target)
     return formula.kind if formula is not None else None
 
 

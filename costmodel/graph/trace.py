@@ -138,6 +138,13 @@ def _forward_parameters(model: nn.Module) -> list[inspect.Parameter]:
     return [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
+def _behind_a_wrapper(model: nn.Module) -> bool:
+    """Whether ``forward`` is a decorator's ``(*args, **kwargs)`` around the real one (Hugging Face models)."""
+    forward = getattr(type(model).forward, "__code__", None)
+    wrapped = hasattr(type(model).forward, "__wrapped__")
+    return wrapped and forward is not None and bool(forward.co_flags & inspect.CO_VARARGS)
+
+
 def _defaults_kept(model: nn.Module, inputs: ModelInputs | None) -> dict[str, Any]:
     """The parameters not given, with their (non-tensor) defaults, and the constants given: the trace is
     specialised on them."""
@@ -208,6 +215,8 @@ def trace(model: nn.Module, inputs: ModelInputs | None = None) -> TracedModel:
     opaque: frozenset[str] = frozenset()
     if _Tracer(opaque).is_leaf_module(model, ROOT):  # a single nn layer: keep it whole
         return _whole(model, inputs, opaque)
+    if _behind_a_wrapper(model):  # fx traces the wrapper's (*args, **kwargs), never the real forward
+        return _whole(model, inputs, frozenset({ROOT}))
     kept = _defaults_kept(model, inputs)
     for _ in range(sum(1 for _ in model.modules()) + 1):
         tracer = _Tracer(opaque)
