@@ -22,7 +22,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
 from costmodel.graph.inputs import example_tensors, meta_tensors
 from costmodel.graph.interpret import fetch, inference, interpret, run_node
-from costmodel.graph.split import Segment, SplitRun
+from costmodel.graph.split import Segment, SplitRun, tensors_in
 from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import lookup
 from costmodel.types import FrozenMap, ModelInputs, OpCall, TensorSpec
@@ -63,13 +63,7 @@ def _spec(value: Any) -> Any:
 
 def _flat_specs(value: Any) -> tuple[TensorSpec, ...]:
     """Every tensor in a (nested) value, as specs."""
-    if isinstance(value, torch.Tensor):
-        return (TensorSpec.of(value),)
-    if isinstance(value, list | tuple):
-        return tuple(s for v in value for s in _flat_specs(v))
-    if isinstance(value, dict):
-        return tuple(s for v in value.values() for s in _flat_specs(v))
-    return ()
+    return tuple(TensorSpec.of(t) for t in tensors_in(value))
 
 
 def _paired(nodes: Any, values: Any) -> Iterator[tuple[fx.Node, torch.Tensor]]:
@@ -85,24 +79,14 @@ def _paired(nodes: Any, values: Any) -> Iterator[tuple[fx.Node, torch.Tensor]]:
             yield from _paired(n, values.get(key))
 
 
-def _tensors(value: Any) -> list[torch.Tensor]:
-    """Every tensor in a (nested) value."""
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [t for v in value for t in _tensors(v)]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors(v)]
-    return []
-
-
 def _fresh_bytes(result: Any, given: Any) -> int:
     """Bytes of the result's tensors that are new memory: not an input, an in-place update or a view of one."""
-    taken = {id(t) for t in _tensors(given)}
-    taken |= {id(t._base) for t in _tensors(given) if t._base is not None}
+    given_tensors = list(tensors_in(given))
+    taken = {id(t) for t in given_tensors}
+    taken |= {id(t._base) for t in given_tensors if t._base is not None}
     return sum(
         t.numel() * t.element_size()
-        for t in _tensors(result)
+        for t in tensors_in(result)
         if id(t) not in taken and (t._base is None or id(t._base) not in taken)
     )
 
@@ -277,7 +261,8 @@ class _Runner:
             self.recorder.observer = None
         split.finish()
         sources = {id(value): source for source, value in _paired((node.args, node.kwargs), (args, kwargs))}
-        last = next((split.maker(t) for t in _tensors(result) if split.maker(t) not in (None, -1)), None)
+        last = next((split.maker(t) for t in tensors_in(result) if split.maker(t) not in (None, -1)), None)
+        output_segment = split.segments[last] if last is not None else None  # made the part's output
         rows = split.nodes(self.rows, self.taken, sources)
         owned = [_owned(segment) for segment, _ in rows]
         used = {id(p) for parameters in owned for p in parameters}
@@ -295,7 +280,7 @@ class _Runner:
                     segment.fresh_bytes,
                     parameters,
                     from_opaque=True,
-                    stands_for=node.name if split.segments.index(segment) == last else None,
+                    stands_for=node.name if segment is output_segment else None,
                 )
             )
         return result
@@ -343,27 +328,30 @@ def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any,
 
 
 @contextlib.contextmanager
-def _no_fast_path() -> Iterator[None]:
+def _switched_off(read: Callable[[], bool], write: Callable[[bool], None]) -> Iterator[None]:
+    """A global backend switch off for the block, back to what it was afterwards."""
+    was = read()
+    write(False)
+    try:
+        yield
+    finally:
+        write(was)
+
+
+def _no_fast_path() -> contextlib.AbstractContextManager[None]:
     """Transformer layers' fused inference path off for the run: its single fused op would hide the
     projections, attention and feed-forward (the unfused path does the same arithmetic, op by op)."""
-    enabled = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(enabled)
+    return _switched_off(torch.backends.mha.get_fastpath_enabled, torch.backends.mha.set_fastpath_enabled)
 
 
-@contextlib.contextmanager
-def _no_onednn() -> Iterator[None]:
+def _no_onednn() -> contextlib.AbstractContextManager[None]:
     """oneDNN off for a run on values: its fused recurrent kernel would be one opaque call, where the
     op-by-op path does the same arithmetic."""
-    enabled = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = enabled
+    return _switched_off(lambda: torch.backends.mkldnn.enabled, _set_onednn)
+
+
+def _set_onednn(enabled: bool) -> None:
+    torch.backends.mkldnn.enabled = enabled
 
 
 @contextlib.contextmanager

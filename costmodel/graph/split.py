@@ -24,7 +24,7 @@ from torch import fx, nn
 from costmodel.ops import lookup
 from costmodel.types import OpCall, OpKind, TensorSpec
 
-__all__ = ["Segment", "SplitRun"]
+__all__ = ["Segment", "SplitRun", "tensors_in"]
 
 #: Ops that get a row of their own inside a container: the work the per-layer view is about.
 _OWN_ROW = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION, OpKind.EMBEDDING})
@@ -45,15 +45,16 @@ def _kind_of(target: Any) -> OpKind | None:
     return formula.kind if formula is not None else None
 
 
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
+def tensors_in(value: Any) -> Iterator[torch.Tensor]:
+    """Every tensor in a (nested) value: lists, tuples and dict values, in order."""
     if isinstance(value, torch.Tensor):
         yield value
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _tensors(item)
+            yield from tensors_in(item)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _tensors(item)
+            yield from tensors_in(item)
 
 
 @dataclass
@@ -84,7 +85,7 @@ class SplitRun:
         self._open_big = False  # the open row is a container's big op: the next op starts a new row
         self._maker: dict[int, int] = {}  # tensor id -> segment index (-1: an input of the opaque part)
         self._alive: list[torch.Tensor] = []  # keeps ids unique while this run lives
-        for tensor in _tensors(inputs):
+        for tensor in tensors_in(inputs):
             self._maker[id(tensor)] = -1
             self._alive.append(tensor)
         self._enter(path, module)
@@ -133,13 +134,13 @@ class SplitRun:
         self._open_big = called_child and kind in _OWN_ROW
         segment.calls.append(call)
         index = len(self.segments) - 1  # the open row is always the newest
-        for tensor in _tensors(args):
+        for tensor in tensors_in(args):
             maker = self._maker.get(id(tensor))
             if maker is not None and maker != index and id(tensor) not in segment.reads:
                 segment.reads.append(id(tensor))
                 segment.input_specs.append(TensorSpec.of(tensor))
-        segment.output_specs = [TensorSpec.of(t) for t in _tensors(output)]
-        for tensor in _tensors(output):
+        segment.output_specs = [TensorSpec.of(t) for t in tensors_in(output)]
+        for tensor in tensors_in(output):
             if id(tensor) not in self._maker and tensor._base is None:
                 segment.fresh_bytes += tensor.numel() * tensor.element_size()
             self._maker[id(tensor)] = index
