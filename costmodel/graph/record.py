@@ -22,6 +22,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
 from costmodel.graph.inputs import example_tensors, meta_tensors
 from costmodel.graph.interpret import fetch, inference, interpret, run_node
+from costmodel.graph.memo import MEMO, signature
 from costmodel.graph.split import Segment, SplitRun, tensors_in
 from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import lookup
@@ -125,26 +126,43 @@ class _Recorder(TorchDispatchMode):
         kwargs = kwargs or {}
         if self.on_values:
             out = func(*args, **kwargs)
+            call = _call(func, args, kwargs, out)
         else:
             args = tuple(self.to_meta(a) for a in args)
             kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
             if "device" in kwargs:
                 kwargs["device"] = torch.device("meta")
-            out = _shape_only(func, args, kwargs)
-            if out is None:
-                out = func(*args, **kwargs)
-        if self.calls is not None or self.observer is not None:
-            call = OpCall(
-                func,
-                tuple(_spec(a) for a in args),
-                _flat_specs(out),
-                FrozenMap({k: _spec(v) for k, v in kwargs.items()}) if kwargs else _NO_KWARGS,
-            )
-            if self.calls is not None:
-                self.calls.append(call)
-            if self.observer is not None:
-                self.observer(call, (args, kwargs), out)
+            out, call = _on_meta(func, args, kwargs)
+        if self.calls is not None:
+            self.calls.append(call)
+        if self.observer is not None:
+            self.observer(call, (args, kwargs), out)
         return out
+
+
+def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, OpCall]:
+    """Run one op on meta tensors, through the memo of meta kernel results (``costmodel.graph.memo``)."""
+    key = signature(func, args, kwargs)
+    entry = MEMO.get(key) if key is not None else None
+    if entry is not None:
+        return entry.outputs(), entry.call
+    out = _shape_only(func, args, kwargs)
+    if out is None:
+        out = func(*args, **kwargs)
+    call = _call(func, args, kwargs, out)
+    if key is not None:
+        MEMO.keep(key, func, out, call)
+    return out, call
+
+
+def _call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> OpCall:
+    """The ``OpCall`` record of one dispatched call: tensors as specs."""
+    return OpCall(
+        func,
+        tuple(_spec(a) for a in args),
+        _flat_specs(out),
+        FrozenMap({k: _spec(v) for k, v in kwargs.items()}) if kwargs else _NO_KWARGS,
+    )
 
 
 def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:

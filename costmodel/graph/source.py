@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import linecache
 import os
 import re
 import sys
+import types
 
 import torch
 from torch import nn
@@ -33,15 +33,28 @@ def _is_library_file(filename: str) -> bool:
     return filename.startswith(_TORCH_DIR) or (filename.startswith(_OWN_DIR) and not filename.startswith(_ZOO_DIR))
 
 
+@functools.lru_cache(maxsize=8192)
+def _is_library_code(code: types.CodeType) -> bool:
+    return _is_library_file(code.co_filename)
+
+
+@functools.lru_cache(maxsize=8192)
+def _positions(code: types.CodeType) -> tuple[tuple[int | None, ...], ...]:
+    """A code object's instruction positions, read once (``co_positions`` is an iterator from the start)."""
+    return tuple(code.co_positions())
+
+
 def call_site(skip: int = 1) -> SourceLocation | None:
     """The innermost stack frame outside torch and costmodel: the user's line being run."""
     frame = sys._getframe(skip + 1)
-    while frame is not None and _is_library_file(frame.f_code.co_filename):
+    while frame is not None and _is_library_code(frame.f_code):
         frame = frame.f_back
     if frame is None:
         return None
     code = frame.f_code
-    position = next(itertools.islice(code.co_positions(), frame.f_lasti // 2, None), None)
+    positions = _positions(code)
+    index = frame.f_lasti // 2
+    position = positions[index] if index < len(positions) else None
     line = frame.f_lineno
     column = (position[2] or 0) + 1 if position and position[0] == line else 1
     return SourceLocation(code.co_filename, line, column)

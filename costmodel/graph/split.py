@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from costmodel.ops import lookup
+from costmodel.ops import generation, lookup
 from costmodel.types import OpCall, OpKind, TensorSpec
 
 __all__ = ["Segment", "SplitRun", "tensors_in"]
@@ -36,11 +36,11 @@ _FREE = frozenset({OpKind.VIEW, OpKind.NONE})
 
 
 def _kind(call: OpCall) -> OpKind | None:
-    return _kind_of(call.target)
+    return _kind_of(call.target, generation())
 
 
 @functools.lru_cache(maxsize=4096)
-def _kind_of(target: Any) -> OpKind | None:
+def _kind_of(target: Any, registry_generation: int) -> OpKind | None:
     formula = lookup(target)
     return formula.kind if formula is not None else None
 
@@ -65,7 +65,9 @@ class Segment:
     module: nn.Module
     leaf: bool
     calls: list[OpCall] = field(default_factory=list)
-    reads: list[int] = field(default_factory=list)  # ids of tensors read that an earlier row or input made
+    #: (tensor id, the row that had made it when read: -1 an input) of each tensor read that an earlier row or
+    #: input made; the maker is taken at the read, since an in-place op later makes the same tensor anew.
+    reads: list[tuple[int, int]] = field(default_factory=list)
     input_specs: list[TensorSpec] = field(default_factory=list)
     output_specs: list[TensorSpec] = field(default_factory=list)  # the last call's
     fresh_bytes: int = 0
@@ -136,8 +138,8 @@ class SplitRun:
         index = len(self.segments) - 1  # the open row is always the newest
         for tensor in tensors_in(args):
             maker = self._maker.get(id(tensor))
-            if maker is not None and maker != index and id(tensor) not in segment.reads:
-                segment.reads.append(id(tensor))
+            if maker is not None and maker != index and (id(tensor), maker) not in segment.reads:
+                segment.reads.append((id(tensor), maker))
                 segment.input_specs.append(TensorSpec.of(tensor))
         segment.output_specs = [TensorSpec.of(t) for t in tensors_in(output)]
         for tensor in tensors_in(output):
@@ -177,9 +179,8 @@ class SplitRun:
                 made.append(None)
                 continue
             sources: list[fx.Node] = []
-            for tensor_id in segment.reads:
-                maker = self._maker.get(tensor_id)
-                source = inputs.get(tensor_id) if maker == -1 else made[maker] if maker is not None else None
+            for tensor_id, maker in segment.reads:
+                source = inputs.get(tensor_id) if maker == -1 else made[maker]
                 if source is not None and source not in sources:
                     sources.append(source)
             name = _unique(_row_name(segment), taken)

@@ -27,6 +27,7 @@ __all__ = [
     "REGISTRY",
     "Formula",
     "io_cost",
+    "generation",
     "lookup",
     "register_cost",
     "unregister_cost",
@@ -48,6 +49,12 @@ class Formula:
 
 #: The one registry: op packet or module class -> formula.
 REGISTRY: dict[Any, Formula] = {}
+_generation = [0]  # bumped on every change, so memoised prices know when they are stale
+
+
+def generation() -> int:
+    """How many times the registry has changed: a memo of priced calls is valid while this stays the same."""
+    return _generation[0]
 
 
 def _check_key(target: object) -> None:
@@ -92,6 +99,7 @@ def register_cost(
                     f"({REGISTRY[target].fn.__qualname__}); pass override=True to replace it"
                 )
             REGISTRY[target] = Formula(fn, op_kind)
+            _generation[0] += 1
         return fn
 
     return decorate
@@ -100,6 +108,7 @@ def register_cost(
 def unregister_cost(target: Any) -> None:
     """Remove a registration (for tests and for users replacing a formula)."""
     del REGISTRY[target]
+    _generation[0] += 1
 
 
 def _free(call: OpCall) -> Cost:

@@ -1,0 +1,145 @@
+"""Memoised meta kernels: an ATen op's output metadata, computed once per signature.
+
+Most meta kernels are Python (``torch._refs``, ``torch._meta_registrations``) and cost
+tens of microseconds a call, more than the rest of the walk. Their result depends only
+on the op and the metadata of its arguments (shapes, strides, dtypes) and the values of
+its non-tensor arguments, so it is kept, keyed by exactly that, like FakeTensorMode's
+dispatch cache: a later call with the same signature gets fresh meta tensors of the
+recorded shapes, strides and dtypes (``torch.empty_strided``, C++) and the recorded
+``OpCall``.
+
+Only ops whose outputs are new memory are kept: no views, no in-place or ``out=`` ops
+(their outputs alias an input, which a fresh tensor would not), and only results made of
+tensors (a data-dependent op fails on meta and is never kept). Keys tell ``1`` from
+``1.0`` and ``True``, since they give different dtypes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from costmodel.types import OpCall
+
+__all__ = ["MEMO", "Memo", "MemoEntry", "clear", "signature"]
+
+#: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy).
+_LIMIT = 50_000
+
+_SCALARS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout)
+
+
+def _arg_key(value: Any) -> Any:
+    """A hashable stand-in for one argument; raises ``TypeError`` for what cannot be keyed."""
+    if isinstance(value, torch.Tensor):
+        if type(value) is not torch.Tensor and not isinstance(value, torch.nn.Parameter):
+            raise TypeError("tensor subclass")
+        return (value.shape, value.stride(), value.dtype)
+    if isinstance(value, list | tuple):
+        return (type(value), *(_arg_key(v) for v in value))
+    if isinstance(value, _SCALARS):
+        return (type(value), value)
+    raise TypeError(type(value).__name__)
+
+
+def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The memo key of one call, or ``None`` when an argument has no hashable stand-in."""
+    try:
+        return (
+            func,
+            tuple(_arg_key(a) for a in args),
+            tuple((k, _arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
+        )
+    except TypeError:
+        return None
+
+
+_FRESH: dict[Any, bool] = {}
+
+
+def _returns_fresh(func: Any) -> bool:
+    """Whether an op's outputs are always new memory: not mutable, no aliasing return (cached per op)."""
+    found = _FRESH.get(func)
+    if found is None:
+        schema = func._schema
+        found = not schema.is_mutable and all(r.alias_info is None for r in schema.returns)
+        _FRESH[func] = found
+    return found
+
+
+def _template(value: Any) -> Any:
+    """The recipe for rebuilding an output: ``(shape, stride, dtype)`` per tensor, nested as returned."""
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "meta" or value._base is not None:
+            raise TypeError("not a fresh meta tensor")
+        return (tuple(value.shape), value.stride(), value.dtype)
+    if isinstance(value, list | tuple):
+        return [type(value), *(_template(v) for v in value)]
+    if value is None:
+        return None
+    raise TypeError(type(value).__name__)
+
+
+def _build(template: Any) -> Any:
+    if type(template) is tuple:
+        shape, stride, dtype = template
+        return torch.empty_strided(shape, stride, dtype=dtype, device="meta")
+    if template is None:
+        return None
+    kind, *items = template
+    return kind(_build(item) for item in items)
+
+
+class MemoEntry:
+    """What one signature gave: the outputs' recipe and the recorded call."""
+
+    __slots__ = ("call", "template")
+
+    def __init__(self, template: Any, call: OpCall) -> None:
+        self.template = template
+        self.call = call
+
+    def outputs(self) -> Any:
+        """Fresh meta tensors of the recorded shapes, strides and dtypes, in the returned structure."""
+        return _build(self.template)
+
+
+class Memo:
+    """The process-wide memo of meta kernel results (one dict, bounded)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, MemoEntry] = {}
+
+    def get(self, key: Any) -> MemoEntry | None:
+        """The entry for a signature, if one was kept."""
+        return self._entries.get(key)
+
+    def keep(self, key: Any, func: Any, out: Any, call: OpCall) -> None:
+        """Keep what ``func`` gave for ``key``, when its outputs are fresh tensors."""
+        if not _returns_fresh(func):
+            return
+        try:
+            template = _template(out)
+        except TypeError:
+            return
+        if len(self._entries) >= _LIMIT:
+            self._entries.clear()
+        self._entries[key] = MemoEntry(template, call)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: The one memo of the process.
+MEMO = Memo()
+
+
+def clear() -> None:
+    """Forget every memoised result (for timing a cold walk, and for tests)."""
+    MEMO.clear()
+
