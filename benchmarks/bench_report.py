@@ -1,11 +1,12 @@
 """Speed and memory of ``costmodel.report`` against fvcore and torch's FlopCounterMode.
 
 Prints the time and peak memory of a >600 M-parameter model built on the meta device; then,
-for each zoo model, the median wall time of each tool over several runs in
-this one process, timed round-robin (this machine's speed drifts by tens of percent
-over minutes), and the ratios; then how time grows with the number of layers.
+for CNNs of the zoo and Hugging Face transformers from small configs (called with keyword inputs,
+as their users call them), the median wall time of each tool over several runs in this one
+process, timed round-robin per model (this machine's speed drifts by tens of percent over
+minutes), with IQRs and ratios; then how time grows with the number of layers.
 
-    python benchmarks/bench_report.py [--repeats 7] [--batches 1 8]
+    python benchmarks/bench_report.py [--repeats 9] [--batches 1 8]
 """
 
 from __future__ import annotations
@@ -17,27 +18,30 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 import costmodel
+from costmodel.graph import forget_memos
 from costmodel.zoo import MODELS
 
-MODELS_TIMED = ("shufflenet_v2_x1.0", "shufflenet_v1_g3_x1.0", "mobilenet_v2_x1.0", "shufflenet_v2_x2.0")
+#: CNNs and a ViT of the zoo, timed on [batch, 3, 224, 224].
+CNNS = (
+    "shufflenet_v2_x1.0", "shufflenet_v2_x2.0", "shufflenet_v1_g3_x1.0", "mobilenet_v2_x1.0", "mobilenet_v1_x1.0",
+    "resnet18", "resnet50", "vgg11", "squeezenet1_1", "vit_tiny",
+)  # fmt: skip
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn`` after one warm-up call."""
-    return interleaved_medians([fn], repeats)[0]
-
-
-def interleaved_medians(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median wall time of each function, timed round-robin so machine drift hits all alike."""
+def interleaved(fns: list[Callable[[], object]], repeats: int) -> list[list[float]]:
+    """Wall times of each function, timed round-robin (one warm-up call each first) so drift hits all alike."""
     for fn in fns:
         fn()
     times: list[list[float]] = [[] for _ in fns]
@@ -46,16 +50,22 @@ def interleaved_medians(fns: list[Callable[[], object]], repeats: int) -> list[f
             start = time.perf_counter()
             fn()
             samples.append(time.perf_counter() - start)
-    return [statistics.median(samples) for samples in times]
+    return times
 
 
-def flop_counter(model: nn.Module, x: torch.Tensor) -> int:
-    """torch's FlopCounterMode total (runs the model on real data)."""
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` after one warm-up call."""
+    return statistics.median(interleaved([fn], repeats)[0])
+
+
+def flop_counter(model: nn.Module, inputs: Any) -> int:
+    """torch's FlopCounterMode total (runs the model on real data; attention on its math backend)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(x)
+    with sdpa_kernel(SDPBackend.MATH), counter, torch.no_grad():
+        model(**inputs) if isinstance(inputs, dict) else model(inputs)
     return counter.get_total_flops()
 
 
@@ -68,22 +78,73 @@ def fvcore_count(model: nn.Module, x: torch.Tensor) -> int:
     return analysis.total()
 
 
+def _cold(model: nn.Module, inputs: Any) -> object:
+    """A report as a fresh process's first one would run it: the meta kernel and price memos forgotten."""
+    forget_memos()
+    return costmodel.report(model, inputs)
+
+
+def suite(batch: int) -> list[tuple[str, nn.Module, Any, torch.Tensor | None]]:
+    """(name, model, inputs as the user calls it, the tensor fvcore is given or ``None``)."""
+    cases: list[tuple[str, nn.Module, Any, torch.Tensor | None]] = []
+    for name in CNNS:
+        x = torch.randn(batch, 3, 224, 224)
+        cases.append((name, MODELS[name]().eval(), x, x))
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.test_transformers import CASES  # the one list of small configs, shared with the tests
+    except ImportError:  # transformers not installed
+        return cases
+    cases += [
+        (f"hf {name} {attention}", CASES[name][0](attention).eval(), CASES[name][1](), None)
+        for name in sorted(CASES)
+        for attention in ("eager", "sdpa")
+    ]
+    return cases
+
+
+def _iqr(samples: list[float]) -> float:
+    q1, _, q3 = statistics.quantiles(samples, n=4)
+    return q3 - q1
+
+
 def compare_tools(repeats: int, batch: int) -> None:
-    print(f"batch {batch}, 224x224 (costmodel does the same work at any batch; the others run the model)")
-    print(f"{'model':24} {'costmodel':>10} {'fvcore':>10} {'FlopCntr':>10} {'fvcore/cm':>10} {'FlopCntr/cm':>12}")
-    shape = (batch, 3, 224, 224)
-    for name in MODELS_TIMED:
-        model = MODELS[name]().eval()
-        x = torch.zeros(shape)
-        ours, fv, fc = interleaved_medians(
-            [
-                lambda: costmodel.report(model, shape),  # noqa: B023
-                lambda: fvcore_count(model, x),  # noqa: B023
-                lambda: flop_counter(model, x),  # noqa: B023
-            ],
-            repeats,
+    """report() warm and cold against FlopCounterMode and fvcore on every model, round-robin per model."""
+    print(
+        f"batch {batch}: medians of {repeats} round-robin runs in ms (IQR); ratios are costmodel / other, "
+        "so below 1 is faster.\n'cold': meta kernel and price memos forgotten before each call (a fresh "
+        "process's first report); fvcore cannot take keyword inputs (Hugging Face models)."
+    )
+    columns = ("report", "cold", "FlopCntr", "fvcore")
+    print(f"{'model':24} " + " ".join(f"{c:>14}" for c in columns) + f" {'/FCM':>6} {'cold/FCM':>9} {'/fvcore':>8}")
+    sums = {"report": 0.0, "cold": 0.0, "fcm": 0.0}
+    worst = (0.0, "")
+    for name, model, inputs, x in suite(batch):
+        fns: list[Callable[[], object]] = [
+            lambda m=model, i=inputs: costmodel.report(m, i),
+            lambda m=model, i=inputs: _cold(m, i),
+            lambda m=model, i=inputs: flop_counter(m, i),
+        ]
+        if x is not None:
+            fns.append(lambda m=model, t=x: fvcore_count(m, t))
+        times = interleaved(fns, repeats)
+        med = [statistics.median(t) for t in times]
+        cells = [f"{m * 1e3:7.1f} ({_iqr(t) * 1e3:4.1f})" for m, t in zip(med, times, strict=True)]
+        cells += ["n/a"] * (4 - len(cells))
+        for key, value in zip(sums, med, strict=False):
+            sums[key] += value
+        worst = max(worst, (med[0] / med[2], name))
+        vs_fvcore = f"{med[0] / med[3]:8.2f}" if x is not None else f"{'n/a':>8}"
+        print(
+            f"{name:24} {cells[0]:>14} {cells[1]:>14} {cells[2]:>14} {cells[3]:>14} "
+            f"{med[0] / med[2]:6.2f} {med[1] / med[2]:9.2f} {vs_fvcore}",
+            flush=True,
         )
-        print(f"{name:24} {ours * 1e3:8.1f}ms {fv * 1e3:8.1f}ms {fc * 1e3:8.1f}ms {fv / ours:9.2f}x {fc / ours:11.2f}x")
+    print(
+        f"summed: report {sums['report'] * 1e3:.0f} ms, cold {sums['cold'] * 1e3:.0f} ms, FlopCounterMode "
+        f"{sums['fcm'] * 1e3:.0f} ms; report/FCM {sums['report'] / sums['fcm']:.2f}, cold/FCM "
+        f"{sums['cold'] / sums['fcm']:.2f}; slowest against FCM: {worst[1]} at {worst[0]:.2f}"
+    )
 
 
 class Block(nn.Module):
@@ -140,7 +201,7 @@ def scaling(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
     warnings.filterwarnings("ignore")

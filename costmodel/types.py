@@ -160,8 +160,14 @@ class TensorSpec:
 
     @classmethod
     def of(cls, tensor: torch.Tensor) -> TensorSpec:
-        """The spec of a tensor (real, meta or fake)."""
-        return cls(tuple(tensor.shape), tensor.dtype)
+        """The spec of a tensor (real, meta or fake); equal specs are one shared record."""
+        key = (tensor.shape, tensor.dtype)
+        found = _SPECS.get(key)
+        if found is None:
+            found = cls(tuple(tensor.shape), tensor.dtype)
+            if len(_SPECS) < _SPECS_LIMIT and cls is TensorSpec:
+                _SPECS[key] = found
+        return found
 
     @property
     def numel(self) -> int:
@@ -180,6 +186,11 @@ class TensorSpec:
 
     def __str__(self) -> str:
         return "[" + ", ".join(map(str, self.shape)) + "]"
+
+
+#: (shape, dtype) -> its one shared spec: walks meet the same few shapes thousands of times.
+_SPECS: dict[tuple[Any, torch.dtype], TensorSpec] = {}
+_SPECS_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,14 @@ from torch import nn
 
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
 from costmodel.graph.interpret import bind_inputs
-from costmodel.graph.price import annotate
+from costmodel.graph import memo
+from costmodel.graph.price import annotate, forget_prices
 from costmodel.graph.record import record
 from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.trace import TracedModel, trace
 from costmodel.types import CostedGraph, ModelInputs
 
-__all__ = ["TracedModel", "cost_graph", "gc_paused"]
+__all__ = ["TracedModel", "cost_graph", "forget_memos", "gc_paused"]
 
 
 @contextlib.contextmanager
@@ -35,6 +36,12 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def forget_memos() -> None:
+    """Forget the memoised meta kernel results and prices: the next walk runs cold, as in a fresh process."""
+    memo.clear()
+    forget_prices()
 
 
 def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[CostedGraph, TracedModel]:

@@ -21,7 +21,7 @@ from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import generation, io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind
 
-__all__ = ["PricedNodes", "annotate", "price"]
+__all__ = ["PricedNodes", "annotate", "forget_prices", "price"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,11 @@ def price(call: OpCall) -> OpCost:
         _PRICED.clear()
     _PRICED[id(call)] = (call, now, priced)
     return priced
+
+
+def forget_prices() -> None:
+    """Forget every memoised price (for timing a cold walk)."""
+    _PRICED.clear()
 
 
 def _price(call: OpCall) -> OpCost:

@@ -313,7 +313,10 @@ class _Runner:
 def _owned(segment: Segment) -> tuple[nn.Parameter, ...]:
     """A row's parameters: a layer's all, a container's own (not its children's)."""
     if segment.leaf:
-        return tuple(segment.module.parameters())
+        module = segment.module
+        if not module._modules:  # the usual childless layer: its own parameters, without a recursive walk
+            return tuple(p for p in module._parameters.values() if p is not None)
+        return tuple(module.parameters())
     return tuple(p for p in segment.module._parameters.values() if p is not None)
 
 

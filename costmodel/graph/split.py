@@ -45,16 +45,27 @@ def _kind_of(target: Any, registry_generation: int) -> OpKind | None:
     return formula.kind if formula is not None else None
 
 
-def tensors_in(value: Any) -> Iterator[torch.Tensor]:
+def tensors_in(value: Any) -> list[torch.Tensor]:
     """Every tensor in a (nested) value: lists, tuples and dict values, in order."""
     if isinstance(value, torch.Tensor):
-        yield value
+        return [value]
+    found: list[torch.Tensor] = []
+    _collect(value, found)
+    return found
+
+
+def _collect(value: Any, found: list[torch.Tensor]) -> None:
+    if isinstance(value, torch.Tensor):
+        found.append(value)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from tensors_in(item)
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+            elif isinstance(item, list | tuple | dict):
+                _collect(item, found)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from tensors_in(item)
+            _collect(item, found)
 
 
 @dataclass
@@ -136,13 +147,15 @@ class SplitRun:
         self._open_big = called_child and kind in _OWN_ROW
         segment.calls.append(call)
         index = len(self.segments) - 1  # the open row is always the newest
+        makers = self._maker
         for tensor in tensors_in(args):
-            maker = self._maker.get(id(tensor))
+            maker = makers.get(id(tensor))
             if maker is not None and maker != index and (id(tensor), maker) not in segment.reads:
                 segment.reads.append((id(tensor), maker))
                 segment.input_specs.append(TensorSpec.of(tensor))
-        segment.output_specs = [TensorSpec.of(t) for t in tensors_in(output)]
-        for tensor in tensors_in(output):
+        outputs = tensors_in(output)
+        segment.output_specs = [TensorSpec.of(t) for t in outputs]
+        for tensor in outputs:
             if id(tensor) not in self._maker and tensor._base is None:
                 segment.fresh_bytes += tensor.numel() * tensor.element_size()
             self._maker[id(tensor)] = index
