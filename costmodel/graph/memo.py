@@ -6,7 +6,8 @@ on the op and the metadata of its arguments (shapes, strides, dtypes) and the va
 its non-tensor arguments, so it is kept, keyed by exactly that, like FakeTensorMode's
 dispatch cache: a later call with the same signature gets fresh meta tensors of the
 recorded shapes, strides and dtypes (``torch.empty_strided``, C++) and the recorded
-``OpCall``.
+``OpCall``. A run on real values (where branches depend on them) reuses the recorded
+``OpCall`` only, and only where the outputs it saw have the recorded shapes.
 
 Only ops whose outputs are new memory are kept: no views, no in-place or ``out=`` ops
 (their outputs alias an input, which a fresh tensor would not), and only results made of
@@ -16,6 +17,7 @@ tensors (a data-dependent op fails on meta and is never kept). Keys tell ``1`` f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -110,6 +112,7 @@ class Memo:
 
     def __init__(self) -> None:
         self._entries: dict[Any, MemoEntry] = {}
+        self._calls: dict[Any, OpCall] = {}  # runs on real values: the call records only
 
     def get(self, key: Any) -> MemoEntry | None:
         """The entry for a signature, if one was kept."""
@@ -127,9 +130,24 @@ class Memo:
             self._entries.clear()
         self._entries[key] = MemoEntry(template, call)
 
+    def call_on_values(self, key: Any, make: Callable[[], OpCall], outputs: tuple[Any, ...]) -> OpCall:
+        """The recorded call of a run on real values: the one kept for ``key`` if its outputs are ``outputs``
+        (an op's output shape may depend on values, so the outputs are compared), else ``make()``, kept."""
+        if key is None:
+            return make()
+        found = self._calls.get(key)
+        if found is not None and found.outputs == outputs:
+            return found
+        call = make()
+        if len(self._calls) >= _LIMIT:
+            self._calls.clear()
+        self._calls[key] = call
+        return call
+
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
+        self._calls.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -126,7 +126,9 @@ class _Recorder(TorchDispatchMode):
         kwargs = kwargs or {}
         if self.on_values:
             out = func(*args, **kwargs)
-            call = _call(func, args, kwargs, out)
+            call = MEMO.call_on_values(
+                signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
+            )
         else:
             args = tuple(self.to_meta(a) for a in args)
             kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
