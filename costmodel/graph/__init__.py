@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from torch import nn
 
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
-from costmodel.graph.interpret import bind_inputs
 from costmodel.graph import memo
+from costmodel.graph.interpret import bind_inputs
 from costmodel.graph.price import annotate, forget_prices
 from costmodel.graph.record import record
 from costmodel.graph.source import class_site, definition_site

@@ -160,4 +160,3 @@ MEMO = Memo()
 def clear() -> None:
     """Forget every memoised result (for timing a cold walk, and for tests)."""
     MEMO.clear()
-

@@ -26,8 +26,8 @@ from costmodel.types import Cost, OpCall, OpKind, TensorSpec
 __all__ = [
     "REGISTRY",
     "Formula",
-    "io_cost",
     "generation",
+    "io_cost",
     "lookup",
     "register_cost",
     "unregister_cost",

@@ -1,0 +1,137 @@
+"""The memoised walk: meta kernel results and prices kept per op signature give the same report as a cold walk.
+
+Each claim is checked against a walk with the memos forgotten first, against closed forms written out
+here, or against torch's FlopCounterMode.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import costmodel
+from costmodel import OpKind, register_cost, unregister_cost
+from costmodel.graph import forget_memos
+from costmodel.graph.memo import signature
+from costmodel.ops import io_cost
+from costmodel.zoo import shufflenet_v2
+from tests.conftest import torch_flop_counter_macs
+
+_aten = torch.ops.aten
+
+
+class Mixed(nn.Module):
+    """Views, in-place updates, a channels-last conv and scalar arithmetic: what a memo could get wrong."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 8, 3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = self.act(self.conv(x.contiguous(memory_format=torch.channels_last)))
+        y.add_(1.0)  # in place: its output is y itself, never a fresh tensor
+        z = y.transpose(1, 2).reshape(y.shape[0], -1)  # a view, then a copy (transposed memory)
+        return z * 2, z * 2.0, y.sum(dim=(2, 3))
+
+
+def _same(first: costmodel.Report, second: costmodel.Report) -> None:
+    assert [n.name for n in first.nodes] == [n.name for n in second.nodes]
+    for a, b in zip(first.nodes, second.nodes, strict=True):
+        assert (a.cost, a.output_shapes, a.output_bytes, a.kind) == (b.cost, b.output_shapes, b.output_bytes, b.kind)
+        assert [op.call for op in a.ops] == [op.call for op in b.ops]
+
+
+def test_a_warm_walk_gives_the_cold_walks_report() -> None:
+    model = Mixed()
+    forget_memos()
+    cold = costmodel.report(model, (2, 4, 8, 8))
+    warm = costmodel.report(model, (2, 4, 8, 8))
+    _same(cold, warm)
+    # conv 4 -> 8, 3x3, on 8x8, batch 2: 2 * 8 * 8 * 8 * 4 * 9 multiply-adds
+    assert warm.flops == 2 * 8 * 8 * 8 * 4 * 9 == torch_flop_counter_macs(model, torch.randn(2, 4, 8, 8))
+
+
+def test_a_warm_walk_of_a_zoo_model_gives_the_cold_walks_report() -> None:
+    model = shufflenet_v2(0.5)
+    forget_memos()
+    cold = costmodel.report(model, (1, 3, 64, 64))
+    _same(cold, costmodel.report(model, (1, 3, 64, 64)))
+
+
+def test_in_place_results_stay_the_tensor_they_update() -> None:
+    """The in-place add writes into the ReLU's output: no fresh memory, on a cold walk and a warm one alike."""
+    for _ in range(2):
+        rep = costmodel.report(Mixed(), (2, 4, 8, 8))
+        in_place = next(n for n in rep.nodes if n.target == ".add_")
+        assert in_place.output_bytes == 0
+
+
+def test_int_and_float_scalars_are_different_signatures() -> None:
+    x = torch.zeros(2, 3, dtype=torch.int64, device="meta")
+    keys = {signature(_aten.mul.Tensor, (x, v), {}) for v in (2, 2.0, True)}
+    assert len(keys) == 3  # 2 == 2.0 == True in Python, yet an int tensor times each has its own dtype
+
+    class Scaled(nn.Module):
+        def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return ids * 2, ids * 2.0
+
+    for _ in range(2):  # the second walk is served by the memo
+        rep = costmodel.report(Scaled(), costmodel.TensorSpec((2, 3), torch.int64))
+        by_dtype = [n.ops[0].call.outputs[0].dtype for n in rep.nodes if n.ops]
+        assert by_dtype == [torch.int64, torch.float32]
+
+
+def test_a_formula_registered_after_a_walk_prices_the_next_one() -> None:
+    """Prices are memoised per registry generation: a new registration is seen at once."""
+
+    class Cumulative(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.cumsum(x, dim=1)
+
+    shape = (2, 5)
+    before = costmodel.report(Cumulative(), shape)
+    assert before.nodes[0].kind is OpKind.UNSUPPORTED or _aten.cumsum in costmodel.ops.REGISTRY
+    try:
+
+        @register_cost(_aten.cumsum, kind=OpKind.REDUCTION, override=True)
+        def cumsum(call):  # one add per element
+            return io_cost(call, elementwise=call.outputs[0].numel)
+
+        after = costmodel.report(Cumulative(), shape)
+        assert after.nodes[0].kind is OpKind.REDUCTION
+        assert after.elementwise == 2 * 5
+    finally:
+        unregister_cost(_aten.cumsum)
+
+
+class Untraceable(nn.Module):
+    """Control flow on a shape fx cannot trace, and an in-place ReLU over a tensor an earlier row read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = nn.Conv2d(4, 4, 1)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.a(x)
+        if int(y.shape[1]) > 2:  # fx cannot trace int() of a proxy: the whole model runs as Python runs it
+            z = self.b(y)  # reads y ...
+            self.act(y)  # ... which is then updated in place
+            return y + z
+        return y
+
+
+def test_split_rows_read_the_rows_that_made_their_inputs_at_the_time() -> None:
+    rep = costmodel.report(Untraceable(), (1, 3, 8, 8))
+    assert rep.opaque  # run as Python runs it, split into rows
+    rows = {n.name: n for n in rep.nodes}
+    order = list(rows)
+    for node in rep.nodes:  # every row reads rows before it (or the model's input), never a later one
+        for source in node.inputs:
+            assert source not in rows or order.index(source) < order.index(node.name)
+    conv_b = next(n for n in rep.nodes if n.module_path == "b")
+    assert [rows[s].module_path for s in conv_b.inputs if s in rows] == ["a"]
+    # 1x1 convs on 8x8: 3 -> 4 and 4 -> 4
+    assert rep.flops == 8 * 8 * 4 * 3 + 8 * 8 * 4 * 4
