@@ -22,15 +22,19 @@ __all__ = ["bind_inputs", "fetch", "inference", "interpret", "run_node"]
 
 @contextlib.contextmanager
 def inference(model: nn.Module) -> Iterator[None]:
-    """Every submodule in eval mode and autograd off; each module's own flag restored afterwards."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
+    """Every submodule in eval mode and autograd off; each module's own flag restored afterwards.
+
+    A model already in eval mode throughout is left alone (``eval()`` would set every flag it already has).
+    """
+    training = [m for m in model.modules() if m.training]
+    if training:
+        model.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        for m, training in flags:
-            m.training = training
+        for m in training:
+            m.training = True
 
 
 def fetch(root: nn.Module, path: str) -> Any:

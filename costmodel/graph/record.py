@@ -23,7 +23,7 @@ from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDepe
 from costmodel.graph.inputs import example_tensors, meta_tensors
 from costmodel.graph.interpret import fetch, inference, interpret, run_node
 from costmodel.graph.memo import MEMO, signature
-from costmodel.graph.split import Segment, SplitRun, tensors_in
+from costmodel.graph.split import Row, Segment, SplitRun, tensors_in
 from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import lookup
 from costmodel.types import FrozenMap, ModelInputs, OpCall, TensorSpec
@@ -38,7 +38,7 @@ _NO_KWARGS: FrozenMap[str, object] = FrozenMap()
 class NodeRecord:
     """What one graph node did: the tensors it took and gave, and the ATen ops it dispatched."""
 
-    node: fx.Node
+    node: fx.Node | Row
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     calls: tuple[OpCall, ...]
@@ -237,7 +237,6 @@ class _Runner:
         self.recorder = recorder
         self.records: list[NodeRecord] = []
         self.paths = {id(m): name for name, m in self.root.named_modules()}
-        self.rows = fx.Graph()  # the split parts' rows live here
         self.taken = {n.name for n in traced.graph.nodes}
 
     def __call__(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -283,7 +282,7 @@ class _Runner:
         sources = {id(value): source for source, value in _paired((node.args, node.kwargs), (args, kwargs))}
         last = next((split.maker(t) for t in tensors_in(result) if split.maker(t) not in (None, -1)), None)
         output_segment = split.segments[last] if last is not None else None  # made the part's output
-        rows = split.nodes(self.rows, self.taken, sources)
+        rows = split.nodes(self.taken, sources)
         owned = [_owned(segment) for segment, _ in rows]
         used = {id(p) for parameters in owned for p in parameters}
         if owned:  # a branch not taken: its parameters still belong to the part, on its first row

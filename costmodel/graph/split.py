@@ -24,7 +24,7 @@ from torch import fx, nn
 from costmodel.ops import generation, lookup
 from costmodel.types import OpCall, OpKind, TensorSpec
 
-__all__ = ["Segment", "SplitRun", "tensors_in"]
+__all__ = ["Row", "Segment", "SplitRun", "tensors_in"]
 
 #: Ops that get a row of their own inside a container: the work the per-layer view is about.
 _OWN_ROW = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION, OpKind.EMBEDDING})
@@ -68,6 +68,17 @@ def _collect(value: Any, found: list[torch.Tensor]) -> None:
             _collect(item, found)
 
 
+@dataclass(slots=True, eq=False)
+class Row:
+    """A graph node of a split part, as the pricing reads nodes: what an ``fx.Node`` of the same place would say."""
+
+    name: str
+    op: str  # "call_module" (one layer's call) or "call_function" (a container's own ops)
+    target: Any  # the layer's path, or the op packet the row is named after
+    all_input_nodes: list[Any]  # the rows and graph nodes whose tensors it reads
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Segment:
     """One row to be: the calls of one module call (``module`` set), or a run of a container's own ops."""
@@ -80,7 +91,7 @@ class Segment:
     #: input made; the maker is taken at the read, since an in-place op later makes the same tensor anew.
     reads: list[tuple[int, int]] = field(default_factory=list)
     input_specs: list[TensorSpec] = field(default_factory=list)
-    output_specs: list[TensorSpec] = field(default_factory=list)  # the last call's
+    output_specs: tuple[TensorSpec, ...] = ()  # the last call's
     fresh_bytes: int = 0
 
 
@@ -153,12 +164,11 @@ class SplitRun:
             if maker is not None and maker != index and (id(tensor), maker) not in segment.reads:
                 segment.reads.append((id(tensor), maker))
                 segment.input_specs.append(TensorSpec.of(tensor))
-        outputs = tensors_in(output)
-        segment.output_specs = [TensorSpec.of(t) for t in outputs]
-        for tensor in outputs:
-            if id(tensor) not in self._maker and tensor._base is None:
+        segment.output_specs = call.outputs  # the call's outputs are the flat specs of what it returned
+        for tensor in tensors_in(output):
+            if id(tensor) not in makers and tensor._base is None:
                 segment.fresh_bytes += tensor.numel() * tensor.element_size()
-            self._maker[id(tensor)] = index
+            makers[id(tensor)] = index
             self._alive.append(tensor)
 
     def _start(self, path: str, module: nn.Module) -> Segment:
@@ -181,37 +191,37 @@ class SplitRun:
         return self._maker.get(id(tensor))
 
     # -- rows ---------------------------------------------------------------------------------------
-    def nodes(self, graph: fx.Graph, taken: set[str], inputs: dict[int, fx.Node]) -> list[tuple[Segment, fx.Node]]:
-        """One synthetic fx node per segment (with calls), reading the nodes whose tensors it reads.
+    def nodes(self, taken: set[str], inputs: dict[int, fx.Node]) -> list[tuple[Segment, Row]]:
+        """One row per segment (with calls), reading the rows and graph nodes whose tensors it reads.
 
         ``inputs`` maps the ids of the opaque part's input tensors to the graph nodes that made them.
         """
-        made: list[fx.Node | None] = []
+        made: list[Row | None] = []
         for segment in self.segments:
             if not segment.calls:
                 made.append(None)
                 continue
-            sources: list[fx.Node] = []
+            sources: list[fx.Node | Row] = []
             for tensor_id, maker in segment.reads:
                 source = inputs.get(tensor_id) if maker == -1 else made[maker]
                 if source is not None and source not in sources:
                     sources.append(source)
-            name = _unique(_row_name(segment), taken)
             if segment.leaf:
-                node = graph.create_node("call_module", segment.path, tuple(sources), name=name)
+                node = Row(_unique(_row_name(segment, None), taken), "call_module", segment.path, sources)
             else:
-                target = getattr(_main(segment).target, "overloadpacket", _main(segment).target)
-                node = graph.create_node("call_function", target, tuple(sources), name=name)
+                main = _main(segment)
+                name = _unique(_row_name(segment, main), taken)
+                node = Row(name, "call_function", getattr(main.target, "overloadpacket", main.target), sources)
                 node.meta["nn_module_stack"] = {segment.path: (segment.path, type(segment.module))}
             made.append(node)
         return [(segment, node) for segment, node in zip(self.segments, made, strict=True) if node is not None]
 
 
-def _row_name(segment: Segment) -> str:
+def _row_name(segment: Segment, main: OpCall | None) -> str:
     base = segment.path.replace(".", "_") or "model"
-    if segment.leaf:
+    if main is None:
         return base
-    op = str(getattr(_main(segment).target, "__name__", "op")).split(".")[0]
+    op = str(getattr(main.target, "__name__", "op")).split(".")[0]
     return f"{base}_{op}"
 
 
