@@ -92,6 +92,10 @@ TRACED_INTO: tuple[type[nn.Module], ...] = (
 )
 
 
+#: Argument types fx stores in the graph as they are (``torch.fx.node.base_types``, exactly these classes).
+_PLAIN_ARGUMENTS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format})
+
+
 class _Tracer(fx.Tracer):
     """fx tracer that keeps nn layers, registered module classes and opaque paths as leaves."""
 
@@ -122,6 +126,18 @@ class _Tracer(fx.Tracer):
 
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return _Proxy(node, self)
+
+    def create_arg(self, a: Any) -> Any:
+        """fx's ``create_arg``, with its result for the commonest arguments (a proxy, a plain number, a plain
+        tuple or list of them) given directly: fx checks each against every special type first."""
+        kind = type(a)
+        if kind is _Proxy or kind is _Attribute:
+            return a.node
+        if kind in _PLAIN_ARGUMENTS:
+            return a
+        if kind is tuple or kind is list:
+            return kind([self.create_arg(item) for item in a])
+        return super().create_arg(a)
 
     def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
         node = super().create_node(*args, **kwargs)
