@@ -8,7 +8,7 @@ with autograd off and restores every module's own flag afterwards.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -21,12 +21,13 @@ __all__ = ["bind_inputs", "fetch", "inference", "interpret", "run_node"]
 
 
 @contextlib.contextmanager
-def inference(model: nn.Module) -> Iterator[None]:
+def inference(model: nn.Module, modules: Iterable[nn.Module] | None = None) -> Iterator[None]:
     """Every submodule in eval mode and autograd off; each module's own flag restored afterwards.
 
     A model already in eval mode throughout is left alone (``eval()`` would set every flag it already has).
+    ``modules`` are the model's modules where the caller has them already.
     """
-    training = [m for m in model.modules() if m.training]
+    training = [m for m in (model.modules() if modules is None else modules) if m.training]
     if training:
         model.eval()
     try:

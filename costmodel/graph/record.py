@@ -11,7 +11,7 @@ its module, and the shapes it was given.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,14 +80,13 @@ def _paired(nodes: Any, values: Any) -> Iterator[tuple[fx.Node, torch.Tensor]]:
             yield from _paired(n, values.get(key))
 
 
-def _fresh_bytes(result: Any, given: Any) -> int:
-    """Bytes of the result's tensors that are new memory: not an input, an in-place update or a view of one."""
-    given_tensors = list(tensors_in(given))
-    taken = {id(t) for t in given_tensors}
-    taken |= {id(t._base) for t in given_tensors if t._base is not None}
+def _fresh_bytes(made: list[torch.Tensor], given: list[torch.Tensor]) -> int:
+    """Bytes of the tensors made that are new memory: not an input, an in-place update or a view of one."""
+    taken = {id(t) for t in given}
+    taken |= {id(t._base) for t in given if t._base is not None}
     return sum(
         t.numel() * t.element_size()
-        for t in tensors_in(result)
+        for t in made
         if id(t) not in taken and (t._base is None or id(t._base) not in taken)
     )
 
@@ -231,16 +230,21 @@ class _Runner:
     An opaque part is split into per-layer rows (``costmodel.graph.split``).
     """
 
-    def __init__(self, traced: TracedModel, recorder: _Recorder) -> None:
+    def __init__(self, traced: TracedModel, recorder: _Recorder, modules: dict[str, nn.Module]) -> None:
         self.root = traced.root
         self.opaque = traced.opaque
         self.recorder = recorder
         self.records: list[NodeRecord] = []
-        self.paths = {id(m): name for name, m in self.root.named_modules()}
+        self.modules = modules
+        self.paths = {id(m): name for name, m in modules.items()}
         self.taken = {n.name for n in traced.graph.nodes}
 
+    def _module(self, path: Any) -> nn.Module:
+        found = self.modules.get(path)
+        return found if found is not None else fetch(self.root, path)  # a module shared under two names
+
     def __call__(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        module = fetch(self.root, node.target) if node.op == "call_module" else None
+        module = self._module(node.target) if node.op == "call_module" else None
         calls: list[OpCall] = []
         self.recorder.calls = calls
         try:
@@ -256,14 +260,15 @@ class _Runner:
             raise _node_error(node, module, args, kwargs, error) from error
         finally:
             self.recorder.calls = None
+        given, made = tensors_in((args, kwargs)), tensors_in(result)
         self.records.append(
             NodeRecord(
                 node,
-                _flat_specs((args, kwargs)),
-                _flat_specs(result),
+                tuple(TensorSpec.of(t) for t in given),
+                tuple(TensorSpec.of(t) for t in made),
                 tuple(calls),
                 module,
-                _fresh_bytes(result, (args, kwargs)),
+                _fresh_bytes(made, given),
             )
         )
         return result
@@ -377,11 +382,11 @@ def _set_onednn(enabled: bool) -> None:
 
 
 @contextlib.contextmanager
-def _recurrent_weights_on_meta(model: nn.Module) -> Iterator[None]:
+def _recurrent_weights_on_meta(modules: Iterable[nn.Module]) -> Iterator[None]:
     """Recurrent layers (LSTM, GRU, RNN) read their weights from a private list, which C++ checks for the
     input's device before any op dispatches: point it at meta copies for the run, and back afterwards."""
     saved = []
-    for module in model.modules():
+    for module in modules:
         weights = getattr(module, "_flat_weights", None)
         if isinstance(module, nn.RNNBase) and isinstance(weights, list):
             saved.append((module, weights))
@@ -436,13 +441,15 @@ def _run(
     traced: TracedModel, inputs: ModelInputs, *, on_values: bool, device: torch.device | None = None
 ) -> list[NodeRecord]:
     model = traced.root
+    modules = dict(model.named_modules())  # one walk of the hierarchy for the whole run
     recorder = _Recorder(on_values)
-    runner = _Runner(traced, recorder)
+    runner = _Runner(traced, recorder, modules)
     if on_values:
         values = example_tensors(inputs, device or torch.device("cpu"), model=model)
-        with inference(model), _no_fast_path(), _no_onednn(), recorder:
+        with inference(model, modules.values()), _no_fast_path(), _no_onednn(), recorder:
             interpret(traced, values, runner, inputs.names)
     else:
-        with inference(model), _no_fast_path(), _recurrent_weights_on_meta(model), recorder:
+        every = modules.values()
+        with inference(model, every), _no_fast_path(), _recurrent_weights_on_meta(every), recorder:
             interpret(traced, meta_tensors(inputs), runner, inputs.names)
     return runner.records
