@@ -24,6 +24,11 @@ aten = torch.ops.aten
 CONVOLUTIONS = (aten.convolution, aten._convolution)
 
 
+#: id(call) -> (call, its arguments read): see ``ConvArgs.from_call``.
+_READ: dict[int, tuple[OpCall, ConvArgs]] = {}
+_READ_LIMIT = 20_000
+
+
 @dataclass(frozen=True, slots=True)
 class ConvArgs:
     """``convolution(input, weight, bias?, stride, padding, dilation, transposed, output_padding, groups)``.
@@ -42,9 +47,15 @@ class ConvArgs:
 
     @classmethod
     def from_call(cls, call: OpCall) -> ConvArgs:
-        """Read a recorded convolution call (the schema's defaults where arguments are missing)."""
+        """Read a recorded convolution call (the schema's defaults where arguments are missing).
+
+        Recorded calls repeat (the walk hands out one ``OpCall`` per signature), so each is read once.
+        """
+        found = _READ.get(id(call))
+        if found is not None and found[0] is call:
+            return found[1]
         args = call.args
-        return cls(
+        read = cls(
             input=args[0],
             weight=args[1],
             bias=args[2] if len(args) > 2 and isinstance(args[2], TensorSpec) else None,
@@ -53,6 +64,10 @@ class ConvArgs:
             transposed=bool(args[6]) if len(args) > 6 else False,
             groups=args[8] if len(args) > 8 else 1,
         )
+        if len(_READ) >= _READ_LIMIT:
+            _READ.clear()
+        _READ[id(call)] = (call, read)  # the call is kept, so its id is not reused while the entry lives
+        return read
 
     def to_call(self) -> OpCall:
         """The ``OpCall`` a dispatched ``aten.convolution`` with these arguments records (no padding, dilation 1)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from costmodel.rules.layers import is_depthwise
 from costmodel.types import COMPUTE_KINDS, CostedGraph, NodeCost, SourceLocation
 
-__all__ = ["Block", "blocks", "is_compute"]
+__all__ = ["Block", "blocks", "forget_blocks", "is_compute"]
 
 
 def is_compute(node: NodeCost) -> bool:
@@ -33,12 +33,30 @@ class Block:
         return tuple(n for n in self.nodes if is_compute(n))
 
 
+#: The last graph's blocks: the rules that read blocks (G3, G4) run one after the other on one graph;
+#: ``check`` forgets them when it is done, so no graph outlives its check here.
+_LAST: list[tuple[CostedGraph, tuple[Block, ...]]] = []
+
+
+def forget_blocks() -> None:
+    """Drop the kept blocks (``check`` calls it when its rules are done)."""
+    _LAST.clear()
+
+
 def blocks(graph: CostedGraph) -> tuple[Block, ...]:
     """The model's units: user-defined modules with >= 2 compute nodes and no such module inside.
 
     A ShuffleNet unit, an inverted residual, an Inception module. If the model has
     none (a plain ``nn.Sequential``), the whole model is one block.
     """
+    if _LAST and _LAST[0][0] is graph:
+        return _LAST[0][1]
+    found = _blocks(graph)
+    _LAST[:] = [(graph, found)]
+    return found
+
+
+def _blocks(graph: CostedGraph) -> tuple[Block, ...]:
     user_paths = {p for p in graph.module_sites if p}
     grouped: dict[str, list[NodeCost]] = {p: [] for p in user_paths}
     for node in graph.nodes:  # each node joins every user-defined module above it

@@ -6,6 +6,7 @@ import linecache
 import re
 from collections.abc import Iterable
 
+from costmodel.rules.blocks import forget_blocks
 from costmodel.rules.config import LintConfig
 from costmodel.rules.registry import RULES
 from costmodel.types import CostedGraph, Diagnostic, TimeModel
@@ -47,7 +48,10 @@ def check(
         if config.enabled(code)
         for d in rule(config.options_for(code), time, model_seconds or 0.0).check(graph)
     )
-    kept = [d for d in found if not _silenced(d) and config.keeps(d)]
+    try:
+        kept = [d for d in found if not _silenced(d) and config.keeps(d)]
+    finally:
+        forget_blocks()
     if time is None:
         return tuple(sorted(kept, key=lambda d: d.sort_key))
     return tuple(sorted(kept, key=lambda d: (-d.data.get("saving_ms", 0.0), d.sort_key)))
