@@ -135,3 +135,25 @@ def test_split_rows_read_the_rows_that_made_their_inputs_at_the_time() -> None:
     assert [rows[s].module_path for s in conv_b.inputs if s in rows] == ["a"]
     # 1x1 convs on 8x8: 3 -> 4 and 4 -> 4
     assert rep.flops == 8 * 8 * 4 * 3 + 8 * 8 * 4 * 4
+
+
+class ValueBranch(nn.Module):
+    """A branch on a tensor's values: meta tensors cannot take it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.fc(x)
+        return y * 2 if bool((y > 100).any()) else y
+
+
+def test_a_model_that_needed_values_gets_the_same_report_when_called_again() -> None:
+    model = ValueBranch()
+    forget_memos()
+    first = costmodel.report(model, (2, 4))
+    again = costmodel.report(model, (2, 4))  # straight to the run on values this time
+    assert first.on_values and again.on_values == first.on_values
+    _same(first, again)
+    assert costmodel.report(model, (3, 4)).on_values  # another call: found out afresh

@@ -17,7 +17,7 @@ from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
 from costmodel.graph import memo
 from costmodel.graph.interpret import bind_inputs
 from costmodel.graph.price import annotate, forget_prices
-from costmodel.graph.record import record
+from costmodel.graph.record import forget_needed_values, record
 from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.trace import TracedModel, trace
 from costmodel.types import CostedGraph, ModelInputs
@@ -39,9 +39,11 @@ def gc_paused() -> Iterator[None]:
 
 
 def forget_memos() -> None:
-    """Forget the memoised meta kernel results and prices: the next walk runs cold, as in a fresh process."""
+    """Forget the memoised meta kernel results and prices, and which models needed values: the next walk runs
+    cold, as in a fresh process."""
     memo.clear()
     forget_prices()
+    forget_needed_values()
 
 
 def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[CostedGraph, TracedModel]:

@@ -11,6 +11,7 @@ its module, and the shapes it was given.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.ops import lookup
 from costmodel.types import FrozenMap, ModelInputs, OpCall, TensorSpec
 
-__all__ = ["NodeRecord", "Recording", "record"]
+__all__ = ["NodeRecord", "Recording", "forget_needed_values", "record"]
 
 _aten = torch.ops.aten
 _NO_KWARGS: FrozenMap[str, object] = FrozenMap()
@@ -420,16 +421,45 @@ def record(traced: TracedModel, inputs: ModelInputs) -> Recording:
     Raises:
         ValueDependent: Values decide, and the model's weights are on the meta device.
     """
+    model = traced.root
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    key = _call_key(inputs)
+    where = _NEEDED_VALUES.get(model, {}).get(key) if device.type != "meta" and key is not None else None
+    if where is None:
+        try:
+            return Recording(_run(traced, inputs, on_values=False))
+        except ValueDependent as error:
+            if device.type == "meta":
+                raise ValueDependent(
+                    f"{error}; the model's weights are on the meta device, so it cannot run on example values "
+                    "either: load real weights to analyse it"
+                ) from error
+            where = _where(str(error))
+    recording = Recording(_run(traced, inputs, on_values=True, device=device), on_values=where)
+    if key is not None:
+        _NEEDED_VALUES.setdefault(model, {})[key] = where
+    return recording
+
+
+#: Model -> {inputs' specs and keywords -> the part that needed values}: a model called the same way again
+#: goes straight to its run on values (the meta run would stop at the same branch). Weakly keyed: a model
+#: is not kept alive by it.
+_NEEDED_VALUES: weakref.WeakKeyDictionary[nn.Module, dict[Any, str]] = weakref.WeakKeyDictionary()
+
+
+def forget_needed_values() -> None:
+    """Forget which models needed values (for timing a cold walk)."""
+    _NEEDED_VALUES.clear()
+
+
+def _call_key(inputs: ModelInputs) -> Any:
+    """What identifies a call for ``_NEEDED_VALUES`` (``None`` when a constant is unhashable)."""
+    key = (inputs.specs, inputs.names, tuple(inputs.constants.items()))
     try:
-        return Recording(_run(traced, inputs, on_values=False))
-    except ValueDependent as error:
-        device = next((p.device for p in traced.root.parameters()), torch.device("cpu"))
-        if device.type == "meta":
-            raise ValueDependent(
-                f"{error}; the model's weights are on the meta device, so it cannot run on example values either: "
-                "load real weights to analyse it"
-            ) from error
-        return Recording(_run(traced, inputs, on_values=True, device=device), on_values=_where(str(error)))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _where(message: str) -> str:
