@@ -154,6 +154,7 @@ def test_a_model_that_needed_values_gets_the_same_report_when_called_again() -> 
     forget_memos()
     first = costmodel.report(model, (2, 4))
     again = costmodel.report(model, (2, 4))  # straight to the run on values this time
-    assert first.on_values and again.on_values == first.on_values
+    assert first.on_values
+    assert again.on_values == first.on_values
     _same(first, again)
     assert costmodel.report(model, (3, 4)).on_values  # another call: found out afresh
