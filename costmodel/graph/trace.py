@@ -12,6 +12,7 @@ is specialised on them (``if mask is not None`` takes the branch the call takes)
 
 from __future__ import annotations
 
+import collections
 import dis
 import functools
 import inspect
@@ -92,6 +93,13 @@ TRACED_INTO: tuple[type[nn.Module], ...] = (
 )
 
 
+class _ModuleStack(collections.OrderedDict):  # type: ignore[type-arg]
+    """fx's stack of module calls, with a direct ``copy.copy`` (the generic one goes through ``__reduce_ex__``)."""
+
+    def __copy__(self) -> collections.OrderedDict:  # type: ignore[type-arg]
+        return collections.OrderedDict(self)
+
+
 #: Argument types fx stores in the graph as they are (``torch.fx.node.base_types``, exactly these classes).
 _PLAIN_ARGUMENTS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format})
 
@@ -103,6 +111,7 @@ class _Tracer(fx.Tracer):
         super().__init__()
         self.opaque = opaque
         self.failed_in: str | None = None
+        self.module_stack = _ModuleStack()  # fx copies it into every node's meta
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if module_qualified_name in self.opaque or lookup(type(m)) is not None:
