@@ -91,6 +91,8 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
     """The kind of the op that does most of a node's work (FLOPs first, then MAC)."""
     if not ops:
         return OpKind.NONE
+    if len(ops) == 1:
+        return ops[0].kind
     return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
 
 
@@ -119,7 +121,8 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
                 unsupported[str(op.call.target)] += 1
         params = frozen = 0
         owned = list(rec.owned) if rec.owned is not None else _parameters_of(module)
-        for source in node.all_input_nodes:  # weights fetched by get_attr count where they are used
+        sources = node.all_input_nodes
+        for source in sources:  # weights fetched by get_attr count where they are used
             if source.op == "get_attr":
                 attr = fetch(traced.root, str(source.target))
                 owned += [attr] if isinstance(attr, nn.Parameter) else []
@@ -138,12 +141,12 @@ def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
             kind=_main_kind(ops),
             input_shapes=tuple(s.shape for s in rec.inputs),
             output_shapes=tuple(s.shape for s in rec.outputs),
-            cost=sum((op.cost for op in ops), Cost()),
+            cost=ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
             params=params,
             ops=ops,
             location=node.meta.get(LOCATION),
             opaque=rec.from_opaque or (node.op == "call_module" and str(node.target) in traced.opaque),
-            inputs=tuple(aliases.get(s.name, s.name) for s in node.all_input_nodes if s.op != "get_attr"),
+            inputs=tuple(aliases.get(s.name, s.name) for s in sources if s.op != "get_attr"),
             definition=definition_site(traced.root, str(node.target)) if node.op == "call_module" else None,
             output_bytes=rec.output_bytes,
             frozen_params=frozen,
