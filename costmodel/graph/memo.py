@@ -114,6 +114,11 @@ class Memo:
         self._entries: dict[Any, MemoEntry] = {}
         self._calls: dict[Any, OpCall] = {}  # runs on real values: the call records only
 
+    @staticmethod
+    def fresh(func: Any) -> bool:
+        """Whether ``func``'s outputs are always new memory (only those are rebuilt from a memo entry)."""
+        return _returns_fresh(func)
+
     def get(self, key: Any) -> MemoEntry | None:
         """The entry for a signature, if one was kept."""
         return self._entries.get(key)
@@ -131,8 +136,9 @@ class Memo:
         self._entries[key] = MemoEntry(template, call)
 
     def call_on_values(self, key: Any, make: Callable[[], OpCall], outputs: tuple[Any, ...]) -> OpCall:
-        """The recorded call of a run on real values: the one kept for ``key`` if its outputs are ``outputs``
-        (an op's output shape may depend on values, so the outputs are compared), else ``make()``, kept."""
+        """The recorded call of an op that ran for real (on values, or a view or in-place op on meta): the one
+        kept for ``key`` if its outputs are ``outputs`` (a shape may depend on values, so they are compared),
+        else ``make()``, kept."""
         if key is None:
             return make()
         found = self._calls.get(key)

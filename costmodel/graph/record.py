@@ -111,7 +111,7 @@ class _Recorder(TorchDispatchMode):
 
     def to_meta(self, value: Any) -> Any:
         if isinstance(value, torch.Tensor):
-            if value.device.type == "meta":
+            if value.is_meta:
                 return value
             found = self._meta.get(id(value))
             if found is None:
@@ -151,9 +151,12 @@ def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
     out = _shape_only(func, args, kwargs)
     if out is None:
         out = func(*args, **kwargs)
+    if key is None:
+        return out, _call(func, args, kwargs, out)
+    if not MEMO.fresh(func):  # a view or an in-place op: its outputs are its own, only the record is kept
+        return out, MEMO.call_on_values(key, lambda: _call(func, args, kwargs, out), _flat_specs(out))
     call = _call(func, args, kwargs, out)
-    if key is not None:
-        MEMO.keep(key, func, out, call)
+    MEMO.keep(key, func, out, call)
     return out, call
 
 
@@ -249,12 +252,14 @@ class _Runner:
         calls: list[OpCall] = []
         self.recorder.calls = calls
         try:
-            if module is not None and lookup(type(module)) is not None:
+            if module is None:
+                result = run_node(self.root, node, args, kwargs)
+            elif lookup(type(module)) is not None:
                 result = self._costed_as_a_whole(module, args, kwargs, calls)
-            elif module is not None and node.target in self.opaque:
+            elif node.target in self.opaque:
                 return self._split(node, module, args, kwargs)
             else:
-                result = run_node(self.root, node, args, kwargs)
+                result = module.forward(*args, **kwargs)  # a layer's forward, called directly (no hooks, as in fx)
         except (UnsupportedInput, ShapeError, TraceError):
             raise
         except Exception as error:
