@@ -29,20 +29,27 @@ __all__ = ["MEMO", "Memo", "MemoEntry", "clear", "signature"]
 #: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy).
 _LIMIT = 50_000
 
-_SCALARS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout)
+_SCALARS = frozenset(
+    {int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout}
+)
+_SEQUENCES = frozenset({list, tuple, torch.Size})
+_TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
 
 
 def _arg_key(value: Any) -> Any:
-    """A hashable stand-in for one argument; raises ``TypeError`` for what cannot be keyed."""
-    if isinstance(value, torch.Tensor):
-        if type(value) is not torch.Tensor and not isinstance(value, torch.nn.Parameter):
-            raise TypeError("tensor subclass")
+    """A hashable stand-in for one argument; raises ``TypeError`` for what cannot be keyed.
+
+    Exact types only (a tensor subclass or an enum may carry more than its value says): anything
+    else is not keyed, and the call is not memoised.
+    """
+    kind = type(value)
+    if kind in _TENSORS:
         return (value.shape, value.stride(), value.dtype)
-    if isinstance(value, list | tuple):
-        return (type(value), *(_arg_key(v) for v in value))
-    if isinstance(value, _SCALARS):
-        return (type(value), value)
-    raise TypeError(type(value).__name__)
+    if kind in _SCALARS:
+        return (kind, value)
+    if kind in _SEQUENCES:
+        return (kind, *[_arg_key(v) for v in value])
+    raise TypeError(kind.__name__)
 
 
 def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -130,7 +130,7 @@ class _Recorder(TorchDispatchMode):
                 signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
             )
         else:
-            args = tuple(self.to_meta(a) for a in args)
+            args = tuple([self.to_meta(a) for a in args])
             kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
             if "device" in kwargs:
                 kwargs["device"] = torch.device("meta")
