@@ -152,8 +152,22 @@ class _Tracer(fx.Tracer):
             return kind([self.create_arg(item) for item in a])
         return super().create_arg(a)
 
-    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
-        node = super().create_node(*args, **kwargs)
+    def create_node(
+        self,
+        kind: str,
+        target: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        name: str | None = None,
+        type_expr: Any | None = None,
+    ) -> fx.Node:
+        # The arguments join the node after it is made: the same node, without fx's scan of every argument
+        # for raw symbolic values, which a trace on concrete shapes never has.
+        node = super().create_node(kind, target, (), {}, name, type_expr)
+        if args:
+            node.args = args
+        if kwargs:
+            node.kwargs = kwargs
         node.meta[LOCATION] = call_site(2)
         return node
 
