@@ -142,7 +142,7 @@ class _Tracer(fx.Tracer):
 
     def create_arg(self, a: Any) -> Any:
         """fx's ``create_arg``, with its result for the commonest arguments (a proxy, a plain number, a plain
-        tuple or list of them) given directly: fx checks each against every special type first."""
+        tuple, list or str-keyed dict of them) given directly: fx checks each against every special type first."""
         kind = type(a)
         if kind is _Proxy or kind is _Attribute:
             return a.node
@@ -150,6 +150,8 @@ class _Tracer(fx.Tracer):
             return a
         if kind is tuple or kind is list:
             return kind([self.create_arg(item) for item in a])
+        if kind is dict and all(type(key) is str for key in a):
+            return {key: self.create_arg(value) for key, value in a.items()}
         return super().create_arg(a)
 
     def create_node(
