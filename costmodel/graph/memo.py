@@ -142,7 +142,7 @@ class Memo:
             self._entries.clear()
         self._entries[key] = MemoEntry(template, call)
 
-    def call_on_values(self, key: Any, make: Callable[[], OpCall], outputs: tuple[Any, ...]) -> OpCall:
+    def recorded_call(self, key: Any, make: Callable[[], OpCall], outputs: tuple[Any, ...]) -> OpCall:
         """The recorded call of an op that ran for real (on values, or a view or in-place op on meta): the one
         kept for ``key`` if its outputs are ``outputs`` (a shape may depend on values, so they are compared),
         else ``make()``, kept."""

@@ -126,7 +126,7 @@ class _Recorder(TorchDispatchMode):
         kwargs = kwargs or {}
         if self.on_values:
             out = func(*args, **kwargs)
-            call = MEMO.call_on_values(
+            call = MEMO.recorded_call(
                 signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
             )
         else:
@@ -154,7 +154,7 @@ def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
     if key is None:
         return out, _call(func, args, kwargs, out)
     if not MEMO.fresh(func):  # a view or an in-place op: its outputs are its own, only the record is kept
-        return out, MEMO.call_on_values(key, lambda: _call(func, args, kwargs, out), _flat_specs(out))
+        return out, MEMO.recorded_call(key, lambda: _call(func, args, kwargs, out), _flat_specs(out))
     call = _call(func, args, kwargs, out)
     MEMO.keep(key, func, out, call)
     return out, call
