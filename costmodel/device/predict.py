@@ -25,7 +25,8 @@ class GraphTime:
 
     The prediction column and every rule's timing read the same prices, so a
     report with a profile costs little more than one without. Entries are keyed
-    by identity and hold their op, so a key is never reused while this lives.
+    by identity and hold their op, so a key is never reused while it is kept; op
+    prices are kept per profile across analyses.
     """
 
     __slots__ = ("_nodes", "_ops", "device", "profile")
@@ -33,14 +34,18 @@ class GraphTime:
     def __init__(self, profile: DeviceProfile) -> None:
         self.profile = profile
         self.device = profile.device
-        self._ops: dict[int, tuple[OpCost, float]] = {}
+        self._ops = _op_prices(profile)
         self._nodes: dict[int, tuple[NodeCost, float]] = {}
 
     def op_seconds(self, op: OpCost) -> float:
         """Predicted seconds of one ATen call (priced on first use)."""
         hit = self._ops.get(id(op))
-        if hit is None:
-            hit = self._ops[id(op)] = (op, self.profile.op_seconds(op))
+        if hit is None or hit[0] is not op:
+            hit = (op, self.profile.op_seconds(op))
+            if op.call.module is None:  # a module formula's call stays out: the prices never hold a model
+                if len(self._ops) >= _PRICES_LIMIT:
+                    self._ops.clear()
+                self._ops[id(op)] = hit
         return hit[1]
 
     def node_seconds(self, node: NodeCost) -> float:
@@ -50,6 +55,22 @@ class GraphTime:
             overhead = self.profile.node_overhead.get(node.op, 0.0) if node.ops else 0.0
             hit = self._nodes[id(node)] = (node, overhead + sum(self.op_seconds(op) for op in node.ops))
         return hit[1]
+
+
+#: Per profile (by identity, the profile kept): id(op) -> (op, predicted seconds). The walk hands out one
+#: priced op per recorded call, so a profile prices each kind of call once across analyses.
+_PRICES: dict[int, tuple[DeviceProfile, dict[int, tuple[OpCost, float]]]] = {}
+_PRICES_LIMIT = 50_000
+_PROFILES_KEPT = 8
+
+
+def _op_prices(profile: DeviceProfile) -> dict[int, tuple[OpCost, float]]:
+    found = _PRICES.get(id(profile))
+    if found is None or found[0] is not profile:
+        if len(_PRICES) >= _PROFILES_KEPT:
+            _PRICES.clear()
+        found = _PRICES[id(profile)] = (profile, {})
+    return found[1]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,13 +6,15 @@ on the op and the metadata of its arguments (shapes, strides, dtypes) and the va
 its non-tensor arguments, so it is kept, keyed by exactly that, like FakeTensorMode's
 dispatch cache: a later call with the same signature gets fresh meta tensors of the
 recorded shapes, strides and dtypes (``torch.empty_strided``, C++) and the recorded
-``OpCall``. A run on real values (where branches depend on them) reuses the recorded
-``OpCall`` only, and only where the outputs it saw have the recorded shapes.
+``OpCall``.
 
-Only ops whose outputs are new memory are kept: no views, no in-place or ``out=`` ops
-(their outputs alias an input, which a fresh tensor would not), and only results made of
-tensors (a data-dependent op fails on meta and is never kept). Keys tell ``1`` from
-``1.0`` and ``True``, since they give different dtypes.
+Only ops whose outputs are new memory have their outputs rebuilt: views and in-place or
+``out=`` ops still run (their outputs alias an input, which a fresh tensor would not), and so
+do calls on real values (where branches depend on them); those reuse the recorded ``OpCall``
+only, and only where their outputs have the recorded shapes. Results that are not tensors
+are never kept (a data-dependent op fails on meta). Keys tell ``1`` from ``1.0`` and
+``True``, since they give different dtypes; an argument of any other type (a tensor
+subclass, an enum) leaves the call unmemoised.
 """
 
 from __future__ import annotations
@@ -29,9 +31,7 @@ __all__ = ["MEMO", "Memo", "MemoEntry", "clear", "signature"]
 #: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy).
 _LIMIT = 50_000
 
-_SCALARS = frozenset(
-    {int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout}
-)
+_SCALARS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout})
 _SEQUENCES = frozenset({list, tuple, torch.Size})
 _TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
 
@@ -115,11 +115,11 @@ class MemoEntry:
 
 
 class Memo:
-    """The process-wide memo of meta kernel results (one dict, bounded)."""
+    """The process-wide memo of meta kernel results and recorded calls (bounded dicts)."""
 
     def __init__(self) -> None:
         self._entries: dict[Any, MemoEntry] = {}
-        self._calls: dict[Any, OpCall] = {}  # runs on real values: the call records only
+        self._calls: dict[Any, OpCall] = {}  # calls that still ran (views, in place, on values): records only
 
     @staticmethod
     def fresh(func: Any) -> bool:
