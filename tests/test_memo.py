@@ -158,3 +158,19 @@ def test_a_model_that_needed_values_gets_the_same_report_when_called_again() -> 
     assert again.on_values == first.on_values
     _same(first, again)
     assert costmodel.report(model, (3, 4)).on_values  # another call: found out afresh
+
+
+def test_identity_memo_keys_on_the_object_not_its_value_and_stays_bounded() -> None:
+    from costmodel.identity_memo import IdentityMemo
+
+    memo: IdentityMemo[costmodel.TensorSpec, int] = IdentityMemo(limit=2)
+    a, b = costmodel.TensorSpec((2, 3)), costmodel.TensorSpec((2, 3))
+    assert a == b
+    assert a is not b
+    memo.put(a, 1)
+    assert memo.get(a) == 1
+    assert memo.get(b) is None  # equal, but another object
+    memo.put(b, 2)
+    memo.put(costmodel.TensorSpec((4,)), 3)  # past the limit: starts afresh
+    assert len(memo) == 1
+    assert memo.get(a) is None

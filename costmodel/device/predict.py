@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from costmodel.device.profile import DeviceProfile
+from costmodel.identity_memo import IdentityMemo
 from costmodel.types import CostedGraph, FrozenMap, NodeCost, OpCost
 
 __all__ = ["PREDICTED", "GraphTime", "predict"]
@@ -35,42 +36,34 @@ class GraphTime:
         self.profile = profile
         self.device = profile.device
         self._ops = _op_prices(profile)
-        self._nodes: dict[int, tuple[NodeCost, float]] = {}
+        self._nodes: IdentityMemo[NodeCost, float] = IdentityMemo()
 
     def op_seconds(self, op: OpCost) -> float:
         """Predicted seconds of one ATen call (priced on first use)."""
-        hit = self._ops.get(id(op))
-        if hit is None or hit[0] is not op:
-            hit = (op, self.profile.op_seconds(op))
+        seconds = self._ops.get(op)
+        if seconds is None:
+            seconds = self.profile.op_seconds(op)
             if op.call.module is None:  # a module formula's call stays out: the prices never hold a model
-                if len(self._ops) >= _PRICES_LIMIT:
-                    self._ops.clear()
-                self._ops[id(op)] = hit
-        return hit[1]
+                self._ops.put(op, seconds)
+        return seconds
 
     def node_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node: its Python overhead plus its ATen calls."""
-        hit = self._nodes.get(id(node))
-        if hit is None:
+        seconds = self._nodes.get(node)
+        if seconds is None:
             overhead = self.profile.node_overhead.get(node.op, 0.0) if node.ops else 0.0
-            hit = self._nodes[id(node)] = (node, overhead + sum(self.op_seconds(op) for op in node.ops))
-        return hit[1]
+            seconds = self._nodes.put(node, overhead + sum(self.op_seconds(op) for op in node.ops))
+        return seconds
 
 
-#: Per profile (by identity, the profile kept): id(op) -> (op, predicted seconds). The walk hands out one
-#: priced op per recorded call, so a profile prices each kind of call once across analyses.
-_PRICES: dict[int, tuple[DeviceProfile, dict[int, tuple[OpCost, float]]]] = {}
-_PRICES_LIMIT = 50_000
-_PROFILES_KEPT = 8
+#: Per profile: op -> predicted seconds. The walk hands out one priced op per recorded call, so a profile
+#: prices each kind of call once across analyses.
+_PRICES: IdentityMemo[DeviceProfile, IdentityMemo[OpCost, float]] = IdentityMemo(8)
 
 
-def _op_prices(profile: DeviceProfile) -> dict[int, tuple[OpCost, float]]:
-    found = _PRICES.get(id(profile))
-    if found is None or found[0] is not profile:
-        if len(_PRICES) >= _PROFILES_KEPT:
-            _PRICES.clear()
-        found = _PRICES[id(profile)] = (profile, {})
-    return found[1]
+def _op_prices(profile: DeviceProfile) -> IdentityMemo[OpCost, float]:
+    found = _PRICES.get(profile)
+    return found if found is not None else _PRICES.put(profile, IdentityMemo())
 
 
 @functools.lru_cache(maxsize=4096)

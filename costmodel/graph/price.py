@@ -18,6 +18,7 @@ from costmodel.graph.interpret import fetch
 from costmodel.graph.record import NodeRecord
 from costmodel.graph.source import definition_site
 from costmodel.graph.trace import LOCATION, TracedModel
+from costmodel.identity_memo import IdentityMemo
 from costmodel.ops import generation, io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind
 
@@ -35,24 +36,20 @@ class PricedNodes:
     aliases: FrozenMap[str, str]
 
 
-#: id(call) -> (call, registry generation, its price). Recorded calls repeat (the meta memo hands out one
-#: ``OpCall`` per signature), so each is priced once while the registry stays as it is.
-_PRICED: dict[int, tuple[OpCall, int, OpCost]] = {}
-_PRICED_LIMIT = 50_000
+#: call -> (registry generation, its price). Recorded calls repeat (the meta memo hands out one ``OpCall``
+#: per signature), so each is priced once while the registry stays as it is.
+_PRICED: IdentityMemo[OpCall, tuple[int, OpCost]] = IdentityMemo()
 
 
 def price(call: OpCall) -> OpCost:
     """Cost one op call with its registered formula (or mark it unsupported)."""
-    found = _PRICED.get(id(call))
+    found = _PRICED.get(call)
     now = generation()
-    if found is not None and found[0] is call and found[1] == now:
-        return found[2]
+    if found is not None and found[0] == now:
+        return found[1]
     priced = _price(call)
-    if call.module is not None:  # a module formula's call: kept nowhere, so the memo never holds a model
-        return priced
-    if len(_PRICED) >= _PRICED_LIMIT:
-        _PRICED.clear()
-    _PRICED[id(call)] = (call, now, priced)
+    if call.module is None:  # a module formula's call is kept nowhere, so the memo never holds a model
+        _PRICED.put(call, (now, priced))
     return priced
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from costmodel.identity_memo import IdentityMemo
 from costmodel.ops.registry import io_cost, register_cost
 from costmodel.types import Cost, OpCall, OpKind, TensorSpec
 
@@ -24,9 +25,8 @@ aten = torch.ops.aten
 CONVOLUTIONS = (aten.convolution, aten._convolution)
 
 
-#: id(call) -> (call, its arguments read): see ``ConvArgs.from_call``.
-_READ: dict[int, tuple[OpCall, ConvArgs]] = {}
-_READ_LIMIT = 20_000
+#: call -> its arguments read: see ``ConvArgs.from_call``.
+_READ: IdentityMemo[OpCall, ConvArgs] = IdentityMemo(20_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +51,9 @@ class ConvArgs:
 
         Recorded calls repeat (the walk hands out one ``OpCall`` per signature), so each is read once.
         """
-        found = _READ.get(id(call))
-        if found is not None and found[0] is call:
-            return found[1]
+        found = _READ.get(call)
+        if found is not None:
+            return found
         args = call.args
         read = cls(
             input=args[0],
@@ -64,10 +64,7 @@ class ConvArgs:
             transposed=bool(args[6]) if len(args) > 6 else False,
             groups=args[8] if len(args) > 8 else 1,
         )
-        if len(_READ) >= _READ_LIMIT:
-            _READ.clear()
-        _READ[id(call)] = (call, read)  # the call is kept, so its id is not reused while the entry lives
-        return read
+        return _READ.put(call, read)
 
     def to_call(self) -> OpCall:
         """The ``OpCall`` a dispatched ``aten.convolution`` with these arguments records (no padding, dilation 1)."""
