@@ -21,7 +21,7 @@ class IdentityMemo(Generic[K, V]):
 
     __slots__ = ("_entries", "_limit")
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int = 20_000) -> None:
         self._entries: dict[int, tuple[K, V]] = {}
         self._limit = limit
 

@@ -174,3 +174,21 @@ def test_identity_memo_keys_on_the_object_not_its_value_and_stays_bounded() -> N
     memo.put(costmodel.TensorSpec((4,)), 3)  # past the limit: starts afresh
     assert len(memo) == 1
     assert memo.get(a) is None
+
+
+def test_the_default_dtype_is_part_of_a_signature() -> None:
+    """A factory without a dtype follows torch's default dtype: a memo must not serve the other one's result."""
+
+    class Ramp(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + torch.arange(x.shape[-1], dtype=None, device=x.device) * 0.5
+
+    costmodel.report(Ramp(), (2, 4))  # float32 default, memoised
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        rep = costmodel.report(Ramp().double(), costmodel.TensorSpec((2, 4), torch.float64))
+    finally:
+        torch.set_default_dtype(before)
+    made = [op.call.outputs[0].dtype for node in rep.nodes for op in node.ops if op.call.name == "mul"]
+    assert made == [torch.float64]  # arange(4) * 0.5 is a float64 tensor under a float64 default

@@ -2,8 +2,8 @@
 
 Most meta kernels are Python (``torch._refs``, ``torch._meta_registrations``) and cost
 tens of microseconds a call, more than the rest of the walk. Their result depends only
-on the op and the metadata of its arguments (shapes, strides, dtypes) and the values of
-its non-tensor arguments, so it is kept, keyed by exactly that, like FakeTensorMode's
+on the op and the metadata of its arguments (shapes, strides, dtypes), the values of its
+non-tensor arguments and the default dtype, so it is kept, keyed by exactly that, like FakeTensorMode's
 dispatch cache: a later call with the same signature gets fresh meta tensors of the
 recorded shapes, strides and dtypes (``torch.empty_strided``, C++) and the recorded
 ``OpCall``.
@@ -28,8 +28,9 @@ from costmodel.types import OpCall
 
 __all__ = ["MEMO", "Memo", "MemoEntry", "clear", "signature"]
 
-#: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy).
-_LIMIT = 50_000
+#: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy: a model has a few
+#: hundred signatures, each entry well under a kilobyte).
+_LIMIT = 20_000
 
 _SCALARS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout})
 _SEQUENCES = frozenset({list, tuple, torch.Size})
@@ -57,6 +58,7 @@ def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     try:
         return (
             func,
+            torch.get_default_dtype(),  # factories and scalar promotion follow it
             tuple(_arg_key(a) for a in args),
             tuple((k, _arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
         )
