@@ -188,3 +188,22 @@ def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, caps
     assert all(c >= 0 for fit in profile.families.values() for c in fit.coefficients)
     assert profile.network_call_s >= 0
     assert main(["calibrate", "--dtype", "int8x"]) == 2
+
+
+def test_transcendental_activations_have_a_family_of_their_own() -> None:
+    from costmodel.device.families import family
+
+    model = nn.Sequential(nn.Linear(8, 8), nn.GELU(), nn.Sigmoid(), nn.Softmax(-1), nn.ReLU(), nn.Hardswish())
+    rep = costmodel.report(model, (2, 8))
+    by_op = {op.name.rstrip("_"): family(op) for node in rep.nodes for op in node.ops}
+    assert by_op["gelu"] is by_op["sigmoid"] is by_op["_softmax"] is Family.TRANSCENDENTAL
+    assert by_op["relu"] is by_op["hardswish"] is Family.ELEMENTWISE
+
+
+def test_a_profile_without_the_transcendental_family_prices_them_as_elementwise() -> None:
+    """Profiles calibrated before the family existed still price GELU: by the element-wise fit."""
+    fit = FamilyFit((10 * US, 0.0, 1e-9, 1e-9, 0.0, 0.0), samples=0)
+    old = DeviceProfile("old", 1, "float32", "test", {str(Family.ELEMENTWISE): fit, str(Family.MATMUL): fit})
+    rep = costmodel.report(nn.GELU(), (4, 8), device=old)
+    # one call: 10 us + 32 elements x 1 ns (the element-wise fit's serial work rate)
+    assert rep.predicted_ms == pytest.approx((10 * US + 32 * 1e-9) * 1e3)

@@ -170,14 +170,16 @@ def _matmul_cases(rng: random.Random, count: int) -> Iterator[Case]:
         )
 
 
-_UNARY: tuple[tuple[str, Callable[[torch.Tensor], torch.Tensor]], ...] = (
-    ("relu", torch.relu),
-    ("relu6", F.relu6),
-    ("sigmoid", torch.sigmoid),
-    ("silu", F.silu),
-    ("gelu", F.gelu),
-    ("hardswish", F.hardswish),
-    ("softmax", lambda x: x.softmax(-1)),
+#: (name, op, family): the activations of vision and sequence models; the transcendental ones have a family
+#: of their own (an exponential per element costs several times a ReLU).
+_UNARY: tuple[tuple[str, Callable[[torch.Tensor], torch.Tensor], Family], ...] = (
+    ("relu", torch.relu, Family.ELEMENTWISE),
+    ("relu6", F.relu6, Family.ELEMENTWISE),
+    ("sigmoid", torch.sigmoid, Family.TRANSCENDENTAL),
+    ("silu", F.silu, Family.TRANSCENDENTAL),
+    ("gelu", F.gelu, Family.TRANSCENDENTAL),
+    ("hardswish", F.hardswish, Family.ELEMENTWISE),
+    ("softmax", lambda x: x.softmax(-1), Family.TRANSCENDENTAL),
 )
 
 
@@ -194,8 +196,8 @@ def _elementwise_cases(rng: random.Random, count: int) -> Iterator[Case]:
             yield Case(f"{'mul' if multiply else 'add'} {shape}", Family.ELEMENTWISE, lambda m=multiply: _Binary(m),
                        (shape, shape))  # fmt: skip
         else:
-            name, fn = _UNARY[index % len(_UNARY)]
-            yield Case(f"{name} {shape}", Family.ELEMENTWISE, lambda fn=fn: _Unary(fn), (shape,))
+            name, fn, family = _UNARY[index % len(_UNARY)]
+            yield Case(f"{name} {shape}", family, lambda fn=fn: _Unary(fn), (shape,))
 
 
 def _other_cases(rng: random.Random, count: int) -> Iterator[Case]:

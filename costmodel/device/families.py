@@ -38,6 +38,7 @@ class Family(StrEnum):
     MATMUL = "matmul"
     ATTENTION = "attention"
     ELEMENTWISE = "elementwise"
+    TRANSCENDENTAL = "transcendental"
     NORM = "norm"
     POOL = "pool"
     REDUCTION = "reduction"
@@ -65,6 +66,19 @@ _BY_KIND = {
 #: Copies that make a reordered view contiguous (``contiguous()`` after a transpose: channel shuffle,
 #: attention heads): strided reads, much slower per byte than ``cat`` or padding.
 _REORDERING_COPIES = frozenset({torch.ops.aten.clone, torch.ops.aten.copy_, torch.ops.aten._to_copy})
+
+
+#: Element-wise ops that evaluate an exponential, a logarithm, an error function or a power per element:
+#: compute-bound, several times slower per element than an add, a ReLU or a clamp, which only move data.
+_TRANSCENDENTAL = frozenset(
+    getattr(torch.ops.aten, name)
+    for name in (
+        "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sigmoid", "tanh", "gelu", "silu", "mish",
+        "erf", "erfc", "erfinv", "elu", "selu", "celu", "softplus", "log_sigmoid_forward", "pow", "sin", "cos",
+        "tan", "asin", "acos", "atan", "sinh", "cosh", "_softmax", "_log_softmax", "_safe_softmax",
+    )
+    if hasattr(torch.ops.aten, name)
+)  # fmt: skip
 
 
 #: Kinds of call that run no kernel: views and bookkeeping.
@@ -96,6 +110,8 @@ def family(op: OpCost) -> Family:
         return _conv_family(ConvArgs.from_call(op.call)) if packet in CONVOLUTIONS else Family.CONV_KXK
     if kind is OpKind.DATA and getattr(op.call.target, "overloadpacket", None) in _REORDERING_COPIES:
         return Family.REORDER
+    if kind is OpKind.ELEMENTWISE and getattr(op.call.target, "overloadpacket", None) in _TRANSCENDENTAL:
+        return Family.TRANSCENDENTAL
     return _BY_KIND[kind]
 
 
