@@ -34,6 +34,30 @@ def test_missing_dimension_is_reported_on_the_first_layer() -> None:
         costmodel.report(shufflenet_v2(), (1, 3, 224))
 
 
+class _RunAsPython(nn.Module):
+    """fx cannot trace ``int()`` of a shape: the whole model runs as Python runs it, split by module call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(10, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if int(y.shape[1]) > 4:
+            y = y.flatten(1)
+        return self.fc(y)
+
+
+def test_a_shape_mismatch_in_a_part_run_as_python_names_the_layer_it_failed_in() -> None:
+    with pytest.raises(ShapeError) as info:
+        costmodel.report(_RunAsPython(), (1, 3, 16, 16))
+    message = str(info.value)
+    assert "layer 'fc' (Linear(in_features=10" in message
+    assert "expects [..., 10]; got [1, 1568]" in message  # conv 3 -> 8 on 16x16: 8 * 14 * 14 = 1568 features
+    assert "\n" not in message
+
+
 def test_not_a_module() -> None:
     with pytest.raises(UnsupportedInput, match=r"expects a torch\.nn\.Module, got function"):
         costmodel.report(shufflenet_v2, (1, 3, 224, 224))

@@ -107,6 +107,8 @@ class _Recorder(TorchDispatchMode):
         self.calls: list[OpCall] | None = None
         #: Told of every call with its arguments and outputs while set (a split opaque part).
         self.observer: Callable[[OpCall, Any, Any], None] | None = None
+        #: Told when an op fails, while set (a split part notes the module call it failed in).
+        self.on_failure: Callable[[], None] | None = None
         self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def to_meta(self, value: Any) -> Any:
@@ -124,17 +126,22 @@ class _Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if self.on_values:
-            out = func(*args, **kwargs)
-            call = MEMO.recorded_call(
-                signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
-            )
-        else:
-            args = tuple([self.to_meta(a) for a in args])
-            kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
-            if "device" in kwargs:
-                kwargs["device"] = torch.device("meta")
-            out, call = _on_meta(func, args, kwargs)
+        try:
+            if self.on_values:
+                out = func(*args, **kwargs)
+                call = MEMO.recorded_call(
+                    signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
+                )
+            else:
+                args = tuple([self.to_meta(a) for a in args])
+                kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
+                if "device" in kwargs:
+                    kwargs["device"] = torch.device("meta")
+                out, call = _on_meta(func, args, kwargs)
+        except Exception:
+            if self.on_failure is not None:
+                self.on_failure()
+            raise
         if self.calls is not None:
             self.calls.append(call)
         if self.observer is not None:
@@ -283,12 +290,19 @@ class _Runner:
         """Run an opaque part with its module calls tracked; one record per row it splits into."""
         split = SplitRun(str(node.target), module, self.paths, (args, kwargs))
         self.recorder.calls = None
-        self.recorder.observer = split.observe
+        self.recorder.observer, self.recorder.on_failure = split.observe, split.note_failure
         try:
             with split.hooks():
                 result = run_node(self.root, node, args, kwargs)
+        except (UnsupportedInput, ShapeError, TraceError):
+            raise
+        except Exception as error:
+            if split.failed is None:
+                raise  # the part's own op: named as the part
+            path, inner, inner_args = split.failed  # named as the layer it failed in, with that layer's input
+            raise _error(f"layer '{path}' ({_one_line(inner)})", inner, _shapes(inner_args), error) from error
         finally:
-            self.recorder.observer = None
+            self.recorder.observer = self.recorder.on_failure = None
         split.finish()
         sources = {id(value): source for source, value in _paired((node.args, node.kwargs), (args, kwargs))}
         last = next((split.maker(t) for t in tensors_in(result) if split.maker(t) not in (None, -1)), None)
@@ -346,18 +360,26 @@ def _expectation(module: nn.Module | None) -> str:
     return ""
 
 
+def _shapes(value: Any) -> str:
+    return ", ".join(str(s) for s in _flat_specs(value)) or "no tensors"
+
+
 def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any, error: Exception) -> Exception:
-    shapes = ", ".join(str(s) for s in _flat_specs((args, kwargs))) or "no tensors"
+    return _error(_describe(node, module), module, _shapes((args, kwargs)), error)
+
+
+def _error(described: str, module: nn.Module | None, shapes: str, error: Exception) -> Exception:
+    """The one-line error for a failure in the described place: values needed, a bug, or a shape mismatch."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     name = type(error).__name__
     if "DataDependent" in name or "data-dependent" in message or "meta tensor" in message:
         return ValueDependent(
-            f"{_describe(node, module)} depends on tensor values ({name}), which shape-only analysis cannot "
+            f"{described} depends on tensor values ({name}), which shape-only analysis cannot "
             "see; make that branch depend on shapes, or register a cost formula for the module"
         )
     if not isinstance(error, RuntimeError | ValueError | IndexError):  # not a shape check: a bug in forward
-        return TraceError(f"{_describe(node, module)} raised {name} on input {shapes}: {message}")
-    return ShapeError(f"{_describe(node, module)} {_expectation(module)}got {shapes}: {message}")
+        return TraceError(f"{described} raised {name} on input {shapes}: {message}")
+    return ShapeError(f"{described} {_expectation(module)}got {shapes}: {message}")
 
 
 @contextlib.contextmanager

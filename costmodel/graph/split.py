@@ -104,7 +104,10 @@ class SplitRun:
     def __init__(self, path: str, module: nn.Module, paths: dict[int, str], inputs: Any) -> None:
         self.paths = paths
         self.segments: list[Segment] = []
-        self._stack: list[tuple[str, nn.Module, bool]] = []  # (path, module, called a child yet)
+        #: (path, module, called a child yet, the call's arguments) of each module call under way.
+        self._stack: list[tuple[str, nn.Module, bool, Any]] = []
+        #: (path, module, arguments) of the innermost module call under way when an op failed, if not the part.
+        self.failed: tuple[str, nn.Module, Any] | None = None
         self._open: Segment | None = None
         self._open_big = False  # the open row is a container's big op: the next op starts a new row
         self._maker: dict[int, int] = {}  # tensor id -> segment index (-1: an input of the opaque part)
@@ -115,22 +118,22 @@ class SplitRun:
         self._enter(path, module)
 
     # -- module stack (global hooks) --------------------------------------------------------------
-    def _enter(self, path: str, module: nn.Module) -> None:
+    def _enter(self, path: str, module: nn.Module, args: Any = ()) -> None:
         if self._stack:
-            parent_path, parent, _ = self._stack[-1]
-            self._stack[-1] = (parent_path, parent, True)
-        self._stack.append((path, module, isinstance(module, _SPLIT_INSIDE)))
+            parent_path, parent, _, parent_args = self._stack[-1]
+            self._stack[-1] = (parent_path, parent, True, parent_args)
+        self._stack.append((path, module, isinstance(module, _SPLIT_INSIDE), args))
         self._open = None
 
     def _pre_hook(self, module: nn.Module, args: Any) -> None:
         path = self.paths.get(id(module))
         if path is not None and self._stack:
-            self._enter(path, module)
+            self._enter(path, module, args)
 
     def _post_hook(self, module: nn.Module, args: Any, output: Any) -> None:
         if not self._stack or self._stack[-1][1] is not module or len(self._stack) == 1:
             return
-        path, _, called_child = self._stack.pop()
+        path, _, called_child, _ = self._stack.pop()
         opened = self._open
         if not called_child and opened is not None and opened.path == path:
             opened.leaf = True  # a module that called no other module: one row, like an fx leaf
@@ -150,7 +153,7 @@ class SplitRun:
     # -- ATen calls (the recorder's callback) ------------------------------------------------------
     def observe(self, call: OpCall, args: Any, output: Any) -> None:
         """File one ATen call under the module call it runs in; a container's big ops get rows of their own."""
-        path, module, called_child = self._stack[-1]
+        path, module, called_child, _ = self._stack[-1]
         kind = _kind(call)
         segment = self._open
         if segment is None or segment.path != path or (called_child and (kind in _OWN_ROW or self._open_big)):
@@ -179,6 +182,12 @@ class SplitRun:
         self.segments.append(segment)
         self._open = segment
         return segment
+
+    def note_failure(self) -> None:
+        """An op failed: remember the innermost module call under way (the recorder's callback), once."""
+        if self.failed is None and len(self._stack) > 1:
+            path, module, _, args = self._stack[-1]
+            self.failed = (path, module, args)
 
     def finish(self) -> None:
         """Close the run: an opaque part that called no module at all is one row, as before."""
