@@ -13,7 +13,6 @@ the rows whose tensors it reads, so memory and fork analyses see the data flow.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import torch
 from torch import fx, nn
 
-from costmodel.ops import generation, lookup
+from costmodel.ops import lookup
 from costmodel.types import OpCall, OpKind, TensorSpec
 
 __all__ = ["Row", "Segment", "SplitRun", "tensors_in"]
@@ -36,12 +35,7 @@ _FREE = frozenset({OpKind.VIEW, OpKind.NONE})
 
 
 def _kind(call: OpCall) -> OpKind | None:
-    return _kind_of(call.target, generation())
-
-
-@functools.lru_cache(maxsize=4096)
-def _kind_of(target: Any, registry_generation: int) -> OpKind | None:
-    formula = lookup(target)
+    formula = lookup(call.target)
     return formula.kind if formula is not None else None
 
 

@@ -28,7 +28,7 @@ from torch.fx._symbolic_trace import _assert_is_none
 
 from costmodel.errors import TraceError
 from costmodel.graph.source import call_site
-from costmodel.ops import generation, lookup
+from costmodel.ops import lookup
 from costmodel.types import ModelInputs
 
 __all__ = ["LOCATION", "ROOT", "TRACED_INTO", "TracedModel", "trace"]
@@ -104,12 +104,6 @@ class _ModuleStack(collections.OrderedDict):  # type: ignore[type-arg]
 _PLAIN_ARGUMENTS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format})
 
 
-@functools.lru_cache(maxsize=2048)
-def _costed_whole(cls: type[nn.Module], registry_generation: int) -> bool:
-    """Whether a module class has a registered formula of its own (then it stays a leaf), per registry state."""
-    return lookup(cls) is not None
-
-
 class _Tracer(fx.Tracer):
     """fx tracer that keeps nn layers, registered module classes and opaque paths as leaves."""
 
@@ -120,7 +114,7 @@ class _Tracer(fx.Tracer):
         self.module_stack = _ModuleStack()  # fx copies it into every node's meta
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        if module_qualified_name in self.opaque or _costed_whole(type(m), generation()):
+        if module_qualified_name in self.opaque or lookup(type(m)) is not None:
             return True
         if isinstance(m, TRACED_INTO):
             return False

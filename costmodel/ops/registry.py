@@ -100,6 +100,7 @@ def register_cost(
                 )
             REGISTRY[target] = Formula(fn, op_kind)
             _generation[0] += 1
+            _FOUND.clear()
         return fn
 
     return decorate
@@ -109,6 +110,7 @@ def unregister_cost(target: Any) -> None:
     """Remove a registration (for tests and for users replacing a formula)."""
     del REGISTRY[target]
     _generation[0] += 1
+    _FOUND.clear()
 
 
 def _free(call: OpCall) -> Cost:
@@ -126,8 +128,20 @@ _NONE = Formula(_free, OpKind.NONE)
 _POINTWISE = Formula(_elementwise, OpKind.ELEMENTWISE)
 
 
+#: target -> its formula (or ``None``), found once per registry state: emptied on every registration.
+_FOUND: dict[Any, Formula | None] = {}
+_UNSEEN = object()
+
+
 def lookup(target: Any) -> Formula | None:
-    """The formula for an ATen op overload or a module class, or ``None`` if unsupported."""
+    """The formula for an ATen op overload or a module class, or ``None`` if unsupported (cached per target)."""
+    found = _FOUND.get(target, _UNSEEN)
+    if found is _UNSEEN:
+        found = _FOUND[target] = _find(target)
+    return found  # type: ignore[return-value]
+
+
+def _find(target: Any) -> Formula | None:
     if isinstance(target, type):
         for cls in target.__mro__:
             if cls in REGISTRY:
