@@ -1,7 +1,7 @@
 """Two saved reports compared: per-module changes in FLOPs, params, memory access and time, and new findings.
 
 Reads what ``costmodel report --format json`` writes (a list of reports, or one) and
-what ``Report.to_dict()`` returns; nothing is traced again.
+what ``Report.to_dict()`` returns; no model is run again.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class ShapeError(CostModelError, ValueError):
 
 
 class TraceError(CostModelError, RuntimeError):
-    """The model could not be traced or run on fake tensors, even part by part."""
+    """The model's ``forward`` raised something other than a shape error while it ran on meta tensors."""
 
 
 class ValueDependent(TraceError):

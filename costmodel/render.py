@@ -86,10 +86,6 @@ def _header(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
     if rep.unsupported:
         listed = ", ".join(f"{op} x{count}" for op, count in sorted(rep.unsupported.items()))
         lines.append(f"UNSUPPORTED (FLOPs not counted): {listed}")
-    if rep.opaque:
-        lines.append(
-            "costed at the ATen level (fx could not trace inside): " + ", ".join(p or "<model>" for p in rep.opaque)
-        )
     if rep.on_values:
         lines.append(
             f"ran on example values with the real weights: {rep.on_values} depends on tensor values "
@@ -128,7 +124,7 @@ def _percent(part: float, whole: float) -> str:
 def _node_cells(node: NodeCost) -> list[str]:
     return [
         node.name,
-        (node.module_path or "-") + (" *" if node.opaque else ""),
+        node.module_path or "-",
         node.target,
         node.kind.value,
         _shapes(node.input_shapes),

@@ -312,7 +312,8 @@ class SourceLocation:
 
 @dataclass(frozen=True, slots=True)
 class NodeCost(_CostTotals):
-    """One fx graph node with its costs (see the module docstring for units).
+    """One row of the model's run with its costs: a layer's call, or a torch call a container makes (see the
+    module docstring for units).
 
     ``extras`` holds further per-node columns that join later (measured or
     predicted time, say), keyed by column name. ``inputs`` names the nodes whose
@@ -333,7 +334,6 @@ class NodeCost(_CostTotals):
     params: int
     ops: tuple[OpCost, ...] = ()
     location: SourceLocation | None = None
-    opaque: bool = False
     extras: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     inputs: tuple[str, ...] = ()
     definition: SourceLocation | None = None
@@ -349,6 +349,16 @@ class NodeCost(_CostTotals):
     def predicted_ms(self) -> float | None:
         """Predicted milliseconds on the report's device profile (``None`` without one)."""
         return self.extras.get("predicted_ms")
+
+    @classmethod
+    def of_row(cls, *values: Any) -> NodeCost:
+        """A node from every field but ``extras`` (empty), in declaration order: the walk's fast constructor
+        (the frozen dataclass ``__init__`` sets each field through ``object.__setattr__``)."""
+        node = object.__new__(cls)
+        for set_slot, slot_value in zip(_NODE_SETTERS, values, strict=True):
+            set_slot(node, slot_value)
+        _set_extras(node, _EMPTY)
+        return node
 
     def with_extra(self, name: str, value: float) -> NodeCost:
         """A copy with one more per-node column (a fast ``dataclasses.replace``: the other fields are shared)."""
@@ -531,7 +541,6 @@ class CostedGraph(_CostTotals):
     input_shapes: tuple[Shape, ...]
     nodes: tuple[NodeCost, ...]
     unsupported: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
-    opaque: tuple[str, ...] = ()
     unused_parameters: tuple[str, ...] = ()
     module_types: Mapping[str, str] = field(default_factory=lambda: _EMPTY, repr=False)
     module_sites: Mapping[str, SourceLocation] = field(default_factory=lambda: _EMPTY, repr=False)
@@ -543,18 +552,21 @@ class CostedGraph(_CostTotals):
     output_names: tuple[str, ...] = ()
     #: Where values decided a branch, so the model ran on example values (``None``: shapes were enough).
     on_values: str | None = None
+    #: Sum of every node's cost (``cost``), summed once as the record is made.
+    _cost: Cost = field(init=False, repr=False, compare=False, default=Cost())
 
     def __post_init__(self) -> None:
         _freeze(self, "unsupported", "module_types", "module_sites", "module_definitions")
+        object.__setattr__(self, "_cost", sum((n.cost for n in self.nodes), Cost()))
 
     def graph_fields(self) -> dict[str, Any]:
         """This record's fields by name (to build a ``Report`` that extends it)."""
-        return {f.name: getattr(self, f.name) for f in fields(CostedGraph)}
+        return {f.name: getattr(self, f.name) for f in fields(CostedGraph) if f.init}
 
     @property
     def cost(self) -> Cost:  # type: ignore[override]
         """Sum of every node's cost."""
-        return sum((n.cost for n in self.nodes), Cost())
+        return self._cost
 
     @property
     def total(self) -> Cost:

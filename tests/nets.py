@@ -7,7 +7,7 @@ from torch import nn
 
 
 class ShapeBranch(nn.Module):
-    """Python control flow on a shape: fx cannot trace it, meta tensors can run it."""
+    """Python control flow on a shape: meta tensors carry shapes, so the walk takes the branch a real run takes."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,7 +30,7 @@ class ValueBranch(nn.Module):
 
 
 class UntraceableRoot(nn.Module):
-    """The model's own forward branches on a shape, so the whole model is costed opaquely."""
+    """The model's own forward branches on a shape (torch.fx could not trace it; the eager walk can)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -66,9 +66,8 @@ class Flagged(nn.Module):
         return y
 
 
-def test_a_flag_left_at_its_default_is_traced_not_opaque() -> None:
+def test_a_flag_left_at_its_default_takes_its_branch() -> None:
     rep = costmodel.report(Flagged(), (2, 4))
-    assert rep.opaque == ()
     assert [n.module_path for n in rep.nodes] == ["a"]
     both = costmodel.report(Flagged(), {"x": (2, 4), "return_both": True})
     assert [n.module_path for n in both.nodes if n.op == "call_module"] == ["a", "b"]

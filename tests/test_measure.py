@@ -62,7 +62,7 @@ def test_categories_follow_the_papers_figure_2() -> None:
         by_target.setdefault(node.target, set()).add(category(node, nodes))
     assert by_target["Conv2d"] == {"conv"}
     assert by_target["BatchNorm2d"] == {"elementwise"}
-    assert by_target[".contiguous"] == {"shuffle"}  # the channel shuffle's copy
+    assert by_target["ChannelShuffle"] == {"shuffle"}  # a layer: view, transpose, then the copy
     assert by_target["cat"] == {"data"}
     assert by_target["MaxPool2d"] == {"other"}
 

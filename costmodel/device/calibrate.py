@@ -38,7 +38,7 @@ from costmodel.device.profile import DeviceProfile, FamilyFit
 from costmodel.errors import UnsupportedInput
 from costmodel.graph import cost_graph
 from costmodel.graph.inputs import normalize_inputs
-from costmodel.graph.interpret import inference
+from costmodel.graph.walk import inference
 from costmodel.types import CostedGraph
 
 __all__ = ["CalibrationRun", "calibrate"]

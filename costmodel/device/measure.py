@@ -2,8 +2,8 @@
 
 The whole model is timed as the user runs it: warm-up calls, then repeats until
 a time budget or a count is reached, each repeat synchronised on CUDA. The thread
-count is recorded. A second pass runs the traced graph node by node on real
-tensors and times each node, giving a per-node column for the cost report and a
+count is recorded. A second pass runs the model on real tensors walking the report's
+rows (``costmodel.graph.walk``) and times each row, giving a per-node column for the cost report and a
 run-time breakdown into the ShuffleNet V2 paper's Fig. 2 categories (conv,
 element-wise, data movement, shuffle, other). Node-by-node timing adds Python
 overhead per node, so the breakdown is given as shares of the per-node sum.
@@ -19,18 +19,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-from torch import fx, nn
+from torch import nn
 
 from costmodel.device import host, timing
 from costmodel.device.timing import Timing
 from costmodel.errors import MeasurementWarning, UnsupportedInput
-from costmodel.graph import TracedModel, cost_graph
+from costmodel.graph import Recording, cost_graph
 from costmodel.graph.inputs import example_tensors, normalize_inputs
-from costmodel.graph.interpret import inference, interpret, run_node
 from costmodel.graph.taxonomy import CATEGORIES, category
+from costmodel.graph.walk import Event, Walk, inference, module_paths
 from costmodel.report import Report
-from costmodel.types import FrozenMap, ModelInputs, OpKind, Shape
+from costmodel.types import FrozenMap, OpKind, Shape
 
 __all__ = ["Measurement", "measure"]
 
@@ -172,13 +171,14 @@ def measure(
         raise UnsupportedInput(f"{type(model).__name__} is on the meta device: it has no weights to run")
     specs = normalize_inputs(input_shape, model)
     # The costed graph validates the shapes with a one-line error first; no rules run.
-    graph, traced = cost_graph(model, specs, name or type(model).__name__)
+    graph, recording = cost_graph(model, specs, name or type(model).__name__)
     rep = Report.of(graph)
     inputs = example_tensors(specs, device, seed=seed, model=model)
     show = sys.stderr.isatty() if progress is None else progress
     sync = host.synchronizer(device)
     whole: list[float] = []
-    node_samples: dict[str, list[float]] = {n.name: [] for n in traced.graph.nodes if n.op not in _NOT_RUN}
+    node_samples: dict[str, list[float]] = {n.name: [] for n in rep.nodes}
+    paths = module_paths(model)
     with host.threads(threads) as used, inference(model):
         settings = host.settings(device)
 
@@ -187,9 +187,14 @@ def measure(
         def run() -> None:
             model(*positional, **keyword)
 
+        def node_pass(samples: dict[str, list[float]] | None) -> bool:
+            timed = _TimedWalk(model, paths, recording, sync, samples)
+            timed.run(positional, keyword)
+            timed.end()
+            return timed.aligned
+
         timing.warm_up(run, sync, warmup, max(0.2, budget_s / 4))
-        if per_node:
-            _node_pass(traced, specs, inputs, sync, None)  # warm the node-by-node path too
+        aligned = node_pass(None) if per_node else True  # warm the node-by-node path too
         # Rounds of a few whole runs and one node-by-node pass: drift hits both alike.
         started = time.perf_counter()
         spend = budget_s * (2 if per_node else 1)
@@ -201,14 +206,19 @@ def measure(
                     sync()
                     whole.append(time.perf_counter() - begin)
                     tick()
-                if per_node:
-                    _node_pass(traced, specs, inputs, sync, node_samples)
+                if per_node and aligned:
+                    aligned = node_pass(node_samples)
                 if len(whole) >= min_repeats and time.perf_counter() - started >= spend:
                     break
-    node_times = {n: statistics.median(v) for n, v in node_samples.items() if v}
+    node_times = {n: statistics.median(v) for n, v in node_samples.items() if v} if aligned else {}
     total = Timing(tuple(whole))
     model_name = rep.model
     found = [f"{model_name}: {problem}" for problem in total.problems()]
+    if not aligned:
+        found.append(
+            f"{model_name}: the node-by-node run took other branches than the costed run (control flow on values "
+            "or randomness); no per-node times"
+        )
     node_sum = sum(node_times.values())
     if node_times and not 0.67 <= node_sum / total.median <= 1.5:
         found.append(
@@ -232,25 +242,45 @@ def measure(
     )
 
 
-_NOT_RUN = ("placeholder", "output")
 _WHOLE_PER_ROUND = 3
 
 
-def _node_pass(
-    traced: TracedModel,
-    specs: ModelInputs,
-    inputs: list[torch.Tensor],
-    sync: Callable[[], None],
-    samples: dict[str, list[float]] | None,
-) -> None:
-    """Run the traced graph node by node, timing each node (into ``samples`` unless ``None``)."""
+class _TimedWalk(Walk):
+    """The walk whose rows are timed, each synchronised: the rows of the costed run, met by their ordinals.
 
-    def timed_step(node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    A row that took in the views before it is met once per call it holds: its time in a pass is their sum.
+    ``aligned`` turns false if a row is met where the costed run had another (the run took other branches).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        paths: dict[int, str],
+        recording: Recording,
+        sync: Callable[[], None],
+        samples: dict[str, list[float]] | None,
+    ) -> None:
+        super().__init__(model, paths)
+        self.names = recording.ordinals
+        self.sync = sync
+        self.samples = samples
+        self.aligned = True
+        self.pass_times: dict[str, float] = {}
+
+    def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        name = self.names.get(event.ordinal)
+        if name is None:
+            return run(*args, **kwargs)
+        if name != event.stem and not name.startswith(event.stem + "_"):
+            self.aligned = False
         begin = time.perf_counter()
-        result = run_node(traced.root, node, args, kwargs)
-        sync()
-        if samples is not None:
-            samples[node.name].append(time.perf_counter() - begin)
+        result = run(*args, **kwargs)
+        self.sync()
+        self.pass_times[name] = self.pass_times.get(name, 0.0) + time.perf_counter() - begin
         return result
 
-    interpret(traced, inputs, timed_step, specs.names)
+    def end(self) -> None:
+        """File this pass's time of each row."""
+        if self.samples is not None:
+            for name, seconds in self.pass_times.items():
+                self.samples[name].append(seconds)

@@ -1,7 +1,7 @@
-"""Model -> costed graph: trace with torch.fx, record ATen ops on meta tensors, price each node.
+"""Model -> costed graph: run the model once, eagerly, on meta tensors, recording every ATen op per row; price each row.
 
 ``cost_graph`` is this layer's one entry point; ``costmodel.analysis`` builds the
-report on top of it, and ``costmodel.device.measure`` reuses its traced graph.
+report on top of it, and ``costmodel.device.measure`` times the same rows (``walk``).
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from torch import nn
 
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
 from costmodel.graph import memo
-from costmodel.graph.interpret import bind_inputs
 from costmodel.graph.price import annotate, forget_prices
-from costmodel.graph.record import forget_needed_values, record
+from costmodel.graph.record import Recording, forget_needed_values, record
 from costmodel.graph.source import class_site, definition_site
-from costmodel.graph.trace import TracedModel, trace
 from costmodel.types import CostedGraph, ModelInputs
 
-__all__ = ["TracedModel", "cost_graph", "forget_memos", "gc_paused"]
+__all__ = ["Recording", "cost_graph", "forget_memos", "gc_paused"]
 
 
 @contextlib.contextmanager
@@ -46,21 +44,22 @@ def forget_memos() -> None:
     forget_needed_values()
 
 
-def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[CostedGraph, TracedModel]:
-    """Trace ``model``, run it on meta tensors of ``inputs`` and cost every node.
+def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[CostedGraph, Recording]:
+    """Run ``model`` on meta tensors of ``inputs`` (on example values where values decide) and cost every row.
 
     Returns:
-        The costed graph and the traced model it was made from (for callers that run it again).
+        The costed graph and the recording it was made from (each row's event ordinal: where a later run
+        of the model meets it).
 
     Raises:
         UnsupportedInput: The model has no operations, or the inputs do not fit ``forward``.
         ShapeError: The input does not fit a layer (the message names it).
-        TraceError: A part of the model depends on tensor values.
+        TraceError: ``forward`` raised something other than a shape error.
+        ValueDependent: Values decide a branch, and the weights are on the meta device.
     """
     with gc_paused():  # the walk makes many short-lived records; collection only slows it
-        traced = trace(model, inputs)
-        recording = record(traced, inputs)
-        priced = annotate(traced, recording.records)
+        recording = record(model, inputs)
+        priced = annotate(model, recording.records)
     if not priced.nodes:
         raise UnsupportedInput(f"model {name} has no operations to cost (empty model)")
     if priced.unsupported:
@@ -72,16 +71,11 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
             stacklevel=3,
         )
     classes = {path: type(m) for path, m in model.named_modules()}
-    given = [object() for _ in inputs.specs]  # which placeholders the user's inputs bind to
-    bound = bind_inputs(traced, given, inputs.names)
-    placeholders = [node.name for node, value in bound.items() if any(value is token for token in given)]
-    returned = [n for n in traced.graph.nodes if n.op == "output"]
     graph = CostedGraph(
         model=name,
         input_shapes=inputs.shapes,
         nodes=priced.nodes,
         unsupported=priced.unsupported,
-        opaque=tuple(sorted(traced.opaque)),
         unused_parameters=priced.unused_parameters,
         module_types={path: cls.__name__ for path, cls in classes.items()},
         module_sites={path: site for path, cls in classes.items() if (site := class_site(cls))},
@@ -90,9 +84,9 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
             for path, cls in classes.items()
             if path and class_site(cls) and (site := definition_site(model, path))
         },
-        input_names=tuple(placeholders),
+        input_names=recording.input_names,
         input_bytes=sum(spec.nbytes for spec in inputs.specs),
         on_values=recording.on_values,
-        output_names=tuple(priced.aliases.get(n.name, n.name) for out in returned for n in out.all_input_nodes),
+        output_names=recording.output_names,
     )
-    return graph, traced
+    return graph, recording

@@ -11,6 +11,7 @@ dtype if it has none); a ``TensorSpec`` or an example tensor keeps its own.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from torch import nn
 from costmodel.errors import UnsupportedInput
 from costmodel.types import ModelInputs, TensorSpec
 
-__all__ = ["example_tensors", "index_bound", "input_dtype", "meta_tensors", "normalize_inputs"]
+__all__ = ["example_tensors", "index_bound", "input_dtype", "input_names", "meta_tensors", "normalize_inputs"]
 
 
 def _is_shape(value: Any) -> bool:
@@ -127,3 +128,42 @@ def example_tensors(
         else:
             made.append(torch.randint(0, bound, spec.shape, generator=generator).to(device, spec.dtype))
     return made
+
+
+def input_names(model: nn.Module, inputs: ModelInputs) -> tuple[str, ...]:
+    """The ``forward`` parameter each tensor input binds to, in input order (``input_2`` for a ``*args`` extra).
+
+    Raises:
+        UnsupportedInput: More positional inputs than ``forward`` takes, an unknown keyword, or a required
+            parameter not given.
+    """
+    cls = type(model).__name__
+    try:
+        signature = inspect.signature(model.forward)  # through decorators' __wrapped__
+    except (TypeError, ValueError):
+        return tuple(name or f"input_{i}" for i, name in enumerate(inputs.names))
+    parameters = list(signature.parameters.values())
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    varkw = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    count = inputs.positional_count
+    if count > len(positional) and not varargs:
+        raise UnsupportedInput(f"{cls}.forward takes {len(positional)} input(s), got {count}")
+    given = set(inputs.constants)
+    names: list[str] = []
+    index = 0
+    for name in inputs.names:
+        if name is None:
+            names.append(positional[index].name if index < len(positional) else f"input_{index}")
+            index += 1
+        elif name in named or varkw:
+            names.append(name)
+        else:
+            raise UnsupportedInput(f"{cls}.forward has no parameter '{name}' (it takes {', '.join(named)})")
+    given |= set(names)
+    for p in parameters:
+        required = p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        if required and p.name not in given:
+            raise UnsupportedInput(f"{cls}.forward needs input '{p.name}', but only {len(inputs)} input(s) were given")
+    return tuple(names)

@@ -1,4 +1,4 @@
-"""Turn recorded ATen calls into per-node costs (``NodeCost`` records in graph order).
+"""Turn recorded ATen calls into per-row costs (``NodeCost`` records in the order the rows ran).
 
 Each op call is priced by its registry formula. An op without one is still
 listed on its node, its MAC estimated as inputs read plus outputs written, its
@@ -12,12 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torch import fx, nn
+from torch import nn
 
-from costmodel.graph.interpret import fetch
 from costmodel.graph.record import NodeRecord
 from costmodel.graph.source import definition_site
-from costmodel.graph.trace import LOCATION, TracedModel
 from costmodel.identity_memo import IdentityMemo
 from costmodel.ops import generation, io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind
@@ -32,8 +30,6 @@ class PricedNodes:
     nodes: tuple[NodeCost, ...]
     unsupported: FrozenMap[str, int]
     unused_parameters: tuple[str, ...]
-    #: Graph node name -> the row that stands for it (an opaque part split into rows).
-    aliases: FrozenMap[str, str]
 
 
 #: call -> (registry generation, its price). Recorded calls repeat (the meta memo hands out one ``OpCall``
@@ -65,25 +61,6 @@ def _price(call: OpCall) -> OpCost:
     return OpCost(call, formula.kind, formula(call))
 
 
-def _target_name(node: fx.Node, module: nn.Module | None) -> str:
-    if module is not None:
-        return type(module).__name__
-    if node.op == "call_method":
-        return f".{node.target}"
-    return getattr(node.target, "__name__", str(node.target))
-
-
-def _enclosing(node: fx.Node, module: nn.Module | None, root: nn.Module) -> tuple[str, str]:
-    """Module path and class name of the module a node belongs to."""
-    if node.op == "call_module":
-        return str(node.target), type(module).__name__
-    stack = node.meta.get("nn_module_stack")
-    if stack:
-        path, (_, cls) = next(reversed(stack.items()))
-        return path, getattr(cls, "__name__", str(cls))
-    return "", type(root).__name__
-
-
 def _main_kind(ops: Sequence[OpCost]) -> OpKind:
     """The kind of the op that does most of a node's work (FLOPs first, then MAC)."""
     if not ops:
@@ -93,61 +70,42 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
     return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
 
 
-def _parameters_of(module: nn.Module | None) -> list[nn.Parameter]:
-    """A module's parameters, recursively (cheaply for the usual childless leaf layers)."""
-    if module is None:
-        return []
-    if not module._modules:
-        return [p for p in module._parameters.values() if p is not None]
-    return list(module.parameters())
-
-
-def annotate(traced: TracedModel, records: Sequence[NodeRecord]) -> PricedNodes:
-    """Price every recorded node and tally unsupported ops and unused parameters."""
+def annotate(model: nn.Module, records: Sequence[NodeRecord]) -> PricedNodes:
+    """Price every recorded row and tally unsupported ops and unused parameters."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
     nodes: list[NodeCost] = []
-    aliases: dict[str, str] = {}
     for rec in records:
-        if rec.stands_for is not None:
-            aliases[rec.stands_for] = rec.node.name
-        node, module = rec.node, rec.module
         ops = tuple(price(call) for call in rec.calls)
         for op in ops:
             if not op.supported:
                 unsupported[str(op.call.target)] += 1
         params = frozen = 0
-        owned = list(rec.owned) if rec.owned is not None else _parameters_of(module)
-        sources = node.all_input_nodes
-        for source in sources:  # weights fetched by get_attr count where they are used
-            if source.op == "get_attr":
-                attr = fetch(traced.root, str(source.target))
-                owned += [attr] if isinstance(attr, nn.Parameter) else []
-        for p in owned:
+        for p in rec.parameters:
             if id(p) not in seen:
                 seen.add(id(p))
                 params += p.numel()
                 frozen += 0 if p.requires_grad else p.numel()
-        path, cls = _enclosing(node, module, traced.root)
-        cost = NodeCost(
-            name=node.name,
-            op=node.op,
-            target=_target_name(node, module),
-            module_path=path,
-            module_type=cls,
-            kind=_main_kind(ops),
-            input_shapes=tuple(s.shape for s in rec.inputs),
-            output_shapes=tuple(s.shape for s in rec.outputs),
-            cost=ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
-            params=params,
-            ops=ops,
-            location=node.meta.get(LOCATION),
-            opaque=rec.from_opaque or (node.op == "call_module" and str(node.target) in traced.opaque),
-            inputs=tuple(aliases.get(s.name, s.name) for s in sources if s.op != "get_attr"),
-            definition=definition_site(traced.root, str(node.target)) if node.op == "call_module" else None,
-            output_bytes=rec.output_bytes,
-            frozen_params=frozen,
+        layer = rec.op == "call_module"
+        nodes.append(
+            NodeCost.of_row(  # the fields in declaration order, extras left out
+                rec.name,
+                rec.op,
+                rec.target,
+                rec.module_path,
+                rec.module_type,
+                _main_kind(ops),
+                tuple([s.shape for s in rec.input_specs]),
+                tuple([s.shape for s in rec.output_specs]),
+                ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
+                params,
+                ops,
+                rec.location,
+                rec.inputs,
+                definition_site(model, rec.module_path) if layer else None,
+                rec.output_bytes,
+                frozen,
+            )
         )
-        nodes.append(cost)
-    unused = tuple(name for name, p in traced.root.named_parameters() if id(p) not in seen)
-    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused, FrozenMap(aliases))
+    unused = tuple(name for name, p in model.named_parameters() if id(p) not in seen)
+    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused)

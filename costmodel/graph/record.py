@@ -1,11 +1,15 @@
-"""Run a traced graph on meta tensors and record, per node, every ATen op it dispatches.
+"""Run a model once on meta tensors and record, per row, every ATen op it dispatches.
 
-Nothing is computed: inputs and weights become meta tensors that carry only
-shape and dtype (meta-device models work the same way), so a model too large
-for memory can still be analysed. The model is run in inference mode (its
-``training`` flags are restored afterwards) and hooks of the traced layers are
-not called (as in fx). A node that fails raises ``ShapeError`` naming the node,
-its module, and the shapes it was given.
+Nothing is computed: inputs and weights become meta tensors that carry only shape
+and dtype (meta-device models work the same way), so a model too large for memory
+can still be analysed. The rows are those of ``costmodel.graph.walk``: each layer
+call, and each torch call a container makes. The model runs in inference mode (its
+``training`` flags are restored afterwards) and hooks are not called (as in fx).
+
+Where a branch depends on tensor values (``if x.sum() > 0``, a padding mask checked
+with ``.all()``), meta tensors cannot run it: the model then runs once on example
+values with its real weights, every op still recorded. A failure raises a one-line
+error naming the layer or op it happened in and the shapes it was given.
 """
 
 from __future__ import annotations
@@ -14,20 +18,19 @@ import contextlib
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
-from torch import fx, nn
+from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
-from costmodel.graph.inputs import example_tensors, meta_tensors
-from costmodel.graph.interpret import fetch, inference, interpret, run_node
+from costmodel.graph.inputs import example_tensors, input_names, meta_tensors
 from costmodel.graph.memo import MEMO, signature
-from costmodel.graph.split import Row, Segment, SplitRun, tensors_in
-from costmodel.graph.trace import LOCATION, TracedModel
+from costmodel.graph.source import call_site
+from costmodel.graph.walk import Event, Walk, inference, module_paths, tensors_in
 from costmodel.ops import lookup
-from costmodel.types import FrozenMap, ModelInputs, OpCall, TensorSpec
+from costmodel.types import FrozenMap, ModelInputs, OpCall, OpKind, SourceLocation, TensorSpec
 
 __all__ = ["NodeRecord", "Recording", "forget_needed_values", "record"]
 
@@ -35,23 +38,23 @@ _aten = torch.ops.aten
 _NO_KWARGS: FrozenMap[str, object] = FrozenMap()
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRecord:
-    """What one graph node did: the tensors it took and gave, and the ATen ops it dispatched."""
+class NodeRecord(NamedTuple):
+    """What one row did: where it ran, the tensors it took and gave, and the ATen ops it dispatched."""
 
-    node: fx.Node | Row
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
+    name: str
+    op: str  # call_module (a layer's call), call_function or call_method (a container's torch call)
+    target: str  # the layer's class name, ``cat``, ``.view``
+    module_path: str  # the layer's path, or that of the container making the call
+    module_type: str
+    inputs: tuple[str, ...]  # the rows and model inputs whose tensors it reads
+    input_specs: tuple[TensorSpec, ...]
+    output_specs: tuple[TensorSpec, ...]
     calls: tuple[OpCall, ...]
-    module: nn.Module | None = None
+    #: The parameters it uses: a layer's own, and any read as arguments.
+    parameters: tuple[nn.Parameter, ...] = ()
+    location: SourceLocation | None = None
     #: Bytes of outputs in new memory (views and in-place results are not).
     output_bytes: int = 0
-    #: The parameters this node owns, where not those of ``module`` (a container's own, in a split part).
-    owned: tuple[nn.Parameter, ...] | None = None
-    #: A row of an opaque part, run as Python runs it rather than traced.
-    from_opaque: bool = False
-    #: The opaque graph node whose output this row made: later nodes that read that node read this row.
-    stands_for: str | None = None
 
 
 def _spec(value: Any) -> Any:
@@ -68,32 +71,25 @@ def _flat_specs(value: Any) -> tuple[TensorSpec, ...]:
     return tuple(TensorSpec.of(t) for t in tensors_in(value))
 
 
-def _paired(nodes: Any, values: Any) -> Iterator[tuple[fx.Node, torch.Tensor]]:
-    """(graph node, tensor) for every tensor argument of a node, matched through nested args."""
-    if isinstance(nodes, fx.Node):
-        if isinstance(values, torch.Tensor):
-            yield nodes, values
-    elif isinstance(nodes, list | tuple) and isinstance(values, list | tuple):
-        for n, v in zip(nodes, values, strict=False):
-            yield from _paired(n, v)
-    elif isinstance(nodes, dict) and isinstance(values, dict):
-        for key, n in nodes.items():
-            yield from _paired(n, values.get(key))
-
-
 def _fresh_bytes(made: list[torch.Tensor], given: list[torch.Tensor]) -> int:
     """Bytes of the tensors made that are new memory: not an input, an in-place update or a view of one."""
-    taken = {id(t) for t in given}
-    taken |= {id(t._base) for t in given if t._base is not None}
-    return sum(
-        t.numel() * t.element_size()
-        for t in made
-        if id(t) not in taken and (t._base is None or id(t._base) not in taken)
-    )
+    fresh = 0
+    taken: set[int] | None = None
+    for t in made:
+        base = t._base
+        if base is None and not given:
+            fresh += t.numel() * t.element_size()
+            continue
+        if taken is None:
+            taken = {id(g) for g in given}
+            taken |= {id(g._base) for g in given if g._base is not None}
+        if id(t) not in taken and (base is None or id(base) not in taken):
+            fresh += t.numel() * t.element_size()
+    return fresh
 
 
 class _Recorder(TorchDispatchMode):
-    """Runs every ATen op on the meta device and appends an ``OpCall`` while ``calls`` is a list.
+    """Runs every ATen op on the meta device and appends an ``OpCall`` to ``calls``.
 
     Real tensors met on the way (the user's weights) are swapped for meta tensors
     of the same shape, once each, so no kernel ever touches data. Factory ops are
@@ -101,14 +97,14 @@ class _Recorder(TorchDispatchMode):
     real tensors: for a model whose branches depend on tensor values.
     """
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:  # never compiled: no wrapper around every dispatch
+        return False
+
     def __init__(self, on_values: bool = False) -> None:
         super().__init__()
         self.on_values = on_values
-        self.calls: list[OpCall] | None = None
-        #: Told of every call with its arguments and outputs while set (a split opaque part).
-        self.observer: Callable[[OpCall, Any, Any], None] | None = None
-        #: Told when an op fails, while set (a split part notes the module call it failed in).
-        self.on_failure: Callable[[], None] | None = None
+        self.calls: list[OpCall] = []
         self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def to_meta(self, value: Any) -> Any:
@@ -125,27 +121,25 @@ class _Recorder(TorchDispatchMode):
         return value
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        try:
-            if self.on_values:
-                out = func(*args, **kwargs)
-                call = MEMO.recorded_call(
-                    signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
-                )
-            else:
-                args = tuple([self.to_meta(a) for a in args])
-                kwargs = {k: self.to_meta(v) for k, v in kwargs.items()} if kwargs else {}
+        if torch._C._is_torch_function_mode_enabled():  # a mode of the user's: not for our own bookkeeping
+            with torch._C.DisableTorchFunction():
+                return self._dispatch(func, args, kwargs or {})
+        return self._dispatch(func, args, kwargs or {})
+
+    def _dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.on_values:
+            out = func(*args, **kwargs)
+            call = MEMO.recorded_call(
+                signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
+            )
+        else:
+            args = tuple([self.to_meta(a) for a in args])
+            if kwargs:
+                kwargs = {k: self.to_meta(v) for k, v in kwargs.items()}
                 if "device" in kwargs:
                     kwargs["device"] = torch.device("meta")
-                out, call = _on_meta(func, args, kwargs)
-        except Exception:
-            if self.on_failure is not None:
-                self.on_failure()
-            raise
-        if self.calls is not None:
-            self.calls.append(call)
-        if self.observer is not None:
-            self.observer(call, (args, kwargs), out)
+            out, call = _on_meta(func, args, kwargs)
+        self.calls.append(call)
         return out
 
 
@@ -220,130 +214,221 @@ def _shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     return _empty(first.shape, first.dtype)
 
 
-def _one_line(module: nn.Module) -> str:
-    """A leaf layer's repr (``Conv2d(3, 24, ...)``); a container's class name only."""
-    return repr(module) if not module._modules else f"{type(module).__name__}(...)"
+class _Names:
+    """Unique row names: a stem the first time, then ``stem_1``, ``stem_2``, ... (as torch.fx names nodes)."""
+
+    def __init__(self, taken: Iterable[str]) -> None:
+        self.taken = set(taken)
+        self.counts: dict[str, int] = {}
+
+    def make(self, stem: str) -> str:
+        if stem[:1].isdigit():  # a Sequential's layer "0": "_0", an identifier, as torch.fx names it
+            stem = f"_{stem}"
+        if stem not in self.taken:
+            self.taken.add(stem)
+            return stem
+        count = self.counts.get(stem, 0)
+        while True:
+            count += 1
+            candidate = f"{stem}_{count}"
+            if candidate not in self.taken:
+                self.counts[stem] = count
+                self.taken.add(candidate)
+                return candidate
 
 
-def _describe(node: fx.Node, module: nn.Module | None) -> str:
-    if node.op == "call_module":
-        name = node.target or "<model>"
-        return f"layer '{name}' ({_one_line(module)})" if module is not None else f"layer '{name}'"
-    target = getattr(node.target, "__name__", str(node.target))
-    stack = node.meta.get("nn_module_stack") or {}
-    where = f" in '{next(reversed(stack))}'" if stack else ""
-    return f"op '{node.name}' ({node.op} {target}){where}"
+class _RecordingWalk(Walk):
+    """The walk whose rows record their ATen calls into ``NodeRecord``s.
 
-
-class _Runner:
-    """The step of the graph walk: runs one node on meta tensors and records its ops.
-
-    An opaque part is split into per-layer rows (``costmodel.graph.split``).
+    Tensors are tied to the row (or model input) that made them by identity, weakly, so
+    each row names the rows it reads: the report is the model's data-flow graph.
     """
 
-    def __init__(self, traced: TracedModel, recorder: _Recorder, modules: dict[str, nn.Module]) -> None:
-        self.root = traced.root
-        self.opaque = traced.opaque
+    def __init__(
+        self,
+        model: nn.Module,
+        paths: dict[int, str],
+        recorder: _Recorder,
+        parameters: dict[int, nn.Parameter],
+        inputs: dict[str, torch.Tensor],
+    ) -> None:
+        super().__init__(model, paths)
         self.recorder = recorder
+        self.parameters = parameters
         self.records: list[NodeRecord] = []
-        self.modules = modules
-        self.paths = {id(m): name for name, m in modules.items()}
-        self.taken = {n.name for n in traced.graph.nodes}
+        #: Event ordinal -> row name: where a later run of the same model meets each row.
+        self.ordinals: dict[int, str] = {}
+        self.names = _Names(inputs)
+        self.makers: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
+        for name, tensor in inputs.items():
+            self.makers[id(tensor)] = (weakref.ref(tensor), name)
+        self.loose: list[OpCall] = []
+        recorder.calls = self.loose
+        #: Torch calls that made views only, waiting to join the next torch call of their container.
+        self.pending: list[tuple[Event, list[OpCall], list[torch.Tensor], list[torch.Tensor]]] = []
 
-    def _module(self, path: Any) -> nn.Module:
-        found = self.modules.get(path)
-        return found if found is not None else fetch(self.root, path)  # a module shared under two names
-
-    def __call__(self, node: fx.Node, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        module = self._module(node.target) if node.op == "call_module" else None
+    def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         calls: list[OpCall] = []
         self.recorder.calls = calls
         try:
-            if module is None:
-                result = run_node(self.root, node, args, kwargs)
-            elif lookup(type(module)) is not None:
-                result = self._costed_as_a_whole(module, args, kwargs, calls)
-            elif node.target in self.opaque:
-                return self._split(node, module, args, kwargs)
+            if event.formula:  # a module formula costs the whole layer: its ops are not recorded
+                self.recorder.calls = []
+                result = run(*args, **kwargs)
+                calls.append(OpCall(type(event.module), tuple(_spec(a) for a in args), _flat_specs(result),
+                                    _NO_KWARGS, event.module))  # fmt: skip
             else:
-                result = module.forward(*args, **kwargs)  # a layer's forward, called directly (no hooks, as in fx)
-        except (UnsupportedInput, ShapeError, TraceError):
-            raise
-        except Exception as error:
-            raise _node_error(node, module, args, kwargs, error) from error
+                result = run(*args, **kwargs)
         finally:
-            self.recorder.calls = None
-        given, made = tensors_in((args, kwargs)), tensors_in(result)
-        self.records.append(
-            NodeRecord(
-                node,
-                tuple(TensorSpec.of(t) for t in given),
-                tuple(TensorSpec.of(t) for t in made),
-                tuple(calls),
-                module,
-                _fresh_bytes(made, given),
-            )
-        )
+            self.recorder.calls = self.loose
+        if not calls and event.op != "call_module":  # a torch call that ran no op (x.shape, x.dim()) is no row
+            return result
+        given = tensors_in(args) if not kwargs else tensors_in((args, kwargs))
+        made = tensors_in(result)
+        function = event.op != "call_module"
+        pending = self.pending
+        if pending and (not function or pending[0][0].path != event.path):
+            self._flush_views()
+            pending = self.pending
+        if function and not event.split and all(_kind(call) in _FREE for call in calls):
+            pending.append((event, calls, given, made))  # views only: they join the next torch call here
+            return result
+        ordinals: list[int] = []
+        if pending:  # this call takes the views before it: their calls, and what they read from outside
+            inner = {id(t) for _, _, _, views_made in pending for t in views_made}
+            given = [t for _, _, views_given, _ in pending for t in views_given] + [
+                t for t in given if id(t) not in inner
+            ]
+            calls = [call for _, views_calls, _, _ in pending for call in views_calls] + calls
+            ordinals = [view_event.ordinal for view_event, _, _, _ in pending]
+            pending.clear()
+        parts = _big_op_parts(calls) if event.split else [calls]
+        self._keep(event, parts, given, made, ordinals)
         return result
 
-    def _split(self, node: fx.Node, module: nn.Module, args: Any, kwargs: Any) -> Any:
-        """Run an opaque part with its module calls tracked; one record per row it splits into."""
-        split = SplitRun(str(node.target), module, self.paths, (args, kwargs))
-        self.recorder.calls = None
-        self.recorder.observer, self.recorder.on_failure = split.observe, split.note_failure
-        try:
-            with split.hooks():
-                result = run_node(self.root, node, args, kwargs)
-        except (UnsupportedInput, ShapeError, TraceError):
-            raise
-        except Exception as error:
-            if split.failed is None:
-                raise  # the part's own op: named as the part
-            path, inner, inner_args = split.failed  # named as the layer it failed in, with that layer's input
-            raise _error(f"layer '{path}' ({_one_line(inner)})", inner, _shapes(inner_args), error) from error
-        finally:
-            self.recorder.observer = self.recorder.on_failure = None
-        split.finish()
-        sources = {id(value): source for source, value in _paired((node.args, node.kwargs), (args, kwargs))}
-        last = next((split.maker(t) for t in tensors_in(result) if split.maker(t) not in (None, -1)), None)
-        output_segment = split.segments[last] if last is not None else None  # made the part's output
-        rows = split.nodes(self.taken, sources)
-        owned = [_owned(segment) for segment, _ in rows]
-        used = {id(p) for parameters in owned for p in parameters}
-        if owned:  # a branch not taken: its parameters still belong to the part, on its first row
-            owned[0] += tuple(p for p in module.parameters() if id(p) not in used)
-        for (segment, row), parameters in zip(rows, owned, strict=True):
-            row.meta[LOCATION] = None
+    def _flush_views(self) -> None:
+        """Views with no torch call after them in their container: rows of their own."""
+        pending, self.pending = self.pending, []
+        for event, calls, given, made in pending:
+            self._keep(event, [calls], given, made)
+
+    def _keep(
+        self,
+        event: Event,
+        parts: list[list[OpCall]],
+        given: list[torch.Tensor],
+        made: list[torch.Tensor],
+        ordinals: list[int] | tuple[int, ...] = (),
+    ) -> None:
+        """One record per part (one part but for a call split by its big ops, whose parts read one another);
+        ``ordinals`` are those of views it took in, met again as this row."""
+        makers, parameters = self.makers, self.parameters
+        inputs: list[str] = []
+        used: list[nn.Parameter] = []
+        layer = event.op == "call_module"
+        if layer:
+            used += [p for p in event.module._parameters.values() if p is not None]
+        for tensor in given:
+            found = makers.get(id(tensor))
+            if found is not None and found[0]() is tensor:
+                if found[1] not in inputs:
+                    inputs.append(found[1])
+            elif id(tensor) in parameters:
+                used.append(parameters[id(tensor)])
+        location = call_site(4)  # past _keep's callers here in the walk
+        input_specs = tuple(TensorSpec.of(t) for t in given)
+        for index, calls in enumerate(parts):
+            last = index == len(parts) - 1
+            stem = (
+                event.stem if len(parts) == 1 else f"{event.path.replace('.', '_') or event.stem}_{_part_name(calls)}"
+            )
+            name = self.names.make(stem)
+            if index == 0:  # a later run times a split call as a whole, on its first row
+                self.ordinals[event.ordinal] = name
+                for ordinal in ordinals:
+                    self.ordinals[ordinal] = name
             self.records.append(
                 NodeRecord(
-                    row,
-                    tuple(segment.input_specs),
-                    tuple(segment.output_specs),
-                    tuple(segment.calls),
-                    segment.module if segment.leaf else None,
-                    segment.fresh_bytes,
-                    parameters,
-                    from_opaque=True,
-                    stands_for=node.name if segment is output_segment else None,
+                    name,
+                    event.op,
+                    event.target,
+                    event.path,
+                    type(event.module).__name__,
+                    tuple(inputs),
+                    input_specs,
+                    tuple(TensorSpec.of(t) for t in made) if last else calls[-1].outputs,
+                    tuple(calls),
+                    tuple(used) if index == 0 else (),
+                    location,
+                    _fresh_bytes(made, given) if last else sum(spec.nbytes for spec in calls[-1].outputs),
                 )
             )
-        return result
+            if not last:
+                inputs, input_specs = [name], calls[-1].outputs
+        for tensor in made:
+            makers[id(tensor)] = (weakref.ref(tensor), name)
 
-    def _costed_as_a_whole(self, module: nn.Module, args: Any, kwargs: Any, calls: list[OpCall]) -> Any:
-        self.recorder.calls = None  # a module formula costs the whole layer
-        result = module.forward(*args, **kwargs)
-        calls.append(OpCall(type(module), tuple(_spec(a) for a in args), _flat_specs(result), _NO_KWARGS, module))
-        return result
+    def between_rows(self) -> None:
+        """Views left at a container's end become rows. Ops that ran outside every row (a container calling
+        ``torch.ops`` with torch functions off): rows of the container, named after their first op; never dropped."""
+        path = self.containers[-1][0] if self.containers else None
+        flush = bool(self.pending) and self.pending[0][0].path != path
+        if flush or self.loose:
+            with torch._C.DisableTorchFunction():  # our own bookkeeping: never an event of the walk
+                if flush:
+                    self._flush_views()
+                if self.loose:
+                    self._loose_row()
+
+    def _loose_row(self) -> None:
+        calls, self.loose = self.loose, []
+        self.recorder.calls = self.loose
+        path, container = self.containers[-1] if self.containers else ("", self.model)
+        stem = calls[0].name
+        name = self.names.make(stem)
+        specs = tuple(spec for call in calls for spec in call.outputs)
+        self.records.append(
+            NodeRecord(name, "call_function", stem, path, type(container).__name__, (), (), specs[-1:], tuple(calls))
+        )
 
 
-def _owned(segment: Segment) -> tuple[nn.Parameter, ...]:
-    """A row's parameters: a layer's all, a container's own (not its children's)."""
-    if segment.leaf:
-        module = segment.module
-        if not module._modules:  # the usual childless layer: its own parameters, without a recursive walk
-            return tuple(p for p in module._parameters.values() if p is not None)
-        return tuple(module.parameters())
-    return tuple(p for p in segment.module._parameters.values() if p is not None)
+#: Ops that get a row of their own when a call is split by its big ops.
+_BIG = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION, OpKind.EMBEDDING})
+#: Ops that move no data: a run of only these joins the part after it.
+_FREE = frozenset({OpKind.VIEW, OpKind.NONE})
+
+
+def _kind(call: OpCall) -> OpKind | None:
+    formula = lookup(call.target)
+    return formula.kind if formula is not None else None
+
+
+def _big_op_parts(calls: list[OpCall]) -> list[list[OpCall]]:
+    """A call's ATen calls in parts: each big op (product, convolution, attention core) a part of its own, and
+    each run of the cheaper ops between them one part; a run of views joins the part after it."""
+    parts: list[list[OpCall]] = []
+    run: list[OpCall] = []
+    for call in calls:
+        kind = _kind(call)
+        if kind in _BIG:
+            if run and not all(_kind(c) in _FREE for c in run):
+                parts.append(run)
+                run = []
+            parts.append([*run, call])
+            run = []
+        else:
+            run.append(call)
+    if run:
+        if parts and all(_kind(c) in _FREE for c in run):
+            parts[-1] += run
+        else:
+            parts.append(run)
+    return parts or [calls]
+
+
+def _part_name(calls: list[OpCall]) -> str:
+    """A part's name: its big op's, else its first op's that moves data, else its first op's."""
+    main = max(calls, key=lambda c: (_kind(c) in _BIG, _kind(c) not in _FREE))
+    return main.name
 
 
 def _expectation(module: nn.Module | None) -> str:
@@ -362,10 +447,6 @@ def _expectation(module: nn.Module | None) -> str:
 
 def _shapes(value: Any) -> str:
     return ", ".join(str(s) for s in _flat_specs(value)) or "no tensors"
-
-
-def _node_error(node: fx.Node, module: nn.Module | None, args: Any, kwargs: Any, error: Exception) -> Exception:
-    return _error(_describe(node, module), module, _shapes((args, kwargs)), error)
 
 
 def _error(described: str, module: nn.Module | None, shapes: str, error: Exception) -> Exception:
@@ -428,33 +509,37 @@ def _recurrent_weights_on_meta(modules: Iterable[nn.Module]) -> Iterator[None]:
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """The records of one run, and where it had to run on example values (``None``: shapes were enough)."""
+    """The rows of one run, where it had to run on example values (``None``: shapes were enough), the names the
+    model's inputs go by, the rows that made its outputs, and each row's event ordinal (for a later run)."""
 
     records: list[NodeRecord]
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    ordinals: FrozenMap[int, str]
     on_values: str | None = None
 
 
-def record(traced: TracedModel, inputs: ModelInputs) -> Recording:
-    """Run ``traced`` on meta tensors of the inputs' shapes and dtypes; on example values where values decide.
+def record(model: nn.Module, inputs: ModelInputs) -> Recording:
+    """Run ``model`` on meta tensors of the inputs' shapes and dtypes; on example values where values decide.
 
-    A part whose branches depend on tensor values (``if x.sum() > 0``, a mask checked with
-    ``.all()``) cannot run on meta tensors: then the whole model runs once more on real
-    example values (the user's tensors, else generated ones: valid indices for embeddings,
-    masks of ones) with its real weights, every op still recorded.
-
-    Returns:
-        One record per graph node except placeholders and the output (an opaque part: one per row).
+    A model whose branches depend on tensor values (``if x.sum() > 0``, a mask checked with
+    ``.all()``) cannot run on meta tensors: then it runs once more on real example values
+    (the user's tensors, else generated ones: valid indices for embeddings, masks of ones)
+    with its real weights, every op still recorded.
 
     Raises:
+        UnsupportedInput: The inputs do not fit ``forward``'s parameters.
+        ShapeError: The input does not fit a layer (the message names it).
+        TraceError: ``forward`` raised something other than a shape error.
         ValueDependent: Values decide, and the model's weights are on the meta device.
     """
-    model = traced.root
+    names = input_names(model, inputs)
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     key = _call_key(inputs)
     where = _NEEDED_VALUES.get(model, {}).get(key) if device.type != "meta" and key is not None else None
     if where is None:
         try:
-            return Recording(_run(traced, inputs, on_values=False))
+            return _run(model, inputs, names, on_values=False)
         except ValueDependent as error:
             if device.type == "meta":
                 raise ValueDependent(
@@ -462,7 +547,7 @@ def record(traced: TracedModel, inputs: ModelInputs) -> Recording:
                     "either: load real weights to analyse it"
                 ) from error
             where = _where(str(error))
-    recording = Recording(_run(traced, inputs, on_values=True, device=device), on_values=where)
+    recording = _run(model, inputs, names, on_values=True, device=device, where=where)
     if key is not None:
         _NEEDED_VALUES.setdefault(model, {})[key] = where
     return recording
@@ -495,18 +580,33 @@ def _where(message: str) -> str:
 
 
 def _run(
-    traced: TracedModel, inputs: ModelInputs, *, on_values: bool, device: torch.device | None = None
-) -> list[NodeRecord]:
-    model = traced.root
-    modules = dict(model.named_modules())  # one walk of the hierarchy for the whole run
+    model: nn.Module,
+    inputs: ModelInputs,
+    names: tuple[str, ...],
+    *,
+    on_values: bool,
+    device: torch.device | None = None,
+    where: str | None = None,
+) -> Recording:
+    paths = module_paths(model)
+    parameters = {id(p): p for p in model.parameters()}
     recorder = _Recorder(on_values)
-    runner = _Runner(traced, recorder, modules)
-    if on_values:
-        values = example_tensors(inputs, device or torch.device("cpu"), model=model)
-        with inference(model, modules.values()), _no_fast_path(), _no_onednn(), recorder:
-            interpret(traced, values, runner, inputs.names)
-    else:
-        every = modules.values()
-        with inference(model, every), _no_fast_path(), _recurrent_weights_on_meta(every), recorder:
-            interpret(traced, meta_tensors(inputs), runner, inputs.names)
-    return runner.records
+    tensors = example_tensors(inputs, device or torch.device("cpu"), model=model) if on_values else meta_tensors(inputs)
+    walk = _RecordingWalk(model, paths, recorder, parameters, dict(zip(names, tensors, strict=True)))
+    positional, keyword = inputs.split(tensors)
+    every = list(model.modules())
+    switches = _no_onednn() if on_values else _recurrent_weights_on_meta(every)
+    try:
+        with inference(model, every), _no_fast_path(), switches, recorder:
+            result = walk.run(positional, keyword)
+    except (UnsupportedInput, ShapeError, TraceError, ValueDependent):
+        raise
+    except Exception as error:
+        failed = walk.failed
+        if failed is None:
+            raise _error(f"model {type(model).__name__}", None, _shapes(tensors), error) from error
+        described, module, given = failed
+        raise _error(described, module, _shapes(given), error) from error
+    made = {id(t): name for t in tensors_in(result) if (found := walk.makers.get(id(t))) and (name := found[1])}
+    outputs = tuple(dict.fromkeys(made.values()))
+    return Recording(walk.records, names, outputs, FrozenMap(walk.ordinals), where)

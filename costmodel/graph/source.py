@@ -1,6 +1,6 @@
 """Source locations: the user's line that created a graph node, and the line that built a layer.
 
-Call sites come from a cheap stack walk at trace time (torch.fx's own
+Call sites come from a cheap stack walk while a row runs (torch.fx's own
 ``record_stack_traces`` costs ~80x more). Definition sites are found by reading
 the ``__init__`` of the nearest user-defined parent for ``self.<name> = ...``, so
 a finding on ``stages.0.branch2.0.0`` points at ``self.branch2 = ...``.
@@ -34,30 +34,47 @@ def _is_library_file(filename: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8192)
-def _is_library_code(code: types.CodeType) -> bool:
-    return _is_library_file(code.co_filename)
-
-
-@functools.lru_cache(maxsize=8192)
 def _positions(code: types.CodeType) -> tuple[tuple[int | None, ...], ...]:
     """A code object's instruction positions, read once (``co_positions`` is an iterator from the start)."""
     return tuple(code.co_positions())
 
 
+#: code -> whether it is torch's or costmodel's own (a plain dict: cheaper than an lru_cache call per frame).
+_LIBRARY_CODE: dict[types.CodeType, bool] = {}
+#: (code, instruction offset) -> its location: a line run again (a layer of a repeated block) is looked up once.
+_SITES: dict[tuple[types.CodeType, int], SourceLocation] = {}
+
+
 def call_site(skip: int = 1) -> SourceLocation | None:
-    """The innermost stack frame outside torch and costmodel: the user's line being run."""
+    """The innermost stack frame outside torch and costmodel: the user's line being run.
+
+    ``skip`` frames above the caller are passed over unread (they are known to be library frames).
+    """
     frame = sys._getframe(skip + 1)
-    while frame is not None and _is_library_code(frame.f_code):
+    library = _LIBRARY_CODE
+    while frame is not None:
+        code = frame.f_code
+        found = library.get(code)
+        if found is None:
+            found = library[code] = _is_library_file(code.co_filename)
+        if not found:
+            break
         frame = frame.f_back
     if frame is None:
         return None
     code = frame.f_code
-    positions = _positions(code)
-    index = frame.f_lasti // 2
-    position = positions[index] if index < len(positions) else None
-    line = frame.f_lineno
-    column = (position[2] or 0) + 1 if position and position[0] == line else 1
-    return SourceLocation(code.co_filename, line, column)
+    key = (code, frame.f_lasti)
+    found = _SITES.get(key)
+    if found is None:
+        positions = _positions(code)
+        index = frame.f_lasti // 2
+        position = positions[index] if index < len(positions) else None
+        line = frame.f_lineno
+        column = (position[2] or 0) + 1 if position and position[0] == line else 1
+        found = SourceLocation(code.co_filename, line, column)
+        if len(_SITES) < 65536:
+            _SITES[key] = found
+    return found
 
 
 def _class_line(cls: type) -> tuple[str, int] | None:

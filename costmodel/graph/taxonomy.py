@@ -26,15 +26,16 @@ def _packets(node: NodeCost) -> set[object]:
 def category(node: NodeCost, nodes: Mapping[str, NodeCost]) -> str:
     """The Fig. 2 category of a node: conv, elementwise, data, shuffle or other.
 
-    A copy whose input was reordered by a transpose or permute view (through any
-    chain of views) is a channel shuffle; other copies (concat, padding) are data.
+    A copy whose input was reordered by a transpose or permute view (in the same node,
+    a channel shuffle layer, or through any chain of view nodes before it) is a channel
+    shuffle; other copies (concat, padding) are data.
     """
     if node.kind in COMPUTE_KINDS:
         return "conv"
     if node.kind in ELEMENTWISE_KINDS:
         return "elementwise"
     if node.kind == OpKind.DATA:
-        if _packets(node) & _SHUFFLES or _reordered(node, nodes):
+        if _packets(node) & (_SHUFFLES | _REORDERING) or _reordered(node, nodes):
             return "shuffle"
         return "data"
     return "other"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costmodel.rules.layers import is_depthwise
+from costmodel.rules.memo import per_check
 from costmodel.types import COMPUTE_KINDS, CostedGraph, NodeCost, SourceLocation
 
-__all__ = ["Block", "blocks", "forget_blocks", "is_compute"]
+__all__ = ["Block", "blocks", "is_compute"]
 
 
 def is_compute(node: NodeCost) -> bool:
@@ -33,14 +34,8 @@ class Block:
         return tuple(n for n in self.nodes if is_compute(n))
 
 
-#: The last graph's blocks: the rules that read blocks (G3, G4) run one after the other on one graph;
-#: ``check`` forgets them when it is done, so no graph outlives its check here.
-_LAST: list[tuple[CostedGraph, tuple[Block, ...]]] = []
-
-
-def forget_blocks() -> None:
-    """Drop the kept blocks (``check`` calls it when its rules are done)."""
-    _LAST.clear()
+#: Each graph's blocks: the rules that read blocks (G3, G4) run one after the other on one graph.
+_BLOCKS = per_check(8)
 
 
 def blocks(graph: CostedGraph) -> tuple[Block, ...]:
@@ -49,11 +44,8 @@ def blocks(graph: CostedGraph) -> tuple[Block, ...]:
     A ShuffleNet unit, an inverted residual, an Inception module. If the model has
     none (a plain ``nn.Sequential``), the whole model is one block.
     """
-    if _LAST and _LAST[0][0] is graph:
-        return _LAST[0][1]
-    found = _blocks(graph)
-    _LAST[:] = [(graph, found)]
-    return found
+    found = _BLOCKS.get(graph)
+    return found if found is not None else _BLOCKS.put(graph, _blocks(graph))
 
 
 def _blocks(graph: CostedGraph) -> tuple[Block, ...]:

@@ -6,8 +6,8 @@ import linecache
 import re
 from collections.abc import Iterable
 
-from costmodel.rules.blocks import forget_blocks
 from costmodel.rules.config import LintConfig
+from costmodel.rules.memo import forget
 from costmodel.rules.registry import RULES
 from costmodel.types import CostedGraph, Diagnostic, TimeModel
 
@@ -51,7 +51,7 @@ def check(
     try:
         kept = [d for d in found if not _silenced(d) and config.keeps(d)]
     finally:
-        forget_blocks()
+        forget()
     if time is None:
         return tuple(sorted(kept, key=lambda d: d.sort_key))
     return tuple(sorted(kept, key=lambda d: (-d.data.get("saving_ms", 0.0), d.sort_key)))

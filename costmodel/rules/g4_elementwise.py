@@ -11,6 +11,7 @@ from costmodel.ops.norm import is_batch_norm
 from costmodel.rules.base import Rule
 from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
+from costmodel.rules.memo import per_check
 from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, human
 
 
@@ -43,21 +44,36 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
     names: Counter[str] = Counter()
     total = 0
     left_out = False
+    memo = _PARTS_WITH_BATCHNORM if count_batchnorm else _PARTS
     for node in nodes:
-        folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
-        left_out |= bool(folded)
-        total += node.mac - folded
-        if is_depthwise(node):
+        parts = memo.get(node)
+        if parts is None:
+            parts = memo.put(node, _node_parts(node, count_batchnorm))
+        counted, is_depthwise_node, mine, mine_names, folded = parts
+        left_out |= folded
+        total += counted
+        if is_depthwise_node:
             depthwise.append(node)
             continue
-        mine = [
-            op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))
-        ]
-        ops += mine
-        names.update(_user_name(node, op, len(mine) == 1) for op in mine)
+        if mine:
+            ops += mine
+            names.update(mine_names)
     if depthwise:
         names["depthwise conv"] = len(depthwise)
     return ElementwiseParts(ops, depthwise, total, names, left_out)
+
+
+#: Per node (for one check): (its MAC counted, depthwise?, its element-wise ops, their names, batch norm left out?).
+_PARTS = per_check()
+_PARTS_WITH_BATCHNORM = per_check()
+
+
+def _node_parts(node: NodeCost, count_batchnorm: bool) -> tuple[int, bool, list[OpCost], list[str], bool]:
+    folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
+    if is_depthwise(node):
+        return node.mac - folded, True, [], [], bool(folded)
+    mine = [op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))]
+    return node.mac - folded, False, mine, [_user_name(node, op, len(mine) == 1) for op in mine], bool(folded)
 
 
 def elementwise_traffic(

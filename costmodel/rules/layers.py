@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs, convolution
+from costmodel.rules.memo import per_check
 from costmodel.types import CostedGraph, NodeCost, OpCost, OpKind, SourceLocation, TensorSpec
 
 __all__ = ["ConvLayer", "conv_layers", "is_depthwise"]
@@ -105,6 +106,12 @@ def conv_layers(graph: CostedGraph) -> Iterator[ConvLayer]:
         yield from _convolutions(node)
 
 
+_DEPTHWISE = per_check()
+
+
 def is_depthwise(node: NodeCost) -> bool:
     """A node whose convolution has one group per input channel."""
-    return any(layer.args.depthwise for layer in _convolutions(node))
+    found = _DEPTHWISE.get(node)
+    if found is None:
+        found = _DEPTHWISE.put(node, any(layer.args.depthwise for layer in _convolutions(node)))
+    return found

@@ -1,0 +1,326 @@
+"""One eager run of a model, met as rows: each layer call, and each torch call a container makes.
+
+The model runs as Python runs it, so any control flow works, with ``nn.Module.__call__``
+replaced for the run (torch.fx replaces it the same way while it traces) and a
+``TorchFunctionMode`` active:
+
+* a call of a module with no child modules (a layer: ``Conv2d``, ``LSTM``, a user's
+  ``ChannelShuffle``, GPT-2's ``Conv1D``), or of a class with a registered cost formula, is
+  one row (``call_module``): what it runs inside belongs to it. The model itself is walked
+  into unless it is one of torch's layers (a report of one row would say nothing);
+* a module with children (a container: ``Sequential``, a ShuffleNet unit, a transformer
+  layer) is walked into: each torch function or tensor method it calls (``torch.cat``,
+  ``x.view``, ``F.relu6``, ``x + y``) is one row (``call_function`` / ``call_method``);
+* a Python function that is a whole layer in disguise (``F.multi_head_attention_forward``)
+  is one call, but its ATen calls are split into rows by their big ops, so attention shows
+  its projections and its core.
+
+Hooks are not called during the walk (as in torch.fx): the user's hooks never see its
+tensors. Every event (a module call, a container's torch call) has an ordinal, so a later
+run of the same model on the same inputs (``measure``'s node-by-node pass) meets the same
+rows in the same order. Subclasses say what a row does: ``record`` records its ATen calls,
+``measure`` times it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.overrides import TorchFunctionMode
+
+from costmodel.ops import lookup
+
+__all__ = ["Event", "Walk", "inference", "is_layer", "module_paths", "one_line", "tensors_in"]
+
+#: Python functions that are layers in disguise: their ATen calls split into rows by their big ops (attention's
+#: projections and core). Their own first line hands the call back to the mode, so they cannot be walked into.
+_SPLIT_BY_BIG_OPS = frozenset({F.multi_head_attention_forward})
+
+#: torch's containers: walked into even when empty.
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+#: Tensor methods that are Python operators (``x + y`` arrives as ``Tensor.add``): named as the operator,
+#: a ``call_function``, whether written ``x + y`` or ``x.add(y)``.
+_OPERATORS = frozenset(
+    {
+        "add", "sub", "mul", "div", "matmul", "pow", "neg", "abs", "getitem", "setitem", "truediv", "floordiv",
+        "mod", "and", "or", "xor", "invert", "lshift", "rshift", "lt", "le", "gt", "ge", "eq", "ne",
+        "iadd", "isub", "imul", "itruediv", "ifloordiv", "imatmul", "ipow", "iand", "ior", "ixor",
+    }
+)  # fmt: skip
+
+
+class Event(NamedTuple):
+    """One row as the walk meets it, before it runs.
+
+    ``op`` is ``call_module`` (a layer's call), ``call_function`` or ``call_method`` (a
+    container's torch call); ``target`` is what the row shows (the layer's class, ``cat``,
+    ``.view``); ``stem`` is the row's name before it is made unique; ``path`` is the
+    layer's path, or the path of the container that makes the torch call.
+    """
+
+    ordinal: int
+    op: str
+    target: str
+    stem: str
+    path: str
+    module: nn.Module
+    formula: bool = False
+    #: The row's ATen calls are to be split into rows by their big ops (see ``_SPLIT_BY_BIG_OPS``).
+    split: bool = False
+
+
+def tensors_in(value: Any) -> list[torch.Tensor]:
+    """Every tensor in a (nested) value: lists, tuples and dict values, in order."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    found: list[torch.Tensor] = []
+    _collect(value, found)
+    return found
+
+
+def _collect(value: Any, found: list[torch.Tensor]) -> None:
+    if isinstance(value, torch.Tensor):
+        found.append(value)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if isinstance(item, torch.Tensor):
+                found.append(item)
+            elif isinstance(item, list | tuple | dict):
+                _collect(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect(item, found)
+
+
+def is_layer(module: nn.Module, root: bool = False) -> bool:
+    """Whether a module's call is one row: its class has a cost formula, or it has no child modules (the
+    model itself only if it is one of torch's layers: a user's childless model is walked into)."""
+    if lookup(type(module)) is not None:
+        return True
+    children = module._modules
+    childless = not children or all(child is None for child in children.values())
+    if not root:
+        return childless
+    return childless and type(module).__module__.startswith("torch.") and not isinstance(module, _CONTAINERS)
+
+
+def module_paths(model: nn.Module) -> dict[int, str]:
+    """``id(module)`` -> its qualified name below ``model`` (``""``: the model; a module shared under two names:
+    its first)."""
+    paths: dict[int, str] = {}
+    for path, module in model.named_modules(remove_duplicate=False):
+        paths.setdefault(id(module), path)
+    return paths
+
+
+@contextlib.contextmanager
+def inference(model: nn.Module, modules: Iterable[nn.Module] | None = None) -> Iterator[None]:
+    """Every submodule in eval mode and autograd off; each module's own flag restored afterwards.
+
+    A model already in eval mode throughout is left alone (``eval()`` would set every flag it already has).
+    ``modules`` are the model's modules where the caller has them already.
+    """
+    training = [m for m in (model.modules() if modules is None else modules) if m.training]
+    if training:
+        model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for m in training:
+            m.training = True
+
+
+_NAMES: dict[Any, tuple[str, str, str]] = {}
+
+
+def _function_name(func: Any) -> tuple[str, str, str]:
+    """(op, target, stem) of a torch call: ``(call_method, .view, view)``, ``(call_function, cat, cat)``."""
+    found = _NAMES.get(func)
+    if found is not None:
+        return found
+    name = getattr(func, "__name__", None) or type(func).__name__
+    if name == "__get__":  # a property: x.T, x.mT
+        name = getattr(getattr(func, "__self__", None), "__name__", name)
+    owner = getattr(func, "__qualname__", "").partition(".")[0]
+    plain = name[2:-2] if name.startswith("__") and name.endswith("__") else name  # add_ stays add_
+    operator_name = plain[1:] if plain.startswith("r") and plain[1:] in _OPERATORS else plain
+    if owner in ("TensorBase", "Tensor") and operator_name in _OPERATORS:
+        found = ("call_function", operator_name, operator_name)
+    elif owner in ("TensorBase", "Tensor"):
+        found = ("call_method", f".{plain}", plain)
+    else:
+        found = ("call_function", plain, plain)
+    if len(_NAMES) < 4096:
+        _NAMES[func] = found
+    return found
+
+
+#: Tensor metadata that is read, never computed: reading it dispatches no op, so it is no event of the walk.
+_METADATA = frozenset(
+    getattr(torch._C.TensorBase, name)
+    for name in ("shape", "dtype", "device", "ndim", "is_cuda", "is_meta", "requires_grad", "layout", "is_sparse")
+)
+_METHODS = frozenset(
+    getattr(torch._C.TensorBase, name) for name in ("size", "dim", "numel", "stride", "is_floating_point", "__len__")
+)
+
+
+class _Mode(TorchFunctionMode):
+    """Hands each torch call a container makes to the walk (metadata reads excepted: they run no op)."""
+
+    def __init__(self, walk: Walk) -> None:
+        super().__init__()
+        self.walk = walk
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in _METHODS or getattr(func, "__self__", None) in _METADATA:
+            return func(*args, **(kwargs or {}))
+        return self.walk._function(func, args, kwargs or {})
+
+
+#: The walk under way on this thread (none: the original ``__call__`` serves the call).
+_ACTIVE = threading.local()
+_ORIGINAL_CALL = nn.Module.__call__
+#: How many walks are under way in the process: ``__call__`` stays replaced while any is.
+_RUNNING = [0]
+_LOCK = threading.Lock()
+
+
+def _call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
+    """``nn.Module.__call__`` during a walk: the walk's module call on its thread, the original elsewhere."""
+    walk: Walk | None = getattr(_ACTIVE, "walk", None)
+    if walk is None:
+        return _ORIGINAL_CALL(module, *args, **kwargs)
+    return walk._module(module, args, kwargs)
+
+
+class Walk:
+    """Runs a model once with its rows handed to ``row`` (see the module docstring).
+
+    ``paths`` maps ``id(module)`` to its qualified name below the model (``""``: the model).
+    Subclasses implement ``row``; ``failed`` describes where an exception was raised.
+    """
+
+    def __init__(self, model: nn.Module, paths: dict[int, str]) -> None:
+        self.model = model
+        self.paths = paths
+        self.ordinal = 0
+        #: (path, module) of each container call under way, innermost last.
+        self.containers: list[tuple[str, nn.Module]] = []
+        self.in_row = False
+        #: (what, module, arguments) of the innermost row or container an exception left, until a call returns.
+        self.failed: tuple[str, nn.Module | None, Any] | None = None
+
+    # -- what a subclass says ------------------------------------------------------------------------
+    def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run one row: ``run(*args, **kwargs)``. Torch function handling is off while it runs."""
+        return run(*args, **kwargs)
+
+    def between_rows(self) -> None:
+        """Called before each row, after each container call (at the caller's level), and at the end of the run
+        (with no container under way)."""
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run(self, args: Iterable[Any], kwargs: dict[str, Any]) -> Any:
+        """Call the model on ``args`` and ``kwargs`` as its users call it, walking its rows."""
+        if getattr(_ACTIVE, "walk", None) is not None:
+            raise RuntimeError("a costmodel walk is already under way on this thread")
+        with _LOCK:
+            _RUNNING[0] += 1
+            nn.Module.__call__ = _call
+        _ACTIVE.walk = self
+        try:
+            with _Mode(self):
+                result = self.model(*args, **kwargs)
+        finally:
+            _ACTIVE.walk = None
+            with _LOCK:
+                _RUNNING[0] -= 1
+                if not _RUNNING[0]:
+                    nn.Module.__call__ = _ORIGINAL_CALL
+        self.containers.clear()
+        self.between_rows()
+        return result
+
+    def _module(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.in_row:  # a module called inside a row: part of that row, its hooks not called
+            return module.forward(*args, **kwargs)
+        path = self.paths.get(id(module))
+        self.ordinal += 1
+        if path is None:  # made on the fly in forward: a row of the container that calls it
+            outer = self.containers[-1][0] if self.containers else ""
+            name = type(module).__name__
+            event = Event(self.ordinal, "call_function", name, name.lower(), outer, module)
+            return self._row(event, module.forward, args, kwargs)
+        if is_layer(module, root=module is self.model):
+            event = Event(
+                self.ordinal,
+                "call_module",
+                type(module).__name__,
+                path.replace(".", "_") or "model",
+                path,
+                module,
+                formula=lookup(type(module)) is not None,
+            )
+            return self._row(event, module.forward, args, kwargs)
+        self.containers.append((path, module))
+        try:
+            result = module.forward(*args, **kwargs)
+        except Exception:
+            if self.failed is None:
+                self.failed = (_container_description(path, module), module, (args, kwargs))
+            raise
+        finally:
+            self.containers.pop()
+            self.between_rows()
+        self.failed = None
+        return result
+
+    def _function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.in_row:  # our own bookkeeping, or a torch call made by a row: not a row
+            return func(*args, **kwargs)
+        self.ordinal += 1
+        path, container = self.containers[-1] if self.containers else ("", self.model)
+        op, target, stem = _function_name(func)
+        event = Event(self.ordinal, op, target, stem, path, container, split=func in _SPLIT_BY_BIG_OPS)
+        return self._row(event, func, args, kwargs)
+
+    def _row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.between_rows()
+        self.in_row = True
+        try:
+            with torch._C.DisableTorchFunction():
+                result = self.row(event, run, args, kwargs)
+        except Exception:
+            if self.failed is None:
+                self.failed = (_row_description(event), event.module if event.op == "call_module" else None,
+                               (args, kwargs))  # fmt: skip
+            raise
+        finally:
+            self.in_row = False
+        self.failed = None
+        return result
+
+
+def one_line(module: nn.Module) -> str:
+    """A layer's repr (``Conv2d(3, 24, ...)``); a container's class name only."""
+    return repr(module) if not module._modules else f"{type(module).__name__}(...)"
+
+
+def _row_description(event: Event) -> str:
+    if event.op == "call_module":
+        return f"layer '{event.path or '<model>'}' ({one_line(event.module)})"
+    where = f" in '{event.path}'" if event.path else ""
+    return f"op '{event.stem}' ({event.op} {event.target}){where}"
+
+
+def _container_description(path: str, module: nn.Module) -> str:
+    return f"layer '{path or '<model>'}' ({one_line(module)})"
