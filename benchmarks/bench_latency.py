@@ -1,8 +1,9 @@
 """Predicted against measured latency on models the calibration never saw.
 
-Calibrates once (synthetic micro-benchmarks only), then for every model below measures
-eager inference round-robin (each round runs every model once, so the machine's drift
-hits all alike) and predicts it three ways:
+Calibrates once (synthetic micro-benchmarks only) and measures every model below in the
+calibration's own rounds: after each round of micro-benchmarks, one visit to every model
+(round-robin), so the machine's drift (tens of percent over minutes on a shared VM) hits the
+profile and the models alike. Then it predicts each model three ways:
 
 - FLOPs line: least squares ``t = a + b * FLOPs`` fit to these very models (in-sample);
 - FLOPs + MAC: ``t = a + b * FLOPs + c * MAC bytes``, also in-sample;
@@ -121,20 +122,34 @@ def measure_round_robin(
     return samples
 
 
-def evaluate(profile: costmodel.DeviceProfile, batch: int, rounds: int) -> list[Row]:
-    """Measure and predict every model of ``SUITE`` at ``batch``."""
-    models: dict[str, tuple[nn.Module, torch.Tensor]] = {}
-    for name, zoo, side in SUITE:
-        model = MODELS[zoo]().eval()
-        models[name] = (model, torch.randn(batch, 3, side, side))
-    with torch.no_grad():
-        samples = measure_round_robin({n: (lambda m=m, x=x: m(x)) for n, (m, x) in models.items()}, rounds)
-    rows = []
-    for name, (model, x) in models.items():
-        rep = costmodel.report(model, tuple(x.shape), device=profile)
-        q1, median, q3 = statistics.quantiles(samples[name], n=4, method="inclusive")
-        rows.append(Row(name, median * 1e3, q1 * 1e3, q3 * 1e3, rep.flops, rep.mac_bytes, rep.predicted_ms))
-    return rows
+class Suite:
+    """Every model of ``SUITE`` at each batch, measured one visit per model per round (``round``)."""
+
+    def __init__(self, batches: Sequence[int]) -> None:
+        self.models: dict[int, dict[str, tuple[nn.Module, torch.Tensor]]] = {
+            batch: {name: (MODELS[zoo]().eval(), torch.randn(batch, 3, side, side)) for name, zoo, side in SUITE}
+            for batch in batches
+        }
+        self.samples: dict[int, dict[str, list[float]]] = {b: {name: [] for name, _, _ in SUITE} for b in batches}
+        self.rounds = 0
+
+    def round(self) -> None:
+        """One visit to every model at every batch: an untimed call, then 3 timed back to back."""
+        with torch.no_grad():
+            for batch, models in self.models.items():
+                runs = {name: (lambda m=m, x=x: m(x)) for name, (m, x) in models.items()}
+                for name, values in measure_round_robin(runs, 1).items():
+                    self.samples[batch][name] += values
+        self.rounds += 1
+
+    def rows(self, profile: costmodel.DeviceProfile, batch: int) -> list[Row]:
+        """Measured and predicted, every model at ``batch``."""
+        rows = []
+        for name, (model, x) in self.models[batch].items():
+            rep = costmodel.report(model, tuple(x.shape), device=profile)
+            q1, median, q3 = statistics.quantiles(self.samples[batch][name], n=4, method="inclusive")
+            rows.append(Row(name, median * 1e3, q1 * 1e3, q3 * 1e3, rep.flops, rep.mac_bytes, rep.predicted_ms))
+        return rows
 
 
 def summary(rows: list[Row]) -> dict[str, tuple[float, float, float]]:
@@ -196,7 +211,12 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=120.0, help="calibration budget in seconds")
     parser.add_argument("--profile", help="a saved profile to use instead of calibrating")
     parser.add_argument("--batches", type=int, nargs="*", default=[1, 8], help="none: only the overhead")
-    parser.add_argument("--rounds", type=int, default=7, help="visits per model (round-robin), 3 timed calls each")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=7,
+        help="visits per model at least (one per calibration round; 3 timed calls each)",
+    )
     parser.add_argument("--overhead-repeats", type=int, default=9, help="report() timings with/without (0: skip)")
     parser.add_argument("--json", help="write every row and score to this file")
     args = parser.parse_args()
@@ -204,16 +224,23 @@ def main() -> None:
     torch.manual_seed(0)
     print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
     started = time.perf_counter()
+    suite = Suite(args.batches)
     if args.profile:
         profile = costmodel.DeviceProfile.load(args.profile)
     else:
-        profile = costmodel.calibrate(budget_s=args.budget)
-        print(f"calibration: {time.perf_counter() - started:.1f} s (budget {args.budget:g} s)")
+        profile = costmodel.calibrate(budget_s=args.budget, between_rounds=suite.round if args.batches else None)
+        spent = time.perf_counter() - started
+        print(
+            f"calibration: {spent:.1f} s with the models' {suite.rounds} rounds in between (budget {args.budget:g} s)"
+        )
+    while args.batches and suite.rounds < args.rounds:
+        suite.round()
     print(profile.describe())
     results = {}
     for batch in args.batches:
-        rows = evaluate(profile, batch, args.rounds)
-        print(f"\nbatch {batch}: {len(rows)} models, {args.rounds} rounds each, round-robin")
+        rows = suite.rows(profile, batch)
+        together = "in the calibration's rounds" if not args.profile else "after loading the profile"
+        print(f"\nbatch {batch}: {len(rows)} models, {suite.rounds} visits each, round-robin, {together}")
         print_rows(rows)
         table = summary(rows)
         print(f"\n{'predictor':26} {'Kendall tau':>11} {'median |err|':>13} {'within 15%':>11}")

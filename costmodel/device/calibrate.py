@@ -180,6 +180,7 @@ def calibrate(
     scale: float = 4.0,
     progress: bool | None = None,
     runs_out: list[CalibrationRun] | None = None,
+    between_rounds: Callable[[], None] | None = None,
 ) -> DeviceProfile:
     """Time the synthetic micro-benchmarks here and fit the per-family time model.
 
@@ -192,6 +193,9 @@ def calibrate(
         scale: Multiplies the number of cases per family (the default 4 draws about 800; 0.5 is a quick one).
         progress: Show a progress bar (default: only when stderr is a terminal).
         runs_out: If given, receives each case's ``CalibrationRun`` (for inspection and plots).
+        between_rounds: Called after each timing round (its time is not counted in the budget): to time other
+            work in the same rounds, so that the machine's drift hits it and the calibration alike (how
+            ``benchmarks/bench_latency.py`` measures the models it judges the profile on).
 
     Raises:
         UnsupportedInput: A non-positive budget or scale, a non-floating dtype, or no such device.
@@ -212,6 +216,7 @@ def calibrate(
         count = max(8, round(_NETWORKS * scale / 4))
         nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, count)]
         started = time.perf_counter()
+        elsewhere = 0.0  # seconds spent in between_rounds, outside the budget
         with (
             inference(nn.Sequential(*(t.module for t in (*timed, *nets)))),
             timing.progress(show, "calibrating", _MAX_ROUNDS) as tick,
@@ -222,8 +227,12 @@ def calibrate(
             for round_ in range(_MAX_ROUNDS):  # micro-benchmarks and networks in every round: the same drift
                 for t in (*timed, *nets):
                     t.sample(sync)
+                if between_rounds is not None:
+                    paused = time.perf_counter()
+                    between_rounds()
+                    elsewhere += time.perf_counter() - paused
                 tick()
-                spent = time.perf_counter() - started
+                spent = time.perf_counter() - started - elsewhere
                 if round_ + 1 >= _MIN_ROUNDS and spent * (round_ + 2) / (round_ + 1) > budget_s:
                     break
     runs = [CalibrationRun(case, t.graph, t.seconds) for case, t in zip(suite, timed, strict=True)]

@@ -27,7 +27,7 @@ from costmodel.errors import MeasurementWarning, UnsupportedInput
 from costmodel.graph import Recording, cost_graph
 from costmodel.graph.inputs import example_tensors, normalize_inputs
 from costmodel.graph.taxonomy import CATEGORIES, category
-from costmodel.graph.walk import Event, Walk, inference, module_paths
+from costmodel.graph.walk import Event, Structure, Walk, inference
 from costmodel.report import Report
 from costmodel.types import FrozenMap, OpKind, Shape
 
@@ -178,7 +178,7 @@ def measure(
     sync = host.synchronizer(device)
     whole: list[float] = []
     node_samples: dict[str, list[float]] = {n.name: [] for n in rep.nodes}
-    paths = module_paths(model)
+    paths = Structure.of(model).paths
     with host.threads(threads) as used, inference(model):
         settings = host.settings(device)
 
@@ -268,10 +268,11 @@ class _TimedWalk(Walk):
         self.pass_times: dict[str, float] = {}
 
     def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        name = self.names.get(event.ordinal)
-        if name is None:
+        found = self.names.get(event.ordinal)
+        if found is None:
             return run(*args, **kwargs)
-        if name != event.stem and not name.startswith(event.stem + "_"):
+        name, stem = found
+        if stem != event.stem:
             self.aligned = False
         begin = time.perf_counter()
         result = run(*args, **kwargs)

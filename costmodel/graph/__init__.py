@@ -18,6 +18,7 @@ from costmodel.graph import memo
 from costmodel.graph.price import annotate, forget_prices
 from costmodel.graph.record import Recording, forget_needed_values, record
 from costmodel.graph.source import class_site, definition_site
+from costmodel.graph.walk import Structure
 from costmodel.types import CostedGraph, ModelInputs
 
 __all__ = ["Recording", "cost_graph", "forget_memos", "gc_paused"]
@@ -58,8 +59,9 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         ValueDependent: Values decide a branch, and the weights are on the meta device.
     """
     with gc_paused():  # the walk makes many short-lived records; collection only slows it
-        recording = record(model, inputs)
-        priced = annotate(model, recording.records)
+        structure = Structure.of(model)
+        recording = record(model, inputs, structure)
+        priced = annotate(model, recording.records, structure)
     if not priced.nodes:
         raise UnsupportedInput(f"model {name} has no operations to cost (empty model)")
     if priced.unsupported:
@@ -70,7 +72,7 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
             UnsupportedOpWarning,
             stacklevel=3,
         )
-    classes = {path: type(m) for path, m in model.named_modules()}
+    classes = {path: type(m) for path, m in structure.modules}
     graph = CostedGraph(
         model=name,
         input_shapes=inputs.shapes,

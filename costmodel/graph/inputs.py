@@ -11,6 +11,7 @@ dtype if it has none); a ``TensorSpec`` or an example tensor keeps its own.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 from collections.abc import Mapping, Sequence
@@ -130,6 +131,14 @@ def example_tensors(
     return made
 
 
+@functools.lru_cache(maxsize=256)
+def _parameters(function: Any, method: bool) -> list[inspect.Parameter]:
+    """A ``forward`` function's parameters, the instance left out of a method's (read through decorators'
+    ``__wrapped__``, once per function)."""
+    found = list(inspect.signature(function).parameters.values())
+    return found[1:] if method and found else found
+
+
 def input_names(model: nn.Module, inputs: ModelInputs) -> tuple[str, ...]:
     """The ``forward`` parameter each tensor input binds to, in input order (``input_2`` for a ``*args`` extra).
 
@@ -138,11 +147,12 @@ def input_names(model: nn.Module, inputs: ModelInputs) -> tuple[str, ...]:
             parameter not given.
     """
     cls = type(model).__name__
+    forward = model.forward
     try:
-        signature = inspect.signature(model.forward)  # through decorators' __wrapped__
+        function = getattr(forward, "__func__", None)
+        parameters = _parameters(function, True) if function is not None else _parameters(forward, False)
     except (TypeError, ValueError):
         return tuple(name or f"input_{i}" for i, name in enumerate(inputs.names))
-    parameters = list(signature.parameters.values())
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
     varkw = any(p.kind is p.VAR_KEYWORD for p in parameters)

@@ -16,6 +16,7 @@ from torch import nn
 
 from costmodel.graph.record import NodeRecord
 from costmodel.graph.source import definition_site
+from costmodel.graph.walk import Structure
 from costmodel.identity_memo import IdentityMemo
 from costmodel.ops import generation, io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind
@@ -70,7 +71,7 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
     return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
 
 
-def annotate(model: nn.Module, records: Sequence[NodeRecord]) -> PricedNodes:
+def annotate(model: nn.Module, records: Sequence[NodeRecord], structure: Structure) -> PricedNodes:
     """Price every recorded row and tally unsupported ops and unused parameters."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
@@ -107,5 +108,5 @@ def annotate(model: nn.Module, records: Sequence[NodeRecord]) -> PricedNodes:
                 frozen,
             )
         )
-    unused = tuple(name for name, p in model.named_parameters() if id(p) not in seen)
+    unused = tuple(name for name, p in structure.parameters if id(p) not in seen)
     return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused)

@@ -28,7 +28,7 @@ from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDepe
 from costmodel.graph.inputs import example_tensors, input_names, meta_tensors
 from costmodel.graph.memo import MEMO, signature
 from costmodel.graph.source import call_site
-from costmodel.graph.walk import Event, Walk, inference, module_paths, tensors_in
+from costmodel.graph.walk import Event, Structure, Walk, inference, tensors_in
 from costmodel.ops import lookup
 from costmodel.types import FrozenMap, ModelInputs, OpCall, OpKind, SourceLocation, TensorSpec
 
@@ -256,8 +256,8 @@ class _RecordingWalk(Walk):
         self.recorder = recorder
         self.parameters = parameters
         self.records: list[NodeRecord] = []
-        #: Event ordinal -> row name: where a later run of the same model meets each row.
-        self.ordinals: dict[int, str] = {}
+        #: Event ordinal -> (row name, the event's own stem): where a later run of the same model meets each row.
+        self.ordinals: dict[int, tuple[str, str]] = {}
         self.names = _Names(inputs)
         self.makers: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
         for name, tensor in inputs.items():
@@ -292,17 +292,19 @@ class _RecordingWalk(Walk):
         if function and not event.split and all(_kind(call) in _FREE for call in calls):
             pending.append((event, calls, given, made))  # views only: they join the next torch call here
             return result
-        ordinals: list[int] = []
-        if pending:  # this call takes the views before it: their calls, and what they read from outside
-            inner = {id(t) for _, _, _, views_made in pending for t in views_made}
+        ordinals: list[tuple[int, str]] = []
+        views: list[torch.Tensor] = []
+        if pending:  # this call takes the views before it: their calls, what they read from outside, what they made
+            views = [t for _, _, _, views_made in pending for t in views_made]
+            inner = {id(t) for t in views}
             given = [t for _, _, views_given, _ in pending for t in views_given] + [
                 t for t in given if id(t) not in inner
             ]
             calls = [call for _, views_calls, _, _ in pending for call in views_calls] + calls
-            ordinals = [view_event.ordinal for view_event, _, _, _ in pending]
+            ordinals = [(view_event.ordinal, view_event.stem) for view_event, _, _, _ in pending]
             pending.clear()
         parts = _big_op_parts(calls) if event.split else [calls]
-        self._keep(event, parts, given, made, ordinals)
+        self._keep(event, parts, given, made, ordinals, views)
         return result
 
     def _flush_views(self) -> None:
@@ -317,10 +319,12 @@ class _RecordingWalk(Walk):
         parts: list[list[OpCall]],
         given: list[torch.Tensor],
         made: list[torch.Tensor],
-        ordinals: list[int] | tuple[int, ...] = (),
+        ordinals: list[tuple[int, str]] | tuple[tuple[int, str], ...] = (),
+        views: list[torch.Tensor] | tuple[torch.Tensor, ...] = (),
     ) -> None:
         """One record per part (one part but for a call split by its big ops, whose parts read one another);
-        ``ordinals`` are those of views it took in, met again as this row."""
+        ``ordinals`` are those of the views it took in, met again as this row, and ``views`` what they made
+        (read later as made by this row)."""
         makers, parameters = self.makers, self.parameters
         inputs: list[str] = []
         used: list[nn.Parameter] = []
@@ -343,9 +347,9 @@ class _RecordingWalk(Walk):
             )
             name = self.names.make(stem)
             if index == 0:  # a later run times a split call as a whole, on its first row
-                self.ordinals[event.ordinal] = name
-                for ordinal in ordinals:
-                    self.ordinals[ordinal] = name
+                self.ordinals[event.ordinal] = (name, event.stem)
+                for ordinal, stem in ordinals:
+                    self.ordinals[ordinal] = (name, stem)
             self.records.append(
                 NodeRecord(
                     name,
@@ -364,7 +368,7 @@ class _RecordingWalk(Walk):
             )
             if not last:
                 inputs, input_specs = [name], calls[-1].outputs
-        for tensor in made:
+        for tensor in (*views, *made):
             makers[id(tensor)] = (weakref.ref(tensor), name)
 
     def between_rows(self) -> None:
@@ -510,16 +514,17 @@ def _recurrent_weights_on_meta(modules: Iterable[nn.Module]) -> Iterator[None]:
 @dataclass(frozen=True, slots=True)
 class Recording:
     """The rows of one run, where it had to run on example values (``None``: shapes were enough), the names the
-    model's inputs go by, the rows that made its outputs, and each row's event ordinal (for a later run)."""
+    model's inputs go by, the rows that made its outputs, and for each event ordinal the row it belongs to and
+    the event's own stem (where a later run meets each row, and a check that it meets the same call there)."""
 
     records: list[NodeRecord]
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
-    ordinals: FrozenMap[int, str]
+    ordinals: FrozenMap[int, tuple[str, str]]
     on_values: str | None = None
 
 
-def record(model: nn.Module, inputs: ModelInputs) -> Recording:
+def record(model: nn.Module, inputs: ModelInputs, structure: Structure | None = None) -> Recording:
     """Run ``model`` on meta tensors of the inputs' shapes and dtypes; on example values where values decide.
 
     A model whose branches depend on tensor values (``if x.sum() > 0``, a mask checked with
@@ -534,12 +539,13 @@ def record(model: nn.Module, inputs: ModelInputs) -> Recording:
         ValueDependent: Values decide, and the model's weights are on the meta device.
     """
     names = input_names(model, inputs)
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    structure = structure or Structure.of(model)
+    device = structure.parameters[0][1].device if structure.parameters else torch.device("cpu")
     key = _call_key(inputs)
     where = _NEEDED_VALUES.get(model, {}).get(key) if device.type != "meta" and key is not None else None
     if where is None:
         try:
-            return _run(model, inputs, names, on_values=False)
+            return _run(model, inputs, names, structure, on_values=False)
         except ValueDependent as error:
             if device.type == "meta":
                 raise ValueDependent(
@@ -547,7 +553,7 @@ def record(model: nn.Module, inputs: ModelInputs) -> Recording:
                     "either: load real weights to analyse it"
                 ) from error
             where = _where(str(error))
-    recording = _run(model, inputs, names, on_values=True, device=device, where=where)
+    recording = _run(model, inputs, names, structure, on_values=True, device=device, where=where)
     if key is not None:
         _NEEDED_VALUES.setdefault(model, {})[key] = where
     return recording
@@ -583,18 +589,19 @@ def _run(
     model: nn.Module,
     inputs: ModelInputs,
     names: tuple[str, ...],
+    structure: Structure,
     *,
     on_values: bool,
     device: torch.device | None = None,
     where: str | None = None,
 ) -> Recording:
-    paths = module_paths(model)
-    parameters = {id(p): p for p in model.parameters()}
+    paths = structure.paths
+    parameters = {id(p): p for _, p in structure.parameters}
     recorder = _Recorder(on_values)
     tensors = example_tensors(inputs, device or torch.device("cpu"), model=model) if on_values else meta_tensors(inputs)
     walk = _RecordingWalk(model, paths, recorder, parameters, dict(zip(names, tensors, strict=True)))
     positional, keyword = inputs.split(tensors)
-    every = list(model.modules())
+    every = [module for _, module in structure.modules]
     switches = _no_onednn() if on_values else _recurrent_weights_on_meta(every)
     try:
         with inference(model, every), _no_fast_path(), switches, recorder:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -36,7 +37,7 @@ from torch.overrides import TorchFunctionMode
 
 from costmodel.ops import lookup
 
-__all__ = ["Event", "Walk", "inference", "is_layer", "module_paths", "one_line", "tensors_in"]
+__all__ = ["Event", "Structure", "Walk", "inference", "is_layer", "one_line", "tensors_in"]
 
 #: Python functions that are layers in disguise: their ATen calls split into rows by their big ops (attention's
 #: projections and core). Their own first line hands the call back to the mode, so they cannot be walked into.
@@ -111,13 +112,34 @@ def is_layer(module: nn.Module, root: bool = False) -> bool:
     return childless and type(module).__module__.startswith("torch.") and not isinstance(module, _CONTAINERS)
 
 
-def module_paths(model: nn.Module) -> dict[int, str]:
-    """``id(module)`` -> its qualified name below ``model`` (``""``: the model; a module shared under two names:
-    its first)."""
-    paths: dict[int, str] = {}
-    for path, module in model.named_modules(remove_duplicate=False):
-        paths.setdefault(id(module), path)
-    return paths
+@dataclass(frozen=True, slots=True)
+class Structure:
+    """A model's modules and parameters, read in one walk of its hierarchy for one analysis.
+
+    A module or parameter shared under two names goes by its first, as ``named_modules`` and
+    ``named_parameters`` name them.
+    """
+
+    modules: tuple[tuple[str, nn.Module], ...]
+    parameters: tuple[tuple[str, nn.Parameter], ...]
+    #: ``id(module)`` -> its path (``""``: the model).
+    paths: dict[int, str]
+
+    @classmethod
+    def of(cls, model: nn.Module) -> Structure:
+        """The structure of ``model`` as it is now."""
+        modules: list[tuple[str, nn.Module]] = []
+        parameters: list[tuple[str, nn.Parameter]] = []
+        paths: dict[int, str] = {}
+        seen: set[int] = set()
+        for path, module in model.named_modules():
+            paths[id(module)] = path
+            modules.append((path, module))
+            for name, parameter in module._parameters.items():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    parameters.append((f"{path}.{name}" if path else name, parameter))
+        return cls(tuple(modules), tuple(parameters), paths)
 
 
 @contextlib.contextmanager
