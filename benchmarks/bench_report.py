@@ -102,7 +102,26 @@ def suite(batch: int) -> list[tuple[str, nn.Module, Any, torch.Tensor | None]]:
         for name in sorted(CASES)
         for attention in ("eager", "sdpa")
     ]
-    return cases
+    return cases + full_size_transformers()
+
+
+def full_size_transformers() -> list[tuple[str, nn.Module, Any, None]]:
+    """BERT-base, GPT-2 (124 M) and ViT-B/16 from their default configs (random weights, no download), on a
+    sequence of 128 tokens with a padding mask that masks, and one 224x224 image: models as users run them."""
+    import transformers as T
+
+    ids = torch.randint(0, 1000, (1, 128), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones(1, 128, dtype=torch.long)
+    mask[0, 100:] = 0
+    image = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    return [
+        ("hf bert-base sdpa", T.BertModel(T.BertConfig(attn_implementation="sdpa")).eval(),
+         {"input_ids": ids, "attention_mask": mask}, None),
+        ("hf gpt2-124M sdpa", T.GPT2Model(T.GPT2Config(attn_implementation="sdpa")).eval(),
+         {"input_ids": ids, "attention_mask": mask}, None),
+        ("hf vit-b16 sdpa", T.ViTModel(T.ViTConfig(attn_implementation="sdpa")).eval(), {"pixel_values": image}, None),
+    ]  # fmt: skip
 
 
 def _iqr(samples: list[float]) -> float:
@@ -115,8 +134,9 @@ def compare_tools(repeats: int, batch: int) -> None:
     print(
         f"batch {batch}: medians of {repeats} round-robin runs in ms (IQR); ratios are costmodel / other, "
         "so below 1 is faster.\n'cold': meta kernel and price memos forgotten before each call (a fresh "
-        "process's first report); fvcore cannot take keyword inputs (Hugging Face models, run on the tests' "
-        "inputs: 2 sequences of 16 tokens, 32x32 images, and only in the batch-1 table)."
+        "process's first report); fvcore cannot take keyword inputs (Hugging Face models: the tests' small "
+        "configs on their inputs, 2 sequences of 16 tokens or 32x32 images, and three at full size, 128 tokens "
+        "or a 224x224 image; only in the batch-1 table)."
     )
     columns = ("report", "cold", "FlopCntr", "fvcore")
     print(f"{'model':24} " + " ".join(f"{c:>14}" for c in columns) + f" {'/FCM':>6} {'cold/FCM':>9} {'/fvcore':>8}")

@@ -174,12 +174,20 @@ def _flop_counter(model: nn.Module, inputs: dict[str, Any]) -> int:
     return torch_flop_counter_macs(Keywords())
 
 
-def test_a_mask_that_masks_runs_on_values_and_is_said() -> None:
+def test_a_mask_is_read_as_values_and_the_weights_stay_on_meta() -> None:
+    """A padding mask is checked by value (``mask.all()``): the mask and what is computed from it alone hold
+    real values, the rest runs on meta, so the model never runs on values, here or with meta weights."""
     build, make_inputs = CASES["bert"]
     model = build("sdpa").eval()
-    rep = costmodel.report(model, make_inputs())
-    assert rep.on_values is not None
-    assert "ran on example values" in str(rep)
+    inputs = make_inputs()
+    rep = costmodel.report(model, inputs)
+    assert rep.on_values is None
+    unmasked = costmodel.report(model, {**inputs, "attention_mask": torch.ones(2, 16, dtype=torch.long)})
+    assert rep.flops == unmasked.flops
+    assert rep.elementwise > unmasked.elementwise  # the mask masks: its expansion is built and added
+    with torch.device("meta"):
+        on_meta = build("sdpa").eval()
+    assert costmodel.report(on_meta, inputs).total == rep.total
 
 
 def test_shapes_and_dtypes_alone_are_enough_for_token_models() -> None:

@@ -110,3 +110,16 @@ def test_measure_times_every_row_and_a_merged_row_once_per_pass() -> None:
     result = costmodel.measure(Attention(8), (2, 5, 8), **QUICK)
     assert set(result.node_times) == {node.name for node in result.report.nodes}
     assert result.stable or all("other branches" not in problem for problem in result.problems)
+
+
+def test_a_view_left_at_its_containers_end_keeps_its_own_line() -> None:
+    from pathlib import Path
+
+    from costmodel.zoo._layers import ChannelShuffle
+
+    rep = costmodel.report(ChannelShuffle(2), (1, 8, 4, 4))
+    last = rep.nodes[-1]
+    assert last.target == ".view"  # nothing came after it in the shuffle: a row of its own
+    assert last.location is not None
+    line = Path(last.location.file).read_text().splitlines()[last.location.line - 1]
+    assert "return x.view(n, c, h, w)" in line

@@ -23,7 +23,15 @@ from torch import nn
 from costmodel.errors import UnsupportedInput
 from costmodel.types import ModelInputs, TensorSpec
 
-__all__ = ["example_tensors", "index_bound", "input_dtype", "input_names", "meta_tensors", "normalize_inputs"]
+__all__ = [
+    "example_tensors",
+    "index_bound",
+    "input_dtype",
+    "input_names",
+    "meta_tensors",
+    "normalize_inputs",
+    "walk_inputs",
+]
 
 
 def _is_shape(value: Any) -> bool:
@@ -96,6 +104,23 @@ def normalize_inputs(input_shape: Any, model: nn.Module) -> ModelInputs:
 def meta_tensors(inputs: ModelInputs) -> list[torch.Tensor]:
     """Shape-only stand-ins for the inputs, on the meta device."""
     return [torch.empty(spec.shape, dtype=spec.dtype, device="meta") for spec in inputs.specs]
+
+
+def walk_inputs(inputs: ModelInputs, model: nn.Module) -> list[torch.Tensor]:
+    """What the shape-only walk runs on: integer and boolean inputs (token ids, masks) with real values, as
+    ``example_tensors`` makes them (branches read them: ``if mask.all()``), and shape-only meta tensors for the
+    rest."""
+    floating = [spec.dtype.is_floating_point or spec.dtype.is_complex for spec in inputs.specs]
+    if all(floating):
+        return meta_tensors(inputs)
+    indices = ModelInputs(
+        tuple(s for s, f in zip(inputs.specs, floating, strict=True) if not f),
+        tuple(e for e, f in zip(inputs.examples, floating, strict=True) if not f),
+        tuple(n for n, f in zip(inputs.names, floating, strict=True) if not f),
+    )
+    real = iter(example_tensors(indices, torch.device("cpu"), model=model))
+    meta = meta_tensors(inputs)
+    return [meta[i] if f else next(real) for i, f in enumerate(floating)]
 
 
 def index_bound(model: nn.Module) -> int:

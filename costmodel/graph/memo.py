@@ -57,7 +57,7 @@ def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The memo key of one call, or ``None`` when an argument has no hashable stand-in."""
     try:
         return (
-            func,
+            id(func),  # ops live as long as the process, and their __hash__ is Python code
             torch.get_default_dtype(),  # factories and scalar promotion follow it
             tuple(_arg_key(a) for a in args),
             tuple((k, _arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
@@ -66,16 +66,17 @@ def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return None
 
 
-_FRESH: dict[Any, bool] = {}
+#: id(op) -> whether its outputs are fresh (ops live as long as the process; their ``__hash__`` is Python code).
+_FRESH: dict[int, bool] = {}
 
 
 def _returns_fresh(func: Any) -> bool:
     """Whether an op's outputs are always new memory: not mutable, no aliasing return (cached per op)."""
-    found = _FRESH.get(func)
+    found = _FRESH.get(id(func))
     if found is None:
         schema = func._schema
         found = not schema.is_mutable and all(r.alias_info is None for r in schema.returns)
-        _FRESH[func] = found
+        _FRESH[id(func)] = found
     return found
 
 

@@ -25,7 +25,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
-from costmodel.graph.inputs import example_tensors, input_names, meta_tensors
+from costmodel.graph.inputs import example_tensors, input_names, walk_inputs
 from costmodel.graph.memo import MEMO, signature
 from costmodel.graph.source import call_site
 from costmodel.graph.walk import Event, Structure, Walk, inference, tensors_in
@@ -89,21 +89,25 @@ def _fresh_bytes(made: list[torch.Tensor], given: list[torch.Tensor]) -> int:
 
 
 class _Recorder(TorchDispatchMode):
-    """Runs every ATen op on the meta device and appends an ``OpCall`` to ``calls``.
+    """Runs every ATen op on the meta device, or on small real values, and appends an ``OpCall`` to ``calls``.
 
-    Real tensors met on the way (the user's weights) are swapped for meta tensors
-    of the same shape, once each, so no kernel ever touches data. Factory ops are
-    sent to the meta device too. With ``on_values`` the ops run as they are, on
-    real tensors: for a model whose branches depend on tensor values.
+    The weights (``weights``: parameters and floating buffers) met on the way are swapped for
+    meta tensors of the same shape, once each, so no kernel ever touches them. An op whose
+    tensors are all real and none a weight (token ids, masks and what is computed from them
+    alone) runs for real, so a branch on a mask (``mask.all()``) sees its values; a factory of
+    a small integer or boolean tensor (``arange`` of positions) makes a real one. Everything
+    else runs on meta. With ``on_values`` every op runs as it is, on real tensors: for a
+    model whose branches depend on values computed from its weights.
     """
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:  # never compiled: no wrapper around every dispatch
         return False
 
-    def __init__(self, on_values: bool = False) -> None:
+    def __init__(self, on_values: bool = False, weights: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.on_values = on_values
+        self.weights = weights  # ids of the parameters and floating buffers
         self.calls: list[OpCall] = []
         self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -128,19 +132,63 @@ class _Recorder(TorchDispatchMode):
 
     def _dispatch(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.on_values:
-            out = func(*args, **kwargs)
-            call = MEMO.recorded_call(
-                signature(func, args, kwargs), lambda: _call(func, args, kwargs, out), _flat_specs(out)
-            )
+            out, call = _on_values(func, args, kwargs)
         else:
-            args = tuple([self.to_meta(a) for a in args])
-            if kwargs:
-                kwargs = {k: self.to_meta(v) for k, v in kwargs.items()}
-                if "device" in kwargs:
-                    kwargs["device"] = torch.device("meta")
-            out, call = _on_meta(func, args, kwargs)
+            values = self._values(args, kwargs)
+            if values is _REAL:
+                if kwargs.get("device") is not None:
+                    kwargs = {**kwargs, "device": torch.device("cpu")}
+                out, call = _on_values(func, args, kwargs)
+            else:
+                factory_kwargs = kwargs
+                args = tuple([self.to_meta(a) for a in args])
+                if kwargs:
+                    kwargs = {k: self.to_meta(v) for k, v in kwargs.items()}
+                    if "device" in kwargs:
+                        kwargs["device"] = torch.device("meta")
+                out, call = _on_meta(func, args, kwargs)
+                if values is _NONE and _index_like(out):  # positions, an index range: small, and values may matter
+                    out = func(*args, **{**factory_kwargs, "device": torch.device("cpu")})
         self.calls.append(call)
         return out
+
+    def _values(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+        """``_REAL``: every tensor argument holds real values and none is a weight; ``_NONE``: no tensor
+        argument (a factory); ``_META``: any other mix (the op runs on meta)."""
+        found = _NONE
+        for value in (*args, *kwargs.values()) if kwargs else args:
+            if isinstance(value, torch.Tensor):
+                if value.is_meta or id(value) in self.weights:
+                    return _META
+                found = _REAL
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    if isinstance(item, torch.Tensor):
+                        if item.is_meta or id(item) in self.weights:
+                            return _META
+                        found = _REAL
+        return found
+
+
+_REAL, _META, _NONE = object(), object(), object()
+#: The most elements a factory's integer or boolean output may have to be made real.
+_INDEX_LIMIT = 1 << 20
+
+
+def _index_like(out: Any) -> bool:
+    """A single small integer or boolean meta tensor (what a factory of positions or flags makes)."""
+    return (
+        isinstance(out, torch.Tensor)
+        and not (out.dtype.is_floating_point or out.dtype.is_complex)
+        and out.numel() <= _INDEX_LIMIT
+    )
+
+
+def _on_values(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, OpCall]:
+    """Run one op on real tensors; its record from the memo where one of these shapes was kept."""
+    out = func(*args, **kwargs)
+    key = signature(func, args, kwargs)
+    return out, MEMO.recorded_call(key, lambda: _call(func, args, kwargs, out), _flat_specs(out))
 
 
 def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, OpCall]:
@@ -237,6 +285,14 @@ class _Names:
                 return candidate
 
 
+#: A torch call that made views only: (event, its ATen calls, tensors read, tensors made, its line).
+_Pending = tuple[Event, list[OpCall], list[torch.Tensor], list[torch.Tensor], SourceLocation | None]
+
+#: Frames from ``_RecordingWalk.row`` up to the walk's own entry points (``_row``, ``_module``/``_function``, the
+#: replaced ``__call__`` or the mode): ``call_site`` starts past them and walks on past torch's frames.
+_ROW_DEPTH = 3
+
+
 class _RecordingWalk(Walk):
     """The walk whose rows record their ATen calls into ``NodeRecord``s.
 
@@ -265,7 +321,7 @@ class _RecordingWalk(Walk):
         self.loose: list[OpCall] = []
         recorder.calls = self.loose
         #: Torch calls that made views only, waiting to join the next torch call of their container.
-        self.pending: list[tuple[Event, list[OpCall], list[torch.Tensor], list[torch.Tensor]]] = []
+        self.pending: list[_Pending] = []
 
     def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         calls: list[OpCall] = []
@@ -290,28 +346,29 @@ class _RecordingWalk(Walk):
             self._flush_views()
             pending = self.pending
         if function and not event.split and all(_kind(call) in _FREE for call in calls):
-            pending.append((event, calls, given, made))  # views only: they join the next torch call here
+            # views only: they join the next torch call here (their line taken now, should they stay a row)
+            pending.append((event, calls, given, made, call_site(_ROW_DEPTH)))
             return result
         ordinals: list[tuple[int, str]] = []
         views: list[torch.Tensor] = []
         if pending:  # this call takes the views before it: their calls, what they read from outside, what they made
-            views = [t for _, _, _, views_made in pending for t in views_made]
+            views = [t for _, _, _, views_made, _ in pending for t in views_made]
             inner = {id(t) for t in views}
-            given = [t for _, _, views_given, _ in pending for t in views_given] + [
+            given = [t for _, _, views_given, _, _ in pending for t in views_given] + [
                 t for t in given if id(t) not in inner
             ]
-            calls = [call for _, views_calls, _, _ in pending for call in views_calls] + calls
-            ordinals = [(view_event.ordinal, view_event.stem) for view_event, _, _, _ in pending]
+            calls = [call for _, views_calls, _, _, _ in pending for call in views_calls] + calls
+            ordinals = [(view_event.ordinal, view_event.stem) for view_event, _, _, _, _ in pending]
             pending.clear()
         parts = _big_op_parts(calls) if event.split else [calls]
-        self._keep(event, parts, given, made, ordinals, views)
+        self._keep(event, parts, given, made, call_site(_ROW_DEPTH), ordinals, views)
         return result
 
     def _flush_views(self) -> None:
         """Views with no torch call after them in their container: rows of their own."""
         pending, self.pending = self.pending, []
-        for event, calls, given, made in pending:
-            self._keep(event, [calls], given, made)
+        for event, calls, given, made, location in pending:
+            self._keep(event, [calls], given, made, location)
 
     def _keep(
         self,
@@ -319,6 +376,7 @@ class _RecordingWalk(Walk):
         parts: list[list[OpCall]],
         given: list[torch.Tensor],
         made: list[torch.Tensor],
+        location: SourceLocation | None,
         ordinals: list[tuple[int, str]] | tuple[tuple[int, str], ...] = (),
         views: list[torch.Tensor] | tuple[torch.Tensor, ...] = (),
     ) -> None:
@@ -338,7 +396,6 @@ class _RecordingWalk(Walk):
                     inputs.append(found[1])
             elif id(tensor) in parameters:
                 used.append(parameters[id(tensor)])
-        location = call_site(4)  # past _keep's callers here in the walk
         input_specs = tuple(TensorSpec.of(t) for t in given)
         for index, calls in enumerate(parts):
             last = index == len(parts) - 1
@@ -348,8 +405,8 @@ class _RecordingWalk(Walk):
             name = self.names.make(stem)
             if index == 0:  # a later run times a split call as a whole, on its first row
                 self.ordinals[event.ordinal] = (name, event.stem)
-                for ordinal, stem in ordinals:
-                    self.ordinals[ordinal] = (name, stem)
+                for ordinal, view_stem in ordinals:
+                    self.ordinals[ordinal] = (name, view_stem)
             self.records.append(
                 NodeRecord(
                     name,
@@ -597,8 +654,12 @@ def _run(
 ) -> Recording:
     paths = structure.paths
     parameters = {id(p): p for _, p in structure.parameters}
-    recorder = _Recorder(on_values)
-    tensors = example_tensors(inputs, device or torch.device("cpu"), model=model) if on_values else meta_tensors(inputs)
+    weights = frozenset(parameters) | {id(b) for _, b in structure.buffers if b.is_floating_point()}
+    recorder = _Recorder(on_values, weights)
+    if on_values:
+        tensors = example_tensors(inputs, device or torch.device("cpu"), model=model)
+    else:
+        tensors = walk_inputs(inputs, model)
     walk = _RecordingWalk(model, paths, recorder, parameters, dict(zip(names, tensors, strict=True)))
     positional, keyword = inputs.split(tensors)
     every = [module for _, module in structure.modules]

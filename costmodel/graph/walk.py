@@ -124,22 +124,25 @@ class Structure:
     parameters: tuple[tuple[str, nn.Parameter], ...]
     #: ``id(module)`` -> its path (``""``: the model).
     paths: dict[int, str]
+    buffers: tuple[tuple[str, torch.Tensor], ...] = ()
 
     @classmethod
     def of(cls, model: nn.Module) -> Structure:
         """The structure of ``model`` as it is now."""
         modules: list[tuple[str, nn.Module]] = []
         parameters: list[tuple[str, nn.Parameter]] = []
+        buffers: list[tuple[str, torch.Tensor]] = []
         paths: dict[int, str] = {}
         seen: set[int] = set()
         for path, module in model.named_modules():
             paths[id(module)] = path
             modules.append((path, module))
-            for name, parameter in module._parameters.items():
-                if parameter is not None and id(parameter) not in seen:
-                    seen.add(id(parameter))
-                    parameters.append((f"{path}.{name}" if path else name, parameter))
-        return cls(tuple(modules), tuple(parameters), paths)
+            for found, kept in ((module._parameters, parameters), (module._buffers, buffers)):
+                for name, tensor in found.items():
+                    if tensor is not None and id(tensor) not in seen:
+                        seen.add(id(tensor))
+                        kept.append((f"{path}.{name}" if path else name, tensor))
+        return cls(tuple(modules), tuple(parameters), paths, tuple(buffers))
 
 
 @contextlib.contextmanager

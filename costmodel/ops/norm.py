@@ -23,9 +23,12 @@ BATCH_NORMS = frozenset(
 )  # fmt: skip
 
 
+_BATCH_NORM_IDS = frozenset(id(packet) for packet in BATCH_NORMS)  # an op packet's __hash__ is Python code
+
+
 def is_batch_norm(call: OpCall) -> bool:
     """A recorded call of a batch-norm kernel."""
-    return getattr(call.target, "overloadpacket", call.target) in BATCH_NORMS
+    return id(getattr(call.target, "overloadpacket", call.target)) in _BATCH_NORM_IDS
 
 
 _PASSES_WITH_STATISTICS = 4

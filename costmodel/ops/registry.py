@@ -128,17 +128,18 @@ _NONE = Formula(_free, OpKind.NONE)
 _POINTWISE = Formula(_elementwise, OpKind.ELEMENTWISE)
 
 
-#: target -> its formula (or ``None``), found once per registry state: emptied on every registration.
-_FOUND: dict[Any, Formula | None] = {}
-_UNSEEN = object()
+#: id(target) -> (target, its formula or ``None``), found once per registry state: emptied on every registration.
+#: Keyed by identity: an op overload's ``__hash__`` is Python code, paid on every lookup by value. The entry keeps
+#: its target, so an id is never reused while it is kept.
+_FOUND: dict[int, tuple[Any, Formula | None]] = {}
 
 
 def lookup(target: Any) -> Formula | None:
     """The formula for an ATen op overload or a module class, or ``None`` if unsupported (cached per target)."""
-    found = _FOUND.get(target, _UNSEEN)
-    if found is _UNSEEN:
-        found = _FOUND[target] = _find(target)
-    return found  # type: ignore[return-value]
+    found = _FOUND.get(id(target))
+    if found is None or found[0] is not target:
+        found = _FOUND[id(target)] = (target, _find(target))
+    return found[1]
 
 
 def _find(target: Any) -> Formula | None:
