@@ -6,9 +6,12 @@ milliseconds and the spread ``max / min - 1`` across the profiles, then the medi
 over the models, and each calibration's wall time against its budget.
 
 This machine is not quiet: its speed drifts by tens of percent over minutes, and a profile calibrated in a
-fast phase rightly predicts everything faster. So right after each calibration the benchmark also times
-reference models (``REFERENCES``, measured, never fit) and prints the spread once more with each profile's
-predictions divided by its own reference time: what is left is the calibration's own variation.
+fast phase rightly predicts everything faster. So during each calibration, in its own rounds (one visit
+per round, between the rounds of micro-benchmarks, outside its budget), the benchmark also times reference
+models (``REFERENCES``, measured, never fit), and prints the spread once more with each profile's
+predictions divided by the reference time measured during it: what is left is the calibration's own
+variation. (Measured right after each calibration instead, the reference time was off by as much as the
+drift itself: the machine's speed moves within a minute.)
 
     python benchmarks/bench_calibration.py [--repeats 3] [--budget 120] [--json out.json]
 """
@@ -31,17 +34,29 @@ from costmodel.zoo import MODELS
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_latency import SUITE  # the one suite, shared with the accuracy benchmark
 
-#: Measured right after each calibration: how fast the machine was at that moment.
+#: Measured in each calibration's rounds: how fast the machine was while it calibrated.
 REFERENCES = ("resnet18", "mobilenet_v2_x1.0", "shufflenet_v2_x1.0")
 
 
-def machine_speed() -> float:
-    """Geometric mean of the reference models' measured median seconds (batch 1, 224 x 224)."""
-    seconds = [
-        costmodel.measure(MODELS[name]().eval(), (1, 3, 224, 224), per_node=False, budget_s=3.0).total.median
-        for name in REFERENCES
-    ]
-    return statistics.geometric_mean(seconds)
+class MachineSpeed:
+    """The reference models, one visit each per round (``round``): an untimed call, then 3 timed."""
+
+    def __init__(self) -> None:
+        self.models = [(MODELS[name]().eval(), torch.randn(1, 3, 224, 224)) for name in REFERENCES]
+        self.samples: list[list[float]] = [[] for _ in REFERENCES]
+
+    def round(self) -> None:
+        with torch.no_grad():
+            for (model, x), samples in zip(self.models, self.samples, strict=True):
+                model(x)
+                for _ in range(3):
+                    begin = time.perf_counter()
+                    model(x)
+                    samples.append(time.perf_counter() - begin)
+
+    def seconds(self) -> float:
+        """Geometric mean of the reference models' median seconds."""
+        return statistics.geometric_mean(statistics.median(s) for s in self.samples)
 
 
 def spread_line(label: str, spreads: dict[str, float]) -> str:
@@ -63,12 +78,13 @@ def main() -> None:
     profiles, walls, speeds = [], [], []
     for index in range(args.repeats):
         began = time.perf_counter()
-        profiles.append(costmodel.calibrate(budget_s=args.budget, progress=False))
+        speed = MachineSpeed()
+        profiles.append(costmodel.calibrate(budget_s=args.budget, progress=False, between_rounds=speed.round))
         walls.append(time.perf_counter() - began)
-        speeds.append(machine_speed())
+        speeds.append(speed.seconds())
         print(
-            f"calibration {index + 1}: {walls[-1]:.1f} s (budget {args.budget:g} s); "
-            f"reference models right after: {speeds[-1] * 1e3:.2f} ms (geometric mean)",
+            f"calibration {index + 1}: {walls[-1]:.1f} s with the references' rounds (budget {args.budget:g} s); "
+            f"reference models during it: {speeds[-1] * 1e3:.2f} ms (geometric mean)",
             flush=True,
         )
     header = " ".join(f"{f'profile {i + 1}':>10}" for i in range(len(profiles)))
@@ -83,7 +99,7 @@ def main() -> None:
         corrected[name] = max(relative) / min(relative) - 1
         print(f"{name:24} " + " ".join(f"{p:10.2f}" for p in predicted) + f" {spreads[name]:7.1%}")
     print(f"\n{spread_line(f'spread across {len(profiles)} calibrations', spreads)}")
-    print(spread_line("the same, each profile relative to the machine's speed right after it", corrected))
+    print(spread_line("the same, each profile relative to the machine's speed during it", corrected))
     print(
         f"machine speed (reference models) varied {max(speeds) / min(speeds) - 1:.1%} between calibrations; "
         f"calibration wall time {min(walls):.0f}-{max(walls):.0f} s"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costmodel import render
@@ -89,7 +89,10 @@ class Report(CostedGraph):
     def with_column(self, name: str, values: Mapping[str, float]) -> Report:
         """A copy with a per-node column added (node name -> value), e.g. measured or predicted time."""
         nodes = tuple(n.with_extra(name, values[n.name]) if n.name in values else n for n in self.nodes)
-        return replace(self, nodes=nodes)
+        copy = object.__new__(Report)  # every field shared but the nodes; their costs, and so the totals, unchanged
+        for slot, set_slot in _REPORT_SLOTS:
+            set_slot(copy, nodes if slot == "nodes" else getattr(self, slot))
+        return copy
 
     # -- data views -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -163,3 +166,9 @@ class Report(CostedGraph):
 
     def _repr_html_(self) -> str:
         return render.html(self, self.findings)
+
+
+#: (slot, its setter) of every field of a ``Report``, its base's included: ``with_column``'s direct copy.
+_REPORT_SLOTS = tuple(
+    (slot, cls.__dict__[slot].__set__) for cls in Report.__mro__ for slot in getattr(cls, "__slots__", ()) if slot
+)

@@ -141,7 +141,8 @@ class _Recorder(TorchDispatchMode):
                 out, call = _on_values(func, args, kwargs)
             else:
                 factory_kwargs = kwargs
-                args = tuple([self.to_meta(a) for a in args])
+                if values is not _ON_META:  # a weight or a real tensor among meta ones: made meta first
+                    args = tuple([self.to_meta(a) for a in args])
                 if kwargs:
                     kwargs = {k: self.to_meta(v) for k, v in kwargs.items()}
                     if "device" in kwargs:
@@ -154,23 +155,32 @@ class _Recorder(TorchDispatchMode):
 
     def _values(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
         """``_REAL``: every tensor argument holds real values and none is a weight; ``_NONE``: no tensor
-        argument (a factory); ``_META``: any other mix (the op runs on meta)."""
-        found = _NONE
+        argument (a factory); ``_ON_META``: every tensor argument is on meta already; ``_META``: a mix (the op
+        runs on meta, its weights and real tensors made meta first)."""
+        meta = real = False
         for value in (*args, *kwargs.values()) if kwargs else args:
             if isinstance(value, torch.Tensor):
-                if value.is_meta or id(value) in self.weights:
+                if value.is_meta:
+                    meta = True
+                elif id(value) in self.weights:
                     return _META
-                found = _REAL
+                else:
+                    real = True
             elif isinstance(value, list | tuple):
                 for item in value:
                     if isinstance(item, torch.Tensor):
-                        if item.is_meta or id(item) in self.weights:
+                        if item.is_meta:
+                            meta = True
+                        elif id(item) in self.weights:
                             return _META
-                        found = _REAL
-        return found
+                        else:
+                            real = True
+        if meta:
+            return _META if real else _ON_META
+        return _REAL if real else _NONE
 
 
-_REAL, _META, _NONE = object(), object(), object()
+_REAL, _META, _ON_META, _NONE = object(), object(), object(), object()
 #: The most elements a factory's integer or boolean output may have to be made real.
 _INDEX_LIMIT = 1 << 20
 
