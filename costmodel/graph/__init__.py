@@ -19,7 +19,7 @@ from costmodel.graph.price import annotate, forget_prices
 from costmodel.graph.record import Recording, forget_needed_values, record
 from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.walk import Structure
-from costmodel.types import CostedGraph, ModelInputs
+from costmodel.types import CostedGraph, ModelInputs, SourceLocation
 
 __all__ = ["Recording", "cost_graph", "forget_memos", "gc_paused"]
 
@@ -61,7 +61,14 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
     with gc_paused():  # the walk makes many short-lived records; collection only slows it
         structure = Structure.of(model)
         recording = record(model, inputs, structure)
-        priced = annotate(model, recording.records, structure)
+        definitions: dict[str, SourceLocation | None] = {}  # path -> the line that built it, read once
+
+        def definition(path: str) -> SourceLocation | None:
+            if path not in definitions:
+                definitions[path] = definition_site(model, path)
+            return definitions[path]
+
+        priced = annotate(recording.records, structure, definition)
     if not priced.nodes:
         raise UnsupportedInput(f"model {name} has no operations to cost (empty model)")
     if priced.unsupported:
@@ -82,9 +89,7 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         module_types={path: cls.__name__ for path, cls in classes.items()},
         module_sites={path: site for path, cls in classes.items() if (site := class_site(cls))},
         module_definitions={
-            path: site
-            for path, cls in classes.items()
-            if path and class_site(cls) and (site := definition_site(model, path))
+            path: site for path, cls in classes.items() if path and class_site(cls) and (site := definition(path))
         },
         input_names=recording.input_names,
         input_bytes=sum(spec.nbytes for spec in inputs.specs),

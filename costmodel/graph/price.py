@@ -9,17 +9,14 @@ silent zero.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from torch import nn
-
 from costmodel.graph.record import NodeRecord
-from costmodel.graph.source import definition_site
 from costmodel.graph.walk import Structure
 from costmodel.identity_memo import IdentityMemo
 from costmodel.ops import generation, io_cost, lookup
-from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind
+from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, SourceLocation
 
 __all__ = ["PricedNodes", "annotate", "forget_prices", "price"]
 
@@ -71,8 +68,11 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
     return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
 
 
-def annotate(model: nn.Module, records: Sequence[NodeRecord], structure: Structure) -> PricedNodes:
-    """Price every recorded row and tally unsupported ops and unused parameters."""
+def annotate(
+    records: Sequence[NodeRecord], structure: Structure, definition: Callable[[str], SourceLocation | None]
+) -> PricedNodes:
+    """Price every recorded row and tally unsupported ops and unused parameters; a layer's row gets the line that
+    built it (``definition`` of its path)."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
     nodes: list[NodeCost] = []
@@ -103,7 +103,7 @@ def annotate(model: nn.Module, records: Sequence[NodeRecord], structure: Structu
                 ops,
                 rec.location,
                 rec.inputs,
-                definition_site(model, rec.module_path) if layer else None,
+                definition(rec.module_path) if layer else None,
                 rec.output_bytes,
                 frozen,
             )

@@ -159,22 +159,15 @@ class _Recorder(TorchDispatchMode):
         runs on meta, its weights and real tensors made meta first)."""
         meta = real = False
         for value in (*args, *kwargs.values()) if kwargs else args:
-            if isinstance(value, torch.Tensor):
-                if value.is_meta:
+            for item in value if isinstance(value, list | tuple) else (value,):  # a tensor list: cat's, stack's
+                if not isinstance(item, torch.Tensor):
+                    continue
+                if item.is_meta:
                     meta = True
-                elif id(value) in self.weights:
+                elif id(item) in self.weights:
                     return _META
                 else:
                     real = True
-            elif isinstance(value, list | tuple):
-                for item in value:
-                    if isinstance(item, torch.Tensor):
-                        if item.is_meta:
-                            meta = True
-                        elif id(item) in self.weights:
-                            return _META
-                        else:
-                            real = True
         if meta:
             return _META if real else _ON_META
         return _REAL if real else _NONE
