@@ -6,11 +6,13 @@ number is computed here from the formula, not by the code under test.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
 
 import pytest
+import torch
 from torch import nn
 
 import costmodel
@@ -20,6 +22,7 @@ from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, features
 from costmodel.device.fit import fit_nonnegative
 from costmodel.device.profile import DeviceProfile, FamilyFit, ProfileError
 from costmodel.device.timing import Timing
+from costmodel.types import OpKind
 from costmodel.zoo import mobilenet_v2, shufflenet_v1, shufflenet_v2
 from tests.nets import small_cnn
 
@@ -234,3 +237,54 @@ def test_a_profile_without_the_transcendental_family_prices_them_as_elementwise(
     rep = costmodel.report(nn.GELU(), (4, 8), device=old)
     # one call: 10 us + 32 elements x 1 ns (the element-wise fit's serial work rate)
     assert rep.predicted_ms == pytest.approx((10 * US + 32 * 1e-9) * 1e3)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_convolution_backend_rule_agrees_with_torchs_own_choice(threads: int) -> None:
+    """``onednn_conv`` reads ATen's rule off recorded calls; torch's selector decides on real tensors."""
+    from costmodel.device.families import onednn_conv
+    from costmodel.ops.conv import ConvArgs
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        checked = 0
+        for batch, c_in, side, c_out, kernel, stride, dilation, groups in itertools.product(
+            (1, 2, 16), (8, 58, 232), (7, 14, 28), (16, 58), (1, 3, 5), (1, 2), (1, 2), (1, 2)
+        ):
+            if c_in % groups or c_out % groups or (kernel == 1 and dilation == 2) or (kernel - 1) * dilation >= side:
+                continue
+            x = torch.zeros(batch, c_in, side, side)
+            w = torch.zeros(c_out, c_in // groups, kernel, kernel)
+            chosen = torch._C._select_conv_backend(
+                x, w, None, [stride] * 2, [0] * 2, [dilation] * 2, False, [0] * 2, groups, None
+            )
+            rep = costmodel.report(nn.Conv2d(c_in, c_out, kernel, stride, dilation=dilation, groups=groups,
+                                             bias=False), tuple(x.shape))  # fmt: skip
+            (conv,) = [op for node in rep.nodes for op in node.ops if op.kind is OpKind.CONV]
+            assert onednn_conv(ConvArgs.from_call(conv.call), threads) == (chosen == torch._C._ConvBackend.Mkldnn)
+            checked += 1
+        assert checked > 300
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_family_fit_by_backend_prices_each_path_and_round_trips(tmp_path: Path) -> None:
+    """A 1x1 conv of 58 channels on 28x28 goes to oneDNN, on 7x7 to ATen's native path (input <= 20480)."""
+    native = (5 * US, 0.0, 1e-11, 0.0, 0.0, 0.0)  # per call 5 us, 100 G multiply-adds/s
+    onednn = (5 * US, 100 * US, 0.0, 1e-11, 0.0, 0.0)  # and 100 us more for the oneDNN path
+    fit = FamilyFit(tuple(a + b for a, b in zip(native, onednn, strict=True)), 8, 0.1, "backend")
+    profile = DeviceProfile("cpu", 2, "float32", "test", {str(Family.CONV_1X1): fit})
+    large = costmodel.report(nn.Conv2d(58, 58, 1, bias=False), (1, 58, 28, 28), device=profile)
+    small = costmodel.report(nn.Conv2d(58, 58, 1, bias=False), (1, 58, 7, 7), device=profile)
+    assert large.predicted_ms == pytest.approx((10 * US + 100 * US + 58 * 58 * 784 * 1e-11) * 1e3)
+    assert small.predicted_ms == pytest.approx((10 * US + 58 * 58 * 49 * 1e-11) * 1e3)
+    path = tmp_path / "p.json"
+    profile.save(path)
+    assert DeviceProfile.load(path).families[str(Family.CONV_1X1)].regime == "backend"
+    data = json.loads(path.read_text())
+    del data["families"]["conv_1x1"]["regime"]  # a profile from before regimes: by grain
+    assert DeviceProfile.from_dict(data).families[str(Family.CONV_1X1)].regime == "grain"
+    data["families"]["conv_1x1"]["regime"] = "cache"
+    with pytest.raises(ProfileError, match="regime 'cache'"):
+        DeviceProfile.from_dict(data)

@@ -31,7 +31,7 @@ from torch import nn
 
 from costmodel.device import host, timing
 from costmodel.device.benchmarks import Case, cases, networks
-from costmodel.device.families import FEATURES, Family, family, features, fresh_bytes, launches
+from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features, fresh_bytes, launches
 from costmodel.device.fit import fit_nonnegative, relative_errors
 from costmodel.device.predict import predict
 from costmodel.device.profile import DeviceProfile, FamilyFit
@@ -119,10 +119,19 @@ def _identity_overhead(device: torch.device, dtype: torch.dtype, sync: Callable[
 
 
 def _fit_rows(
-    runs: Sequence[CalibrationRun], target: Family, fitted: dict[str, FamilyFit], module_call: float
+    runs: Sequence[CalibrationRun],
+    target: Family,
+    fitted: dict[str, FamilyFit],
+    module_call: float,
+    threads: int,
+    by_backend: bool,
 ) -> tuple[list[tuple[float, ...]], list[float]]:
-    """Feature rows and times of ``target``'s calls: other families' predicted time and overhead taken off."""
-    partial = DeviceProfile("", 0, "", "", fitted)
+    """Feature rows and times of ``target``'s calls: other families' predicted time and overhead taken off.
+
+    ``by_backend``: the target's regimes are ATen's convolution backends at ``threads`` (else the grain).
+    """
+    partial = DeviceProfile("", threads, "", "", fitted)
+    regime_threads = threads if by_backend else None
     rows, seconds = [], []
     for run in runs:
         total = [0.0] * len(FEATURES)
@@ -130,7 +139,7 @@ def _fit_rows(
         for node in run.graph.nodes:
             for op in node.ops:
                 if family(op) is target:
-                    total = [a + b for a, b in zip(total, features(op), strict=True)]
+                    total = [a + b for a, b in zip(total, features(op, regime_threads), strict=True)]
                 else:
                     rest += partial.op_seconds(op)
         if total[0]:
@@ -139,7 +148,7 @@ def _fit_rows(
     return rows, seconds
 
 
-def _fit_family(rows: list[tuple[float, ...]], seconds: list[float]) -> FamilyFit:
+def _fit_family(rows: list[tuple[float, ...]], seconds: list[float], regime: str) -> FamilyFit:
     held_out = None
     if len(rows) >= 8:
         train = [i for i in range(len(rows)) if i % 4 != 3]
@@ -148,7 +157,7 @@ def _fit_family(rows: list[tuple[float, ...]], seconds: list[float]) -> FamilyFi
         errors = relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial)
         held_out: float | None = float(statistics.median(abs(e) for e in errors))
     coefficients = fit_nonnegative(rows, seconds)
-    return FamilyFit(coefficients, len(rows), held_out)  # type: ignore[arg-type]
+    return FamilyFit(coefficients, len(rows), held_out, regime)  # type: ignore[arg-type]
 
 
 def _fit_network_terms(
@@ -239,10 +248,13 @@ def calibrate(
     if runs_out is not None:
         runs_out.extend(runs)
     fitted: dict[str, FamilyFit] = {}
+    # ATen's convolution backend decides a CPU float32 convolution's cost more than its size does
+    by_backend = target.type == "cpu" and dtype == torch.float32
     for fam in (Family.VIEW, *(f for f in Family if f is not Family.VIEW)):
-        rows, seconds = _fit_rows([r for r in runs if r.case.family is fam], fam, fitted, module_call)
+        backend = by_backend and fam in CONV_FAMILIES
+        rows, seconds = _fit_rows([r for r in runs if r.case.family is fam], fam, fitted, module_call, used, backend)
         if rows:
-            fitted[str(fam)] = _fit_family(rows, seconds)
+            fitted[str(fam)] = _fit_family(rows, seconds, "backend" if backend else "grain")
     alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call})
     alone_s = [sum(predict(alone, t.graph).values()) / 1e3 for t in nets]
     fresh = [sum(fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]

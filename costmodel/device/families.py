@@ -17,14 +17,25 @@ import torch
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
 from costmodel.types import OpCost, OpKind
 
-__all__ = ["FEATURES", "GRAIN_SIZE", "Family", "family", "features", "fresh_bytes", "launches"]
+__all__ = [
+    "CONV_FAMILIES",
+    "FEATURES",
+    "GRAIN_SIZE",
+    "Family",
+    "family",
+    "features",
+    "fresh_bytes",
+    "launches",
+    "onednn_conv",
+]
 
 #: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
 GRAIN_SIZE = 32768
 
 #: The features of an op call, in the order of a family's coefficients: a fixed cost per call, the extra
-#: cost of waking the thread pool, and work and traffic split by whether the kernel ran serially or in
-#: parallel (a parallel kernel shares them among the threads, at another rate).
+#: cost of the second regime, and work and traffic split by regime. The regime is whether the kernel ran
+#: in parallel (ATen's grain: at least ``GRAIN_SIZE`` output elements), or, for a family fit by backend,
+#: whether ATen sent the convolution to oneDNN rather than its native im2col and matrix product.
 FEATURES = ("call", "parallel", "work_serial", "work_parallel", "bytes_serial", "bytes_parallel")
 
 
@@ -132,10 +143,48 @@ def launches(op: OpCost) -> int:
     return int(op.kind not in _NO_KERNEL)
 
 
-def features(op: OpCost) -> tuple[float, ...]:
-    """The values of ``FEATURES`` for one call; work is multiply-adds plus element-wise ops."""
-    largest = max((spec.numel for spec in op.call.outputs), default=0)
+#: The families whose regime can be ATen's convolution backend (``onednn_conv``).
+CONV_FAMILIES = frozenset({Family.CONV_1X1, Family.CONV_KXK, Family.CONV_GROUPED, Family.CONV_DEPTHWISE})
+
+#: Input elements up to which ATen keeps a float32 convolution of batch 1 on its native path ("for some case,
+#: native is faster", ``ConvParams::use_mkldnn`` in ATen's Convolution.cpp).
+_NATIVE_UP_TO = 20480
+
+
+def onednn_conv(conv: ConvArgs, threads: int) -> bool | None:
+    """Whether ATen runs a CPU convolution with oneDNN (else its native im2col and matrix product), by ATen's
+    own rule (``ConvParams::use_mkldnn``, float32): ``None`` where the rule does not apply (another dtype,
+    a transposed convolution, not 4-d).
+
+    A oneDNN convolution of NCHW tensors pays a large fixed cost (layout reorders), measured here at
+    about 140 µs on a 2-core EPYC against the native path's 20 µs: which path a layer takes can decide its
+    time more than its multiply-adds.
+    """
+    x, w = conv.input, conv.weight
+    if x.dtype != torch.float32 or conv.transposed or len(x.shape) != 4 or len(w.shape) != 4:
+        return None
+    batch, kh, kw = x.shape[0], w.shape[-2], w.shape[-1]
+    strided = any(s != 1 for s in conv.stride)
+    dilated = any(d != 1 for d in conv.dilation)
+    first = strided or dilated or batch >= 16 or kh != 1 or kw != 1 or threads > 1
+    second = conv.groups > 1 or (kh > 3 and kw > 3) or batch > 1 or x.numel > _NATIVE_UP_TO
+    return first and second
+
+
+def features(op: OpCost, threads: int | None = None) -> tuple[float, ...]:
+    """The values of ``FEATURES`` for one call; work is multiply-adds plus element-wise ops.
+
+    With ``threads`` (a family fit by backend), a convolution's regime is ATen's backend at that thread
+    count (``onednn_conv``); otherwise, and where that rule does not apply, the grain of its output.
+    """
     work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
-    if largest >= GRAIN_SIZE:
+    second: bool | None = None
+    if threads is not None and op.kind is OpKind.CONV:
+        packet = getattr(op.call.target, "overloadpacket", None)
+        if packet in CONVOLUTIONS:
+            second = onednn_conv(ConvArgs.from_call(op.call), threads)
+    if second is None:
+        second = max((spec.numel for spec in op.call.outputs), default=0) >= GRAIN_SIZE
+    if second:
         return (1.0, 1.0, 0.0, work, 0.0, moved)
     return (1.0, 0.0, work, 0.0, moved, 0.0)

@@ -26,6 +26,8 @@ _FALLBACK = {Family.ATTENTION: Family.MATMUL}
 
 #: Version of the JSON layout; a file of another version is refused with a clear message.
 SCHEMA = 1
+#: What splits a family's two regimes (see ``FamilyFit.regime``).
+_REGIMES = frozenset({"grain", "backend"})
 
 
 def _percent(value: float | None) -> str:
@@ -42,11 +44,15 @@ class FamilyFit:
 
     ``held_out`` is the median |relative error| on micro-benchmarks left out of
     the fit (``None`` when too few), ``samples`` the micro-benchmarks it was fit on.
+    ``regime`` says what splits its two regimes: ``"grain"``, a parallel kernel (at least
+    ``GRAIN_SIZE`` output elements); ``"backend"``, a convolution ATen sends to oneDNN
+    rather than its native path (``costmodel.device.families.onednn_conv``).
     """
 
     coefficients: tuple[float, ...]
     samples: int
     held_out: float | None = None
+    regime: str = "grain"
 
     def seconds(self, values: tuple[float, ...]) -> float:
         """Predicted seconds of one call with these feature values."""
@@ -85,7 +91,8 @@ class DeviceProfile:
         kind = family(op)
         fits = self.families
         fit = fits.get(kind) or fits.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
-        seconds = fit.seconds(features(op)) if fit is not None else 0.0
+        regime_threads = self.threads if fit is not None and fit.regime == "backend" else None
+        seconds = fit.seconds(features(op, regime_threads)) if fit is not None else 0.0
         if self.network_call_s:
             seconds += self.network_call_s * launches(op)
         if self.fresh_byte_s:
@@ -123,7 +130,12 @@ class DeviceProfile:
                 "held_out": self.network_held_out,
             },
             "families": {
-                name: {"coefficients": list(fit.coefficients), "samples": fit.samples, "held_out": fit.held_out}
+                name: {
+                    "coefficients": list(fit.coefficients),
+                    "samples": fit.samples,
+                    "held_out": fit.held_out,
+                    "regime": fit.regime,
+                }
                 for name, fit in self.families.items()
             },
         }
@@ -151,12 +163,15 @@ class DeviceProfile:
                     tuple(float(c) for c in entry["coefficients"]),
                     int(entry["samples"]),
                     None if entry["held_out"] is None else float(entry["held_out"]),
+                    str(entry.get("regime", "grain")),  # profiles from before regimes were all by grain
                 )
                 for name, entry in data["families"].items()
             }
             for name, fit in families.items():
                 if len(fit.coefficients) != len(FEATURES) or any(c < 0 for c in fit.coefficients):
                     raise ValueError(f"family {name}: need {len(FEATURES)} non-negative coefficients")
+                if fit.regime not in _REGIMES:
+                    raise ValueError(f"family {name}: regime {fit.regime!r} is not one of {sorted(_REGIMES)}")
             return cls(
                 device=str(data["device"]),
                 threads=int(data["threads"]),
@@ -216,11 +231,14 @@ class DeviceProfile:
                 f"{rate(work_1) + ' | ' + rate(work_n) + ' Gop/s':>21} "
                 f"{rate(bytes_1) + ' | ' + rate(bytes_n) + ' GB/s':>19} {held:>8} {fit.samples:4d}"
             )
+        by_backend = sorted(name for name, fit in self.families.items() if fit.regime == "backend")
         lines.append(
             "time of one call = per call + parallel + work / rate + bytes / bandwidth, with 'parallel' and the "
-            f"n-thread rates for outputs of >= {GRAIN_SIZE} elements; held-out: median |error| on micro-benchmarks "
-            f"left out of the fit (overall {_percent(self.held_out)})"
-        )
+            f"n-thread rates for outputs of >= {GRAIN_SIZE} elements"
+            + (f" ({', '.join(by_backend)}: for convolutions ATen sends to oneDNN, the rest on its native path)"
+               if by_backend else "")
+            + f"; held-out: median |error| on micro-benchmarks left out of the fit (overall {_percent(self.held_out)})"
+        )  # fmt: skip
         lines.append(
             f"in a network: {self.network_call_s * 1e6:.2f} us more per kernel call than alone, and "
             f"{self.fresh_byte_s * 1e12:.1f} us per MB of fresh output (allocation); held-out on random synthetic "

@@ -44,6 +44,7 @@ class ConvArgs:
     stride: tuple[Any, ...]
     transposed: bool
     groups: Any
+    dilation: tuple[Any, ...] = (1,)
 
     @classmethod
     def from_call(cls, call: OpCall) -> ConvArgs:
@@ -63,6 +64,7 @@ class ConvArgs:
             stride=tuple(args[3]) if len(args) > 3 else (1,),
             transposed=bool(args[6]) if len(args) > 6 else False,
             groups=args[8] if len(args) > 8 else 1,
+            dilation=tuple(args[5]) if len(args) > 5 else (1,),
         )
         return _READ.put(call, read)
 
