@@ -57,6 +57,15 @@ def test_the_fit_recovers_known_terms_from_synthetic_timings() -> None:
         assert got == pytest.approx(want, rel=1e-6, abs=1e-15)
 
 
+def test_a_feature_no_row_has_gets_no_coefficient() -> None:
+    """Grouped convolutions always run in oneDNN: their native-path columns are zero, and stay unpriced."""
+    rows = [(1.0, 1.0, 0.0, w, 0.0, 2 * w) for w in (1e5, 3e5, 1e6, 3e6)]
+    seconds = [10 * US + 1e-11 * w + 1e-12 * 2 * w for w in (1e5, 3e5, 1e6, 3e6)]
+    fitted = fit_nonnegative(rows, seconds)
+    assert fitted[2] == fitted[4] == 0.0
+    assert fitted[0] + fitted[1] == pytest.approx(10 * US, rel=1e-6)  # one term in any split: both are always 1
+
+
 def test_the_fit_never_returns_a_negative_time() -> None:
     rows = [(1.0, 0.0, x, 0.0, 0.0, 0.0) for x in (1.0, 2.0, 3.0, 4.0)]
     fitted = fit_nonnegative(rows, [4.0, 3.0, 2.0, 1.0])  # time falling with work: no non-negative slope fits

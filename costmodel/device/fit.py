@@ -33,8 +33,8 @@ def fit_nonnegative(
     weighted = a / t[:, None]
     target = (t - known) / t
     best: tuple[float, np.ndarray] = (float("inf"), np.zeros(a.shape[1]))
-    columns = range(a.shape[1])
-    for size in range(1, a.shape[1] + 1):
+    columns = [j for j in range(a.shape[1]) if np.any(a[:, j])]  # a feature no row has: its coefficient stays 0
+    for size in range(1, len(columns) + 1):
         for subset in itertools.combinations(columns, size):
             chosen = list(subset)
             solution, *_ = np.linalg.lstsq(weighted[:, chosen], target, rcond=None)
