@@ -6,6 +6,7 @@ number is computed here from the formula, not by the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -18,7 +19,7 @@ from torch import nn
 import costmodel
 from costmodel.cli import main
 from costmodel.device import calibrate as calibrate_module
-from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, features
+from costmodel.device.families import CONV_FAMILIES, FEATURES, GRAIN_SIZE, Family, features
 from costmodel.device.fit import fit_nonnegative
 from costmodel.device.profile import DeviceProfile, FamilyFit, ProfileError
 from costmodel.device.timing import Timing
@@ -140,6 +141,21 @@ def test_predictions_scale_with_the_profile_and_grow_with_width() -> None:
     times = [costmodel.report(mobilenet_v2(w), shape, device=known_profile()).predicted_ms for w in (0.5, 1.0, 1.4)]
     assert times == sorted(times)
     assert costmodel.report(shufflenet_v2(1.0), shape).predicted_ms is None  # no profile, no prediction
+
+
+def test_predictions_by_backend_grow_with_width_and_resolution() -> None:
+    """Convolutions priced by ATen's backend (oneDNN's fixed cost above the native path's) stay monotone in size:
+    growing a model moves its convolutions from the native path to oneDNN, never to a cheaper price."""
+    native, onednn = (10 * US, 0.0, 2e-11, 0.0, 1e-10, 0.0), (10 * US, 90 * US, 0.0, 1e-11, 0.0, 1e-10)
+    conv = FamilyFit(tuple(a + b for a, b in zip(native, onednn, strict=True)), 0, None, "backend")
+    profile = dataclasses.replace(
+        known_profile(), threads=2, families={**known_profile().families, **{str(f): conv for f in CONV_FAMILIES}}
+    )
+    for build, sizes in ((mobilenet_v2, (0.35, 0.5, 1.0, 1.4)), (shufflenet_v2, (0.5, 1.0, 1.5, 2.0))):
+        times = [costmodel.report(build(w), (1, 3, 224, 224), device=profile).predicted_ms for w in sizes]
+        assert times == sorted(times)
+    sides = [costmodel.report(shufflenet_v2(1.0), (1, 3, s, s), device=profile).predicted_ms for s in (96, 160, 224)]
+    assert sides == sorted(sides)
 
 
 def test_findings_state_predicted_time_and_are_ranked_by_saving() -> None:
