@@ -178,7 +178,7 @@ def measure(
     sync = host.synchronizer(device)
     whole: list[float] = []
     node_samples: dict[str, list[float]] = {n.name: [] for n in rep.nodes}
-    paths = Structure.of(model).paths
+    structure = Structure.of(model)
     with host.threads(threads) as used, inference(model):
         settings = host.settings(device)
 
@@ -188,7 +188,7 @@ def measure(
             model(*positional, **keyword)
 
         def node_pass(samples: dict[str, list[float]] | None) -> bool:
-            timed = _TimedWalk(model, paths, recording, sync, samples)
+            timed = _TimedWalk(model, structure, recording, sync, samples)
             timed.run(positional, keyword)
             timed.end()
             return timed.aligned
@@ -255,12 +255,12 @@ class _TimedWalk(Walk):
     def __init__(
         self,
         model: nn.Module,
-        paths: dict[int, str],
+        structure: Structure,
         recording: Recording,
         sync: Callable[[], None],
         samples: dict[str, list[float]] | None,
     ) -> None:
-        super().__init__(model, paths)
+        super().__init__(model, structure)
         self.names = recording.ordinals
         self.sync = sync
         self.samples = samples

@@ -306,12 +306,12 @@ class _RecordingWalk(Walk):
     def __init__(
         self,
         model: nn.Module,
-        paths: dict[int, str],
+        structure: Structure,
         recorder: _Recorder,
         parameters: dict[int, nn.Parameter],
         inputs: dict[str, torch.Tensor],
     ) -> None:
-        super().__init__(model, paths)
+        super().__init__(model, structure)
         self.recorder = recorder
         self.parameters = parameters
         self.records: list[NodeRecord] = []
@@ -655,7 +655,6 @@ def _run(
     device: torch.device | None = None,
     where: str | None = None,
 ) -> Recording:
-    paths = structure.paths
     parameters = {id(p): p for _, p in structure.parameters}
     weights = frozenset(parameters) | {id(b) for _, b in structure.buffers if b.is_floating_point()}
     recorder = _Recorder(on_values, weights)
@@ -663,7 +662,7 @@ def _run(
         tensors = example_tensors(inputs, device or torch.device("cpu"), model=model)
     else:
         tensors = walk_inputs(inputs, model)
-    walk = _RecordingWalk(model, paths, recorder, parameters, dict(zip(names, tensors, strict=True)))
+    walk = _RecordingWalk(model, structure, recorder, parameters, dict(zip(names, tensors, strict=True)))
     positional, keyword = inputs.split(tensors)
     every = [module for _, module in structure.modules]
     switches = _no_onednn() if on_values else _recurrent_weights_on_meta(every)

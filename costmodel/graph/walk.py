@@ -214,9 +214,37 @@ class _Mode(TorchFunctionMode):
 #: The walk under way on this thread (none: the original ``__call__`` serves the call).
 _ACTIVE = threading.local()
 _ORIGINAL_CALL = nn.Module.__call__
-#: How many walks are under way in the process: ``__call__`` stays replaced while any is.
-_RUNNING = [0]
+#: Module class -> walks under way that replaced its ``__call__``: replaced while any is. Only the model's own
+#: classes are touched (setting ``nn.Module.__call__`` itself would reset the attribute caches of every
+#: module class loaded, hundreds with a model library, at a cost of a millisecond a walk).
+_PATCHED: dict[type, int] = {}
 _LOCK = threading.Lock()
+
+
+def _patch(classes: Iterable[type]) -> list[type]:
+    """Replace ``__call__`` on these module classes (not on one that defines its own); the classes replaced."""
+    replaced = []
+    with _LOCK:
+        for cls in classes:
+            count = _PATCHED.get(cls, 0)
+            if not count:
+                if "__call__" in cls.__dict__:  # a class's own __call__ is left alone
+                    continue
+                cls.__call__ = _call  # type: ignore[method-assign]
+            _PATCHED[cls] = count + 1
+            replaced.append(cls)
+    return replaced
+
+
+def _unpatch(classes: Iterable[type]) -> None:
+    with _LOCK:
+        for cls in classes:
+            count = _PATCHED[cls] - 1
+            if count:
+                _PATCHED[cls] = count
+            else:
+                del _PATCHED[cls]
+                del cls.__call__
 
 
 def _call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
@@ -230,13 +258,15 @@ def _call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
 class Walk:
     """Runs a model once with its rows handed to ``row`` (see the module docstring).
 
-    ``paths`` maps ``id(module)`` to its qualified name below the model (``""``: the model).
-    Subclasses implement ``row``; ``failed`` describes where an exception was raised.
+    ``structure`` holds the model's modules and their paths. Subclasses implement ``row``; ``failed``
+    describes where an exception was raised. A module the model does not hold (made in ``forward``) runs as
+    plain Python inside the row or container that calls it.
     """
 
-    def __init__(self, model: nn.Module, paths: dict[int, str]) -> None:
+    def __init__(self, model: nn.Module, structure: Structure) -> None:
         self.model = model
-        self.paths = paths
+        self.structure = structure
+        self.paths = structure.paths
         self.ordinal = 0
         #: (path, module) of each container call under way, innermost last.
         self.containers: list[tuple[str, nn.Module]] = []
@@ -258,19 +288,14 @@ class Walk:
         """Call the model on ``args`` and ``kwargs`` as its users call it, walking its rows."""
         if getattr(_ACTIVE, "walk", None) is not None:
             raise RuntimeError("a costmodel walk is already under way on this thread")
-        with _LOCK:
-            _RUNNING[0] += 1
-            nn.Module.__call__ = _call
+        replaced = _patch(dict.fromkeys(type(module) for _, module in self.structure.modules))
         _ACTIVE.walk = self
         try:
             with _Mode(self):
                 result = self.model(*args, **kwargs)
         finally:
             _ACTIVE.walk = None
-            with _LOCK:
-                _RUNNING[0] -= 1
-                if not _RUNNING[0]:
-                    nn.Module.__call__ = _ORIGINAL_CALL
+            _unpatch(replaced)
         self.containers.clear()
         self.between_rows()
         return result
