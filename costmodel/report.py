@@ -73,8 +73,11 @@ class Report(CostedGraph):
 
     @classmethod
     def of(cls, graph: CostedGraph, findings: tuple[Diagnostic, ...] = ()) -> Report:
-        """The report of a costed graph with its findings."""
-        return cls(**graph.graph_fields(), findings=findings)
+        """The report of a costed graph with its findings (the graph's fields shared, its totals too)."""
+        report = object.__new__(cls)
+        for slot, set_slot in _REPORT_SLOTS:
+            set_slot(report, findings if slot == "findings" else getattr(graph, slot))
+        return report
 
     @property
     def predicted_ms(self) -> float | None:

@@ -142,7 +142,11 @@ def example_tensors(
     passed by a keyword ending in ``mask``, are all ones (a mask that masks nothing).
     """
     generator = torch.Generator().manual_seed(seed)
-    bound = index_bound(model) if model is not None else 2
+    generated_indices = any(
+        example is None and not (spec.dtype.is_floating_point or spec.dtype.is_complex or spec.dtype == torch.bool)
+        for spec, example in zip(inputs.specs, inputs.examples, strict=True)
+    )
+    bound = index_bound(model) if model is not None and generated_indices else 2  # a walk of the modules: if needed
     made = []
     for spec, example, name in zip(inputs.specs, inputs.examples, inputs.names, strict=True):
         if example is not None:

@@ -116,8 +116,9 @@ class _Recorder(TorchDispatchMode):
             if value.is_meta:
                 return value
             found = self._meta.get(id(value))
-            if found is None:
-                found = (value, value.to("meta"))  # keep the original alive so its id stays unique
+            if found is None:  # a meta stand-in of the same layout (cheaper than value.to("meta")); the original
+                meta = torch.empty_strided(value.shape, value.stride(), dtype=value.dtype, device="meta")
+                found = (value, meta)  # is kept alive so that its id stays unique
                 self._meta[id(value)] = found
             return found[1]
         if isinstance(value, list | tuple):
