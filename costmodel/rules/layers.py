@@ -100,10 +100,16 @@ def _convolutions(node: NodeCost) -> Iterator[ConvLayer]:
             yield ConvLayer(node, op, ConvArgs.from_call(op.call))
 
 
-def conv_layers(graph: CostedGraph) -> Iterator[ConvLayer]:
+#: Each graph's convolutions, found once per check (G1 and G2 both read them).
+_CONV_LAYERS = per_check(8)
+
+
+def conv_layers(graph: CostedGraph) -> tuple[ConvLayer, ...]:
     """Every convolution op in the graph, in graph order."""
-    for node in graph.nodes:
-        yield from _convolutions(node)
+    found = _CONV_LAYERS.get(graph)
+    if found is None:
+        found = _CONV_LAYERS.put(graph, tuple(layer for node in graph.nodes for layer in _convolutions(node)))
+    return found
 
 
 _DEPTHWISE = per_check()
