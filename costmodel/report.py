@@ -74,10 +74,7 @@ class Report(CostedGraph):
     @classmethod
     def of(cls, graph: CostedGraph, findings: tuple[Diagnostic, ...] = ()) -> Report:
         """The report of a costed graph with its findings (the graph's fields shared, its totals too)."""
-        report = object.__new__(cls)
-        for slot, set_slot in _REPORT_SLOTS:
-            set_slot(report, findings if slot == "findings" else getattr(graph, slot))
-        return report
+        return _shared(cls, graph, findings=findings)
 
     @property
     def predicted_ms(self) -> float | None:
@@ -92,10 +89,7 @@ class Report(CostedGraph):
     def with_column(self, name: str, values: Mapping[str, float]) -> Report:
         """A copy with a per-node column added (node name -> value), e.g. measured or predicted time."""
         nodes = tuple(n.with_extra(name, values[n.name]) if n.name in values else n for n in self.nodes)
-        copy = object.__new__(Report)  # every field shared but the nodes; their costs, and so the totals, unchanged
-        for slot, set_slot in _REPORT_SLOTS:
-            set_slot(copy, nodes if slot == "nodes" else getattr(self, slot))
-        return copy
+        return _shared(type(self), self, nodes=nodes)  # the nodes' costs, and so the totals, are unchanged
 
     # -- data views -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -171,7 +165,16 @@ class Report(CostedGraph):
         return render.html(self, self.findings)
 
 
-#: (slot, its setter) of every field of a ``Report``, its base's included: ``with_column``'s direct copy.
+#: (slot, its setter) of every field of a ``Report``, its base's included (the summed totals too).
 _REPORT_SLOTS = tuple(
     (slot, cls.__dict__[slot].__set__) for cls in Report.__mro__ for slot in getattr(cls, "__slots__", ()) if slot
 )
+
+
+def _shared(cls: type[Report], source: CostedGraph, **changed: Any) -> Report:
+    """A report whose fields are ``source``'s but those ``changed``: a direct copy, no field frozen or summed again
+    (``source``'s already were)."""
+    report = object.__new__(cls)
+    for slot, set_slot in _REPORT_SLOTS:
+        set_slot(report, changed[slot] if slot in changed else getattr(source, slot))
+    return report
