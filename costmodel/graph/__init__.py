@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from torch import nn
 
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
-from costmodel.graph import memo
+from costmodel.graph import memo, row_memo
 from costmodel.graph.price import annotate, forget_prices
 from costmodel.graph.record import Recording, forget_needed_values, record
 from costmodel.graph.source import class_site, definition_site
@@ -38,9 +38,10 @@ def gc_paused() -> Iterator[None]:
 
 
 def forget_memos() -> None:
-    """Forget the memoised meta kernel results and prices, and which models needed values: the next walk runs
-    cold, as in a fresh process."""
+    """Forget the memoised meta kernel results, rows and prices, and which models needed values: the next walk
+    runs cold, as in a fresh process."""
     memo.clear()
+    row_memo.ROWS.clear()
     forget_prices()
     forget_needed_values()
 

@@ -26,18 +26,20 @@ import torch
 
 from costmodel.types import OpCall
 
-__all__ = ["MEMO", "Memo", "MemoEntry", "clear", "signature"]
+__all__ = ["LIMIT", "MEMO", "Memo", "MemoEntry", "arg_key", "clear", "signature"]
 
 #: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy: a model has a few
 #: hundred signatures, each entry well under a kilobyte).
-_LIMIT = 20_000
+LIMIT = 20_000
 
-_SCALARS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout})
+_SCALARS = frozenset(
+    {int, float, bool, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.memory_format, torch.layout}
+)
 _SEQUENCES = frozenset({list, tuple, torch.Size})
 _TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
 
 
-def _arg_key(value: Any) -> Any:
+def arg_key(value: Any) -> Any:
     """A hashable stand-in for one argument; raises ``TypeError`` for what cannot be keyed.
 
     Exact types only (a tensor subclass or an enum may carry more than its value says): anything
@@ -49,7 +51,9 @@ def _arg_key(value: Any) -> Any:
     if kind in _SCALARS:
         return (kind, value)
     if kind in _SEQUENCES:
-        return (kind, *[_arg_key(v) for v in value])
+        return (kind, *[arg_key(v) for v in value])
+    if kind is slice:  # indexing (``x[:, :4]``): unhashable before Python 3.12
+        return (slice, arg_key(value.start), arg_key(value.stop), arg_key(value.step))
     raise TypeError(kind.__name__)
 
 
@@ -59,8 +63,8 @@ def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return (
             id(func),  # ops live as long as the process, and their __hash__ is Python code
             torch.get_default_dtype(),  # factories and scalar promotion follow it
-            tuple(_arg_key(a) for a in args),
-            tuple((k, _arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
+            tuple(arg_key(a) for a in args),
+            tuple((k, arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
         )
     except TypeError:
         return None
@@ -141,7 +145,7 @@ class Memo:
             template = _template(out)
         except TypeError:
             return
-        if len(self._entries) >= _LIMIT:
+        if len(self._entries) >= LIMIT:
             self._entries.clear()
         self._entries[key] = MemoEntry(template, call)
 
@@ -155,7 +159,7 @@ class Memo:
         if found is not None and found.outputs == outputs:
             return found
         call = make()
-        if len(self._calls) >= _LIMIT:
+        if len(self._calls) >= LIMIT:
             self._calls.clear()
         self._calls[key] = call
         return call

@@ -27,6 +27,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
 from costmodel.graph.inputs import example_tensors, input_names, walk_inputs
 from costmodel.graph.memo import MEMO, signature
+from costmodel.graph.row_memo import ROWS, RowEntry, layout, module_key, row_key
 from costmodel.graph.source import call_site
 from costmodel.graph.walk import Event, Structure, Walk, inference, tensors_in
 from costmodel.ops import lookup
@@ -175,6 +176,7 @@ class _Recorder(TorchDispatchMode):
 
 
 _REAL, _META, _ON_META, _NONE = object(), object(), object(), object()
+_UNSEEN = object()
 #: The most elements a factory's integer or boolean output may have to be made real.
 _INDEX_LIMIT = 1 << 20
 
@@ -292,9 +294,9 @@ class _Names:
 #: A torch call that made views only: (event, its ATen calls, tensors read, tensors made, its line).
 _Pending = tuple[Event, list[OpCall], list[torch.Tensor], list[torch.Tensor], SourceLocation | None]
 
-#: Frames from ``_RecordingWalk.row`` up to the walk's own entry points (``_row``, ``_module``/``_function``, the
+#: Frames from ``_RecordingWalk._after_row`` up to the walk's own entry points (``_row``, ``_module``/``_function``, the
 #: replaced ``__call__`` or the mode): ``call_site`` starts past them and walks on past torch's frames.
-_ROW_DEPTH = 3
+_ROW_DEPTH = 4
 
 
 class _RecordingWalk(Walk):
@@ -326,8 +328,64 @@ class _RecordingWalk(Walk):
         recorder.calls = self.loose
         #: Torch calls that made views only, waiting to join the next torch call of their container.
         self.pending: list[_Pending] = []
+        #: id(layer) -> its ``module_key`` (``None``: its rows are not memoised), read once a walk.
+        self.module_keys: dict[int, Any] = {}
 
     def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        given = tensors_in(args) if not kwargs else tensors_in((args, kwargs))
+        key = self._row_key(event, run, args, kwargs, given)
+        if key is None:
+            result, calls = self._run_row(event, run, args, kwargs)
+            return self._after_row(event, result, calls, given, None)
+        entry = ROWS.get(key)
+        if entry is not None:
+            metas = self._metas(given) if entry.aliases else None
+            with torch._C._DisableTorchDispatch():  # rebuilt outputs: not ops of the model
+                result = entry.outputs(metas)
+            return self._after_row(event, result, entry.calls, given, entry)
+        metas = self._metas(given)
+        before = [layout(m) for m in metas]
+        result, calls = self._run_row(event, run, args, kwargs)
+        fresh = _fresh_bytes(tensors_in(result), given)
+        entry = ROWS.keep(key, result, given, metas, before, calls, fresh, _all_free(calls))
+        return self._after_row(event, result, calls, given, entry)
+
+    def _metas(self, given: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The row's tensor arguments as its ops see them: weights as their meta stand-ins (made here, if they
+        are not yet, with the recorder off: not ops of the model)."""
+        if all(t.is_meta for t in given):
+            return given
+        with torch._C._DisableTorchDispatch():
+            return [t if t.is_meta else self.recorder.to_meta(t) for t in given]
+
+    def _row_key(
+        self,
+        event: Event,
+        run: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        given: list[torch.Tensor],
+    ) -> Any:
+        """The row memo's key for this row, or ``None`` where the row must run: a module formula, a split call,
+        a run on values, an argument holding real values (a mask, token ids), or a layer not of torch's own."""
+        if event.formula or event.split or self.recorder.on_values:
+            return None
+        weights = self.recorder.weights
+        for tensor in given:
+            if not tensor.is_meta and id(tensor) not in weights:
+                return None
+        if event.op == "call_module":
+            found = self.module_keys.get(id(event.module), _UNSEEN)
+            if found is _UNSEEN:
+                found = self.module_keys[id(event.module)] = module_key(event.module)
+            if found is None:
+                return None
+            return row_key(found, args, kwargs)
+        return row_key(run, args, kwargs)  # the function itself: the key keeps it, so no other takes its id
+
+    def _run_row(
+        self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, list[OpCall]]:
         calls: list[OpCall] = []
         self.recorder.calls = calls
         try:
@@ -340,18 +398,28 @@ class _RecordingWalk(Walk):
                 result = run(*args, **kwargs)
         finally:
             self.recorder.calls = self.loose
+        return result, calls
+
+    def _after_row(
+        self,
+        event: Event,
+        result: Any,
+        calls: list[OpCall] | tuple[OpCall, ...],
+        given: list[torch.Tensor],
+        entry: RowEntry | None,
+    ) -> Any:
+        """File a row that ran (or came from the row memo, ``entry``): views wait for the next call."""
         if not calls and event.op != "call_module":  # a torch call that ran no op (x.shape, x.dim()) is no row
             return result
-        given = tensors_in(args) if not kwargs else tensors_in((args, kwargs))
         made = tensors_in(result)
         function = event.op != "call_module"
         pending = self.pending
         if pending and (not function or pending[0][0].path != event.path):
             self._flush_views()
             pending = self.pending
-        if function and not event.split and all(_kind(call) in _FREE for call in calls):
+        if function and not event.split and (entry.free if entry is not None else _all_free(calls)):
             # views only: they join the next torch call here (their line taken now, should they stay a row)
-            pending.append((event, calls, given, made, call_site(_ROW_DEPTH)))
+            pending.append((event, list(calls), given, made, call_site(_ROW_DEPTH)))
             return result
         ordinals: list[tuple[int, str]] = []
         views: list[torch.Tensor] = []
@@ -361,11 +429,12 @@ class _RecordingWalk(Walk):
             given = [t for _, _, views_given, _, _ in pending for t in views_given] + [
                 t for t in given if id(t) not in inner
             ]
-            calls = [call for _, views_calls, _, _, _ in pending for call in views_calls] + calls
+            calls = [*(call for _, views_calls, _, _, _ in pending for call in views_calls), *calls]
             ordinals = [(view_event.ordinal, view_event.stem) for view_event, _, _, _, _ in pending]
             pending.clear()
-        parts = _big_op_parts(calls) if event.split else [calls]
-        self._keep(event, parts, given, made, call_site(_ROW_DEPTH), ordinals, views)
+            entry = None  # its specs are those of the call alone
+        parts = _big_op_parts(list(calls)) if event.split else [calls]
+        self._keep(event, parts, given, made, call_site(_ROW_DEPTH), ordinals, views, entry)
         return result
 
     def _flush_views(self) -> None:
@@ -383,10 +452,11 @@ class _RecordingWalk(Walk):
         location: SourceLocation | None,
         ordinals: list[tuple[int, str]] | tuple[tuple[int, str], ...] = (),
         views: list[torch.Tensor] | tuple[torch.Tensor, ...] = (),
+        entry: RowEntry | None = None,
     ) -> None:
         """One record per part (one part but for a call split by its big ops, whose parts read one another);
         ``ordinals`` are those of the views it took in, met again as this row, and ``views`` what they made
-        (read later as made by this row)."""
+        (read later as made by this row). ``entry``: the row memo's entry, whose specs are the row's."""
         makers, parameters = self.makers, self.parameters
         inputs: list[str] = []
         used: list[nn.Parameter] = []
@@ -400,7 +470,12 @@ class _RecordingWalk(Walk):
                     inputs.append(found[1])
             elif id(tensor) in parameters:
                 used.append(parameters[id(tensor)])
-        input_specs = tuple(TensorSpec.of(t) for t in given)
+        if entry is not None:  # its specs and bytes as the memo has them
+            input_specs, output_specs, output_bytes = entry.input_specs, entry.output_specs, entry.output_bytes
+        else:
+            input_specs = tuple(TensorSpec.of(t) for t in given)
+            output_specs = tuple(TensorSpec.of(t) for t in made)
+            output_bytes = _fresh_bytes(made, given)
         for index, calls in enumerate(parts):
             last = index == len(parts) - 1
             stem = (
@@ -420,11 +495,11 @@ class _RecordingWalk(Walk):
                     type(event.module).__name__,
                     tuple(inputs),
                     input_specs,
-                    tuple(TensorSpec.of(t) for t in made) if last else calls[-1].outputs,
+                    output_specs if last else calls[-1].outputs,
                     tuple(calls),
                     tuple(used) if index == 0 else (),
                     location,
-                    _fresh_bytes(made, given) if last else sum(spec.nbytes for spec in calls[-1].outputs),
+                    output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
                 )
             )
             if not last:
@@ -460,6 +535,11 @@ class _RecordingWalk(Walk):
 _BIG = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION, OpKind.EMBEDDING})
 #: Ops that move no data: a run of only these joins the part after it.
 _FREE = frozenset({OpKind.VIEW, OpKind.NONE})
+
+
+def _all_free(calls: Iterable[OpCall]) -> bool:
+    """Whether every call only moves no data (views, metadata)."""
+    return all(_kind(call) in _FREE for call in calls)
 
 
 def _kind(call: OpCall) -> OpKind | None:

@@ -1,0 +1,242 @@
+"""Memoised rows: a row (a layer's call, a container's torch call) run once per signature, like the meta kernels.
+
+A row that runs again on arguments of the same metadata (every tensor argument on meta,
+or a weight) by the same torch function, or by a layer of the same class and state, gets
+its result rebuilt and its recorded ATen calls without running: new meta tensors of the
+recorded shapes, strides and dtypes, and arguments or views of them where the row returned
+those. The key holds what the row's calls can depend on: the function (or the layer's
+class, attributes and weights' metadata), every argument's metadata and non-tensor value,
+the default dtype and which attention kernels are enabled. A transformer's second layer
+is then recorded at the cost of a lookup per row.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import torch
+
+from costmodel.graph.memo import LIMIT, arg_key
+from costmodel.types import OpCall, TensorSpec
+
+__all__ = ["ROWS", "RowEntry", "RowMemo", "layout", "module_key", "row_key"]
+
+_SEQUENCES = frozenset({list, tuple, torch.Size})
+_TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
+
+
+def _global_state() -> tuple[Any, ...]:
+    """What a torch function's ATen calls depend on beyond its arguments: the default dtype, and which
+    attention kernels are allowed (``scaled_dot_product_attention`` decomposes by them)."""
+    return (
+        torch.get_default_dtype(),
+        torch._C._get_flash_sdp_enabled(),
+        torch._C._get_mem_efficient_sdp_enabled(),
+        torch._C._get_math_sdp_enabled(),
+        torch._C._get_cudnn_sdp_enabled(),
+    )
+
+
+#: What ``nn.Module.__init__`` sets on every module (hooks, children, parameter dicts): not a layer's own state.
+_MODULE_INTERNALS = frozenset(torch.nn.Module().__dict__) - {"training"}
+_FUNCTIONS = frozenset({types.FunctionType, types.BuiltinFunctionType})
+
+
+def module_key(module: torch.nn.Module) -> Any:
+    """What a layer's call depends on besides its arguments: its class, its attributes, and the metadata of its
+    parameters and floating buffers. ``None`` where an attribute has no hashable stand-in.
+
+    Outside torch's own classes, a tensor attribute or an integer or boolean buffer also gives ``None``: their
+    values may decide what ``forward`` does, and values are not part of the key.
+    """
+    cls = type(module)
+    torchs = cls.__module__.startswith("torch.nn.")
+    try:
+        return (
+            cls,
+            tuple((k, _attribute_key(v, torchs)) for k, v in module.__dict__.items() if k not in _MODULE_INTERNALS),
+            tuple((k, arg_key(v)) for k, v in module._parameters.items()),
+            tuple((k, _buffer_key(v, torchs)) for k, v in module._buffers.items()),
+        )
+    except TypeError:
+        return None
+
+
+def _attribute_key(value: Any, tensors: bool) -> Any:
+    """A layer attribute's stand-in: a function is itself (kept alive by the key, so its identity stays its
+    own), a tensor its metadata where ``tensors`` allows it; else as an argument's."""
+    kind = type(value)
+    if kind in _FUNCTIONS:
+        return value
+    if kind in _SEQUENCES:
+        return (kind, *[_attribute_key(v, tensors) for v in value])
+    if kind in _TENSORS and not tensors:
+        raise TypeError("a tensor attribute")
+    return arg_key(value)
+
+
+def _buffer_key(value: Any, integers: bool) -> Any:
+    if value is not None and not integers and not value.is_floating_point():
+        raise TypeError("an integer or boolean buffer")
+    return arg_key(value)
+
+
+def row_key(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The memo key of one row: what runs it (``module_key``, or the torch function itself), its arguments'
+    metadata, and the global state; ``None`` where an argument has no hashable stand-in."""
+    try:
+        return (
+            owner,
+            _global_state(),
+            tuple(arg_key(a) for a in args),
+            tuple((k, arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
+        )
+    except TypeError:
+        return None
+
+
+#: How a row memo entry rebuilds each output tensor: new memory of a shape, stride and dtype; an argument itself;
+#: or a view of an argument (its shape, stride, and storage offset from the argument's own).
+_NEW, _SAME, _VIEW = 0, 1, 2
+
+
+def _row_template(value: Any, metas: list[torch.Tensor], storages: list[int]) -> Any:
+    """The recipe for rebuilding a row's result from its arguments (``TypeError`` where there is none)."""
+    if isinstance(value, torch.Tensor):
+        if not value.is_meta:
+            raise TypeError("not a meta tensor")
+        storage = value.untyped_storage()._cdata
+        for index, argument in enumerate(metas):
+            if storages[index] == storage:
+                if value is argument:
+                    return (_SAME, index)
+                offset = value.storage_offset() - argument.storage_offset()
+                return (_VIEW, index, tuple(value.shape), value.stride(), offset)
+        return (_NEW, tuple(value.shape), value.stride(), value.dtype)
+    kind = type(value)
+    if kind is list or kind is tuple or (kind.__module__ == "torch.return_types" and issubclass(kind, tuple)):
+        return [kind, *(_row_template(v, metas, storages) for v in value)]
+    if value is None:
+        return None
+    raise TypeError(kind.__name__)
+
+
+def _row_build(template: Any, metas: list[torch.Tensor]) -> Any:
+    if type(template) is tuple:
+        tag = template[0]
+        if tag == _NEW:
+            return torch.empty_strided(template[1], template[2], dtype=template[3], device="meta")
+        argument = metas[template[1]]
+        if tag == _SAME:
+            return argument
+        return argument.as_strided(template[2], template[3], argument.storage_offset() + template[4])
+    if template is None:
+        return None
+    kind, *items = template
+    return kind([_row_build(item, metas) for item in items])
+
+
+def layout(tensor: torch.Tensor) -> tuple[Any, ...]:
+    """A tensor's shape, stride, storage offset and dtype: all an op on meta tensors can change."""
+    return (tensor.shape, tensor.stride(), tensor.storage_offset(), tensor.dtype)
+
+
+class RowEntry:
+    """What one row signature gave: its outputs' recipe, its recorded ATen calls, its tensors' specs, the bytes
+    of its outputs in new memory, and whether its calls only move no data (``free``: views, metadata)."""
+
+    __slots__ = ("aliases", "calls", "free", "input_specs", "output_bytes", "output_specs", "template")
+
+    def __init__(
+        self,
+        template: Any,
+        calls: tuple[OpCall, ...],
+        given: list[torch.Tensor],
+        made: list[torch.Tensor],
+        output_bytes: int,
+        free: bool,
+    ) -> None:
+        self.template = template
+        self.aliases = any(type(t) is tuple and t[0] != _NEW for t in _leaves(template))
+        self.calls = calls
+        self.input_specs = tuple(TensorSpec.of(t) for t in given)
+        self.output_specs = tuple(TensorSpec.of(t) for t in made)
+        self.output_bytes = output_bytes
+        self.free = free
+
+    def outputs(self, metas: list[torch.Tensor] | None) -> Any:
+        """The result rebuilt: new meta tensors, and arguments or views of them (``metas``: the arguments as
+        meta tensors, needed only where ``aliases``)."""
+        return _row_build(self.template, metas or [])
+
+
+def _leaves(template: Any) -> list[Any]:
+    if type(template) is tuple or template is None:
+        return [template]
+    return [leaf for item in template[1:] for leaf in _leaves(item)]
+
+
+class RowMemo:
+    """The process-wide memo of whole rows (a bounded dict): a row that runs again on arguments of the same
+    signature (metadata only: every tensor argument on meta) gets its result rebuilt and the recorded calls
+    without running.
+
+    A row is kept only if its result is tensors (in lists and tuples) and it changed no argument's shape,
+    stride or offset (an in-place op on meta changes nothing else), and its arguments share no memory.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, RowEntry] = {}
+
+    def get(self, key: Any) -> RowEntry | None:
+        """The entry for a row signature, if one was kept (``None`` too for a key that cannot be hashed)."""
+        try:
+            return self._entries.get(key)
+        except TypeError:
+            return None
+
+    def keep(
+        self,
+        key: Any,
+        result: Any,
+        given: list[torch.Tensor],
+        metas: list[torch.Tensor],
+        before: list[tuple[Any, ...]],
+        calls: list[OpCall],
+        output_bytes: int,
+        free: bool,
+    ) -> RowEntry | None:
+        """Keep a row's result and calls; ``metas`` are its tensor arguments as meta tensors and ``before`` their
+        ``layout`` before it ran. ``None`` when it cannot be kept (see the class docstring)."""
+        if any(layout(m) != b for m, b in zip(metas, before, strict=True)):
+            return None
+        storages = [m.untyped_storage()._cdata for m in metas]
+        if len(set(storages)) < len(storages):
+            return None
+        try:
+            template = _row_template(result, metas, storages)
+        except TypeError:
+            return None
+        if len(self._entries) >= LIMIT:
+            self._entries.clear()
+        entry = RowEntry(template, tuple(calls), given, _flat(result), output_bytes, free)
+        try:
+            self._entries[key] = entry
+        except TypeError:  # a function that cannot be hashed
+            return None
+        return entry
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()
+
+
+def _flat(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    return [t for v in value or () for t in _flat(v)]
+
+
+#: The one row memo of the process.
+ROWS = RowMemo()
