@@ -31,6 +31,7 @@ from torch import nn
 
 import costmodel
 from costmodel.graph import forget_memos
+from costmodel.rules.memo import forget_ops
 from costmodel.zoo import MODELS
 
 #: CNNs and a ViT of the zoo, timed on [batch, 3, 224, 224].
@@ -79,8 +80,9 @@ def fvcore_count(model: nn.Module, x: torch.Tensor) -> int:
 
 
 def _cold(model: nn.Module, inputs: Any) -> object:
-    """A report as a fresh process's first one would run it: the meta kernel and price memos forgotten."""
+    """A report as a fresh process's first one would run it: the meta kernel, row, price and rule memos forgotten."""
     forget_memos()
+    forget_ops()
     return costmodel.report(model, inputs)
 
 
@@ -133,7 +135,7 @@ def compare_tools(repeats: int, batch: int) -> None:
     """report() warm and cold against FlopCounterMode and fvcore on every model, round-robin per model."""
     print(
         f"batch {batch}: medians of {repeats} round-robin runs in ms (IQR); ratios are costmodel / other, "
-        "so below 1 is faster.\n'cold': meta kernel and price memos forgotten before each call (a fresh "
+        "so below 1 is faster.\n'cold': meta kernel, row, price and rule memos forgotten before each call (a fresh "
         "process's first report); fvcore cannot take keyword inputs (Hugging Face models: the tests' small "
         "configs on their inputs, 2 sequences of 16 tokens or 32x32 images, and three at full size, 128 tokens "
         "or a 224x224 image; only in the batch-1 table)."

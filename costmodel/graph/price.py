@@ -16,7 +16,7 @@ from costmodel.graph.record import NodeRecord
 from costmodel.graph.walk import Structure
 from costmodel.identity_memo import IdentityMemo
 from costmodel.ops import generation, io_cost, lookup
-from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, SourceLocation
+from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, Shape, SourceLocation, TensorSpec
 
 __all__ = ["PricedNodes", "annotate", "forget_prices", "price"]
 
@@ -47,9 +47,46 @@ def price(call: OpCall) -> OpCost:
     return priced
 
 
+#: A row's calls (one tuple for every row from the row memo) -> (registry generation, their prices, the row's
+#: kind, its summed cost, the targets of its unsupported calls).
+_ROW_PRICES: IdentityMemo[tuple[OpCall, ...], tuple[int, tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]] = (
+    IdentityMemo()
+)
+#: Specs (one tuple for every row from the row memo) -> their shapes.
+_SHAPES: IdentityMemo[tuple[TensorSpec, ...], tuple[Shape, ...]] = IdentityMemo()
+
+
 def forget_prices() -> None:
     """Forget every memoised price (for timing a cold walk)."""
     _PRICED.clear()
+    _ROW_PRICES.clear()
+    _SHAPES.clear()
+
+
+def _row_prices(calls: tuple[OpCall, ...]) -> tuple[int, tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]:
+    """A row's prices, kind, summed cost and unsupported targets, once per calls tuple and registry generation."""
+    found = _ROW_PRICES.get(calls)
+    now = generation()
+    if found is not None and found[0] == now:
+        return found
+    ops = tuple(price(call) for call in calls)
+    priced = (
+        now,
+        ops,
+        _main_kind(ops),
+        ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
+        tuple(str(op.call.target) for op in ops if not op.supported),
+    )
+    if not any(call.module is not None for call in calls):  # a module formula's call holds its model: not kept
+        _ROW_PRICES.put(calls, priced)
+    return priced
+
+
+def _shapes(specs: tuple[TensorSpec, ...]) -> tuple[Shape, ...]:
+    found = _SHAPES.get(specs)
+    if found is None:
+        found = _SHAPES.put(specs, tuple([spec.shape for spec in specs]))
+    return found
 
 
 def _price(call: OpCall) -> OpCost:
@@ -77,10 +114,9 @@ def annotate(
     unsupported: Counter[str] = Counter()
     nodes: list[NodeCost] = []
     for rec in records:
-        ops = tuple(price(call) for call in rec.calls)
-        for op in ops:
-            if not op.supported:
-                unsupported[str(op.call.target)] += 1
+        _, ops, kind, cost, missing = _row_prices(rec.calls)
+        if missing:
+            unsupported.update(missing)
         params = frozen = 0
         for p in rec.parameters:
             if id(p) not in seen:
@@ -95,10 +131,10 @@ def annotate(
                 rec.target,
                 rec.module_path,
                 rec.module_type,
-                _main_kind(ops),
-                tuple([s.shape for s in rec.input_specs]),
-                tuple([s.shape for s in rec.output_specs]),
-                ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
+                kind,
+                _shapes(rec.input_specs),
+                _shapes(rec.output_specs),
+                cost,
                 params,
                 ops,
                 rec.location,

@@ -11,7 +11,7 @@ from costmodel.ops.norm import is_batch_norm
 from costmodel.rules.base import Rule
 from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
-from costmodel.rules.memo import per_check
+from costmodel.rules.memo import per_ops
 from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, human
 
 
@@ -24,11 +24,6 @@ class ElementwiseParts:
     total: int
     names: Counter[str]
     batchnorm_left_out: bool = False
-
-
-def _user_name(node: NodeCost, op: OpCost, alone: bool) -> str:
-    """``relu6`` for ``F.relu6`` (ATen runs ``hardtanh``), ``ReLU`` for a module; the ATen name inside bigger nodes."""
-    return node.target if alone and node.target else op.name.rstrip("_")
 
 
 def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = False) -> ElementwiseParts:
@@ -46,10 +41,10 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
     left_out = False
     memo = _PARTS_WITH_BATCHNORM if count_batchnorm else _PARTS
     for node in nodes:
-        parts = memo.get(node)
+        parts = memo.get(node.ops)
         if parts is None:
-            parts = memo.put(node, _node_parts(node, count_batchnorm))
-        counted, is_depthwise_node, mine, mine_names, folded = parts
+            parts = memo.put(node.ops, _node_parts(node, count_batchnorm))
+        counted, is_depthwise_node, mine, op_names, folded = parts  # type: ignore[misc]
         left_out |= folded
         total += counted
         if is_depthwise_node:
@@ -57,23 +52,25 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
             continue
         if mine:
             ops += mine
-            names.update(mine_names)
+            names.update((node.target,) if len(mine) == 1 and node.target else op_names)
     if depthwise:
         names["depthwise conv"] = len(depthwise)
     return ElementwiseParts(ops, depthwise, total, names, left_out)
 
 
-#: Per node (for one check): (its MAC counted, depthwise?, its element-wise ops, their names, batch norm left out?).
-_PARTS = per_check()
-_PARTS_WITH_BATCHNORM = per_check()
+#: Per node's ops: (its MAC counted, depthwise?, its element-wise ops, their ATen names, batch norm left out?).
+_PARTS = per_ops()
+_PARTS_WITH_BATCHNORM = per_ops()
 
 
 def _node_parts(node: NodeCost, count_batchnorm: bool) -> tuple[int, bool, list[OpCost], list[str], bool]:
+    """What ``elementwise_parts`` reads of one node; it depends on the node's ops alone. A lone element-wise op
+    goes by the node's own name (``relu6`` for ``F.relu6``, ATen runs ``hardtanh``), others by their ATen names."""
     folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
     if is_depthwise(node):
         return node.mac - folded, True, [], [], bool(folded)
     mine = [op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))]
-    return node.mac - folded, False, mine, [_user_name(node, op, len(mine) == 1) for op in mine], bool(folded)
+    return node.mac - folded, False, mine, [op.name.rstrip("_") for op in mine], bool(folded)
 
 
 def elementwise_traffic(

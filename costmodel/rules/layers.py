@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs, convolution
-from costmodel.rules.memo import per_check
+from costmodel.rules.memo import per_check, per_ops
 from costmodel.types import CostedGraph, NodeCost, OpCost, OpKind, SourceLocation, TensorSpec
 
 __all__ = ["ConvLayer", "conv_layers", "is_depthwise"]
@@ -112,12 +112,12 @@ def conv_layers(graph: CostedGraph) -> tuple[ConvLayer, ...]:
     return found
 
 
-_DEPTHWISE = per_check()
+_DEPTHWISE = per_ops()
 
 
 def is_depthwise(node: NodeCost) -> bool:
     """A node whose convolution has one group per input channel."""
-    found = _DEPTHWISE.get(node)
+    found = _DEPTHWISE.get(node.ops)
     if found is None:
-        found = _DEPTHWISE.put(node, any(layer.args.depthwise for layer in _convolutions(node)))
-    return found
+        found = _DEPTHWISE.put(node.ops, any(layer.args.depthwise for layer in _convolutions(node)))
+    return bool(found)
