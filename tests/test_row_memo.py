@@ -169,3 +169,20 @@ def test_the_default_dtype_is_part_of_a_rows_signature() -> None:
     made = {n.target: n for n in single.nodes}, {n.target: n for n in double.nodes}
     assert made[0]["zeros"].output_bytes == 8 * 4
     assert made[1]["zeros"].output_bytes == 8 * 8
+
+
+class Repeated(nn.Module):
+    """One torch call on a meta tensor and the user's real counts, which it reads: its output's shape is theirs."""
+
+    def forward(self, x: torch.Tensor, repeats: torch.Tensor) -> torch.Tensor:
+        return torch.repeat_interleave(x, repeats, dim=0)
+
+
+@pytest.mark.filterwarnings("ignore::costmodel.UnsupportedOpWarning")  # repeat_interleave: listed, MAC estimated
+def test_a_row_that_reads_values_is_run_every_time() -> None:
+    model = Repeated()
+    rows = []
+    for count in (1, 2, 1):
+        report = costmodel.report(model, {"x": (3, 4), "repeats": torch.full((3,), count)})
+        rows.append(report.nodes[-1].output_shapes)
+    assert rows == [((3, 4),), ((6, 4),), ((3, 4),)]

@@ -26,7 +26,7 @@ import torch
 
 from costmodel.types import OpCall
 
-__all__ = ["LIMIT", "MEMO", "Memo", "MemoEntry", "arg_key", "clear", "signature"]
+__all__ = ["LIMIT", "MEMO", "Memo", "MemoEntry", "arg_key", "arguments_key", "clear", "signature"]
 
 #: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy: a model has a few
 #: hundred signatures, each entry well under a kilobyte).
@@ -57,14 +57,21 @@ def arg_key(value: Any) -> Any:
     raise TypeError(kind.__name__)
 
 
+def arguments_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A call's arguments as hashable stand-ins (``arg_key``); raises ``TypeError`` where one has none."""
+    return (
+        tuple([arg_key(a) for a in args]),
+        tuple([(k, arg_key(v)) for k, v in kwargs.items()]) if kwargs else (),
+    )
+
+
 def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The memo key of one call, or ``None`` when an argument has no hashable stand-in."""
     try:
         return (
             id(func),  # ops live as long as the process, and their __hash__ is Python code
             torch.get_default_dtype(),  # factories and scalar promotion follow it
-            tuple(arg_key(a) for a in args),
-            tuple((k, arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
+            arguments_key(args, kwargs),
         )
     except TypeError:
         return None

@@ -111,6 +111,8 @@ class _Recorder(TorchDispatchMode):
         self.weights = weights  # ids of the parameters and floating buffers
         self.calls: list[OpCall] = []
         self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        #: Ops run on real values so far (their values may decide what follows).
+        self.on_values_count = 0
 
     def to_meta(self, value: Any) -> Any:
         if isinstance(value, torch.Tensor):
@@ -138,6 +140,7 @@ class _Recorder(TorchDispatchMode):
         else:
             values = self._values(args, kwargs)
             if values is _REAL:
+                self.on_values_count += 1
                 if kwargs.get("device") is not None:
                     kwargs = {**kwargs, "device": torch.device("cpu")}
                 out, call = _on_values(func, args, kwargs)
@@ -151,6 +154,7 @@ class _Recorder(TorchDispatchMode):
                         kwargs["device"] = torch.device("meta")
                 out, call = _on_meta(func, args, kwargs)
                 if values is _NONE and _index_like(out):  # positions, an index range: small, and values may matter
+                    self.on_values_count += 1
                     out = func(*args, **{**factory_kwargs, "device": torch.device("cpu")})
         self.calls.append(call)
         return out
@@ -345,7 +349,10 @@ class _RecordingWalk(Walk):
             return self._after_row(event, result, entry.calls, given, entry)
         metas = self._metas(given)
         before = [layout(m) for m in metas]
+        on_values = self.recorder.on_values_count
         result, calls = self._run_row(event, run, args, kwargs)
+        if self.recorder.on_values_count != on_values:  # values were read: the row is not its metadata's alone
+            return self._after_row(event, result, calls, given, None)
         fresh = _fresh_bytes(tensors_in(result), given)
         entry = ROWS.keep(key, result, given, metas, before, calls, fresh, _all_free(calls))
         return self._after_row(event, result, calls, given, entry)
@@ -366,22 +373,23 @@ class _RecordingWalk(Walk):
         kwargs: dict[str, Any],
         given: list[torch.Tensor],
     ) -> Any:
-        """The row memo's key for this row, or ``None`` where the row must run: a module formula, a split call,
-        a run on values, an argument holding real values (a mask, token ids), or a layer not of torch's own."""
+        """The row memo's key for this row, or ``None`` where the row must run: a module formula, a split call, a
+        run on values, or a layer whose state has no hashable stand-in. Arguments holding real values (a mask,
+        token ids) are named in the key: a row is kept only if none of its ops read them (``row``)."""
         if event.formula or event.split or self.recorder.on_values:
             return None
         weights = self.recorder.weights
-        for tensor in given:
-            if not tensor.is_meta and id(tensor) not in weights:
-                return None
+        real = tuple([i for i, t in enumerate(given) if not t.is_meta and id(t) not in weights])
         if event.op == "call_module":
             found = self.module_keys.get(id(event.module), _UNSEEN)
             if found is _UNSEEN:
                 found = self.module_keys[id(event.module)] = module_key(event.module)
             if found is None:
                 return None
-            return row_key(found, args, kwargs)
-        return row_key(run, args, kwargs)  # the function itself: the key keeps it, so no other takes its id
+            key = row_key(found, args, kwargs)
+        else:
+            key = row_key(run, args, kwargs)  # the function itself: the key keeps it, so no other takes its id
+        return (key, real) if real and key is not None else key
 
     def _run_row(
         self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from costmodel.graph.memo import LIMIT, arg_key
+from costmodel.graph.memo import LIMIT, arg_key, arguments_key
 from costmodel.types import OpCall, TensorSpec
 
 __all__ = ["ROWS", "RowEntry", "RowMemo", "layout", "module_key", "row_key"]
@@ -86,12 +86,7 @@ def row_key(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The memo key of one row: what runs it (``module_key``, or the torch function itself), its arguments'
     metadata, and the global state; ``None`` where an argument has no hashable stand-in."""
     try:
-        return (
-            owner,
-            _global_state(),
-            tuple(arg_key(a) for a in args),
-            tuple((k, arg_key(v)) for k, v in kwargs.items()) if kwargs else (),
-        )
+        return (owner, _global_state(), arguments_key(args, kwargs))
     except TypeError:
         return None
 
