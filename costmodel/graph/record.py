@@ -10,6 +10,10 @@ Where a branch depends on tensor values (``if x.sum() > 0``, a padding mask chec
 with ``.all()``), meta tensors cannot run it: the model then runs once on example
 values with its real weights, every op still recorded. A failure raises a one-line
 error naming the layer or op it happened in and the shapes it was given.
+
+Meta kernels are memoised per op signature (``graph.memo``) and whole rows per row
+signature (``graph.row_memo``): a row met again with arguments of the same metadata is
+rebuilt from its record instead of running.
 """
 
 from __future__ import annotations
@@ -354,7 +358,7 @@ class _RecordingWalk(Walk):
         if self.recorder.on_values_count != on_values:  # values were read: the row is not its metadata's alone
             return self._after_row(event, result, calls, given, None)
         fresh = _fresh_bytes(tensors_in(result), given)
-        entry = ROWS.keep(key, result, given, metas, before, calls, fresh, _all_free(calls))
+        entry = ROWS.keep(key, result, given, metas, before, calls, fresh)
         return self._after_row(event, result, calls, given, entry)
 
     def _metas(self, given: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -425,7 +429,7 @@ class _RecordingWalk(Walk):
         if pending and (not function or pending[0][0].path != event.path):
             self._flush_views()
             pending = self.pending
-        if function and not event.split and (entry.free if entry is not None else _all_free(calls)):
+        if function and not event.split and _all_free(calls):
             # views only: they join the next torch call here (their line taken now, should they stay a row)
             pending.append((event, list(calls), given, made, call_site(_ROW_DEPTH)))
             return result

@@ -1,13 +1,14 @@
 """Memoised rows: a row (a layer's call, a container's torch call) run once per signature, like the meta kernels.
 
-A row that runs again on arguments of the same metadata (every tensor argument on meta,
-or a weight) by the same torch function, or by a layer of the same class and state, gets
-its result rebuilt and its recorded ATen calls without running: new meta tensors of the
-recorded shapes, strides and dtypes, and arguments or views of them where the row returned
-those. The key holds what the row's calls can depend on: the function (or the layer's
-class, attributes and weights' metadata), every argument's metadata and non-tensor value,
-the default dtype and which attention kernels are enabled. A transformer's second layer
-is then recorded at the cost of a lookup per row.
+A row that runs again on arguments of the same metadata, by the same torch function or by
+a layer of the same class and state, gets its result rebuilt and its recorded ATen calls
+without running: new meta tensors of the recorded shapes, strides and dtypes, and arguments
+or views of them where the row returned those. The key holds what the row's calls can
+depend on: the function (or the layer's class, attributes and weights' metadata), every
+argument's metadata and non-tensor value, which arguments hold real values, the default
+dtype and which attention kernels are enabled. A row whose ops read real values (a mask's,
+token ids') is never kept: what it does may depend on them. A transformer's second layer,
+and any report of a model reported before, is then recorded at the cost of a lookup per row.
 """
 
 from __future__ import annotations
@@ -138,10 +139,10 @@ def layout(tensor: torch.Tensor) -> tuple[Any, ...]:
 
 
 class RowEntry:
-    """What one row signature gave: its outputs' recipe, its recorded ATen calls, its tensors' specs, the bytes
-    of its outputs in new memory, and whether its calls only move no data (``free``: views, metadata)."""
+    """What one row signature gave: its outputs' recipe, its recorded ATen calls, its tensors' specs, and the
+    bytes of its outputs in new memory."""
 
-    __slots__ = ("aliases", "calls", "free", "input_specs", "output_bytes", "output_specs", "template")
+    __slots__ = ("aliases", "calls", "input_specs", "output_bytes", "output_specs", "template")
 
     def __init__(
         self,
@@ -150,7 +151,6 @@ class RowEntry:
         given: list[torch.Tensor],
         made: list[torch.Tensor],
         output_bytes: int,
-        free: bool,
     ) -> None:
         self.template = template
         self.aliases = any(type(t) is tuple and t[0] != _NEW for t in _leaves(template))
@@ -158,7 +158,6 @@ class RowEntry:
         self.input_specs = tuple(TensorSpec.of(t) for t in given)
         self.output_specs = tuple(TensorSpec.of(t) for t in made)
         self.output_bytes = output_bytes
-        self.free = free
 
     def outputs(self, metas: list[torch.Tensor] | None) -> Any:
         """The result rebuilt: new meta tensors, and arguments or views of them (``metas``: the arguments as
@@ -200,7 +199,6 @@ class RowMemo:
         before: list[tuple[Any, ...]],
         calls: list[OpCall],
         output_bytes: int,
-        free: bool,
     ) -> RowEntry | None:
         """Keep a row's result and calls; ``metas`` are its tensor arguments as meta tensors and ``before`` their
         ``layout`` before it ran. ``None`` when it cannot be kept (see the class docstring)."""
@@ -215,7 +213,7 @@ class RowMemo:
             return None
         if len(self._entries) >= LIMIT:
             self._entries.clear()
-        entry = RowEntry(template, tuple(calls), given, _flat(result), output_bytes, free)
+        entry = RowEntry(template, tuple(calls), given, _flat(result), output_bytes)
         try:
             self._entries[key] = entry
         except TypeError:  # a function that cannot be hashed
