@@ -92,6 +92,17 @@ class Scaled(nn.Module):
         return F.gelu(x) if self.mode == "gelu" else torch.exp(x)
 
 
+class Switched(nn.Module):
+    """A user's layer that tells ``True`` from ``1`` (equal in Python, and as dict keys)."""
+
+    def __init__(self, switch: object) -> None:
+        super().__init__()
+        self.switch = switch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x) if self.switch is True else torch.neg(x)
+
+
 class Flagged(nn.Module):
     """A user's layer whose ops depend on a tensor attribute's value."""
 
@@ -120,10 +131,11 @@ class Counted(nn.Module):
     ("first", "second", "ops"),
     [
         (Scaled("gelu"), Scaled("exp"), (["gelu"], ["exp"])),
+        (Switched(True), Switched(1), (["exp"], ["neg"])),
         (Flagged(True), Flagged(False), (["exp"], ["neg"])),
         (Counted(1), Counted(3), (["sigmoid"], ["sigmoid"] * 3)),
     ],
-    ids=["attribute", "tensor attribute", "integer buffer"],
+    ids=["attribute", "True and 1", "tensor attribute", "integer buffer"],
 )
 def test_layers_that_differ_in_state_are_never_one_signature(
     first: nn.Module, second: nn.Module, ops: tuple[list[str], list[str]]

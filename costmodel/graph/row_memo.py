@@ -52,16 +52,30 @@ def module_key(module: torch.nn.Module) -> Any:
     values may decide what ``forward`` does, and values are not part of the key.
     """
     cls = type(module)
-    torchs = cls.__module__.startswith("torch.nn.")
+    torchs = _TORCHS.get(cls)
+    if torchs is None:
+        torchs = _TORCHS[cls] = cls.__module__.startswith("torch.nn.")
     try:
+        attributes = [
+            (k, v if type(v) in _PLAIN else _attribute_key(v, torchs))
+            for k, v in module.__dict__.items()
+            if k not in _MODULE_INTERNALS
+        ]
         return (
             cls,
-            tuple((k, _attribute_key(v, torchs)) for k, v in module.__dict__.items() if k not in _MODULE_INTERNALS),
-            tuple((k, arg_key(v)) for k, v in module._parameters.items()),
-            tuple((k, _buffer_key(v, torchs)) for k, v in module._buffers.items()),
+            tuple(attributes),
+            tuple([(k, arg_key(v)) for k, v in module._parameters.items()]),
+            tuple([(k, _buffer_key(v, torchs)) for k, v in module._buffers.items()]) if module._buffers else (),
         )
     except TypeError:
         return None
+
+
+#: Module class -> whether it is one of torch's own.
+_TORCHS: dict[type, bool] = {}
+#: Attribute types that stand for themselves in a key: no value of another type equals one of theirs (unlike
+#: ``True == 1 == 1.0``, which ``arg_key`` tells apart by type).
+_PLAIN = frozenset({str, type(None)})
 
 
 def _attribute_key(value: Any, tensors: bool) -> Any:
