@@ -78,7 +78,8 @@ def call_site(skip: int = 1) -> SourceLocation | None:
 
 
 def _class_line(cls: type) -> tuple[str, int] | None:
-    """File and line of ``class Name`` found through a method's code object (no sys.modules needed)."""
+    """File and line of ``class Name``: the nearest such line above one of its methods (found through the
+    method's code object, so no sys.modules entry is needed)."""
     for member in vars(cls).values():
         code = getattr(member, "__code__", None)
         if code is None:
@@ -96,47 +97,48 @@ def class_site(cls: type) -> SourceLocation | None:
     """Where a class is defined (``None`` for torch's own classes and unreadable sources)."""
     if cls.__module__.startswith("torch.") or cls.__module__ == "torch":
         return None
-    try:
-        filename = inspect.getsourcefile(cls)
-        _, line = inspect.getsourcelines(cls)
-    except (OSError, TypeError):  # e.g. a module loaded from a path and not in sys.modules
-        found = _class_line(cls)
-        if found is None:
-            return None
+    found = _class_line(cls)  # a scan of the lines above a method: inspect parses the whole file (~10 ms)
+    if found is not None:
         filename, line = found
+    else:  # a class with no method of its own
+        try:
+            filename = inspect.getsourcefile(cls)
+            _, line = inspect.getsourcelines(cls)
+        except (OSError, TypeError):  # e.g. a module loaded from a path and not in sys.modules
+            return None
     if filename is None or _is_library_file(filename):
         return None
     return SourceLocation(filename, line, 1)
 
 
+#: ``self.<name> = ...`` (or ``self.<name>: T = ...``), not ``==``.
+_SELF_ASSIGNMENT = re.compile(r"\bself\.(\w+)\s*(?::[^=]+)?=(?!=)")
+
+
 @functools.lru_cache(maxsize=512)
-def _init_source(cls: type) -> tuple[str, int, list[str]] | None:
+def _init_assignments(cls: type) -> dict[str, SourceLocation]:
+    """Each attribute's first ``self.<name> = ...`` line in the class's own ``__init__`` (none for torch's files or
+    an unreadable source). The lines are those of the method's code (its first to its last), read from the file
+    once: inspect would tokenize the whole body to find where it ends."""
     init = cls.__dict__.get("__init__")
     code = getattr(init, "__code__", None)
-    if code is None:
-        return None
-    filename = code.co_filename
-    try:
-        lines, start = inspect.getsourcelines(init)
-    except (OSError, TypeError):
-        return None
-    if filename is None or _is_library_file(filename):
-        return None
-    return filename, start, lines
+    if code is None or _is_library_file(code.co_filename):
+        return {}
+    lines = linecache.getlines(code.co_filename)
+    last = max((line for _, _, line in code.co_lines() if line is not None), default=code.co_firstlineno)
+    found: dict[str, SourceLocation] = {}
+    for number in range(code.co_firstlineno, min(last, len(lines)) + 1):
+        for match in _SELF_ASSIGNMENT.finditer(lines[number - 1]):
+            found.setdefault(match.group(1), SourceLocation(code.co_filename, number, match.start() + 1))
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
 def _assignment(cls: type, attr: str) -> SourceLocation | None:
     for klass in cls.__mro__:
-        source = _init_source(klass)
-        if source is None:
-            continue
-        filename, start, lines = source
-        pattern = re.compile(rf"\bself\.{re.escape(attr)}\s*(?::[^=]+)?=(?!=)")
-        for offset, text in enumerate(lines):
-            match = pattern.search(text)
-            if match:
-                return SourceLocation(filename, start + offset, match.start() + 1)
+        found = _init_assignments(klass).get(attr)
+        if found is not None:
+            return found
     return None
 
 
