@@ -4,9 +4,10 @@ Prints the time and peak memory of a >600 M-parameter model built on the meta de
 for CNNs of the zoo and Hugging Face transformers from small configs (called with keyword inputs,
 as their users call them), the median wall time of each tool over several runs in this one
 process, timed round-robin per model (this machine's speed drifts by tens of percent over
-minutes), with IQRs and ratios; then how time grows with the number of layers.
+minutes), with IQRs and ratios; then each tool's first call on a model in fresh processes (what a
+new session meets); then how time grows with the number of layers.
 
-    python benchmarks/bench_report.py [--repeats 9] [--batches 1 8]
+    python benchmarks/bench_report.py [--repeats 9] [--batches 1 8] [--fresh 5]
 """
 
 from __future__ import annotations
@@ -95,13 +96,12 @@ def suite(batch: int) -> list[tuple[str, nn.Module, Any, torch.Tensor | None]]:
     if batch != 1:  # the transformers run on the tests' own inputs (batch 2, 16 tokens): timed once, at batch 1
         return cases
     try:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.test_transformers import CASES  # the one list of small configs, shared with the tests
+        cases_by_name = _small_configs()
     except ImportError:  # transformers not installed
         return cases
     cases += [
-        (f"hf {name} {attention}", CASES[name][0](attention).eval(), CASES[name][1](), None)
-        for name in sorted(CASES)
+        (f"hf {name} {attention}", cases_by_name[name][0](attention).eval(), cases_by_name[name][1](), None)
+        for name in sorted(cases_by_name)
         for attention in ("eager", "sdpa")
     ]
     return cases + full_size_transformers()
@@ -224,13 +224,81 @@ def scaling(repeats: int) -> None:
         print(f"{3 * depth:6d}  {seconds * 1e3:7.1f}ms {seconds / (3 * depth) * 1e6:7.1f}us")
 
 
+#: Models whose first call is timed in fresh processes: two CNNs, three small transformers, one full-size one.
+FIRST_CALL_MODELS = (
+    "shufflenet_v2_x1.0", "resnet50", "hf gpt2 eager", "hf bert sdpa", "hf t5 eager", "hf bert-base sdpa",
+)  # fmt: skip
+
+
+def first_call(name: str, tool: str) -> None:
+    """In this (fresh) process: each tool's one-time set-up done on a small linear layer, as in a session that has
+    used it before, then the first call on ``name`` timed; prints milliseconds."""
+    model, inputs = _case(name)
+    small = nn.Linear(4, 4)
+    costmodel.report(small, (1, 4))
+    flop_counter(small, torch.randn(1, 4))
+    start = time.perf_counter()
+    if tool == "report":
+        costmodel.report(model, inputs)
+    else:
+        flop_counter(model, inputs)
+    print(f"{(time.perf_counter() - start) * 1e3:.3f}")
+
+
+def _case(name: str) -> tuple[nn.Module, Any]:
+    """One model of the batch-1 suite and its inputs, built alone."""
+    if name in CNNS:
+        return MODELS[name]().eval(), torch.randn(1, 3, 224, 224)
+    _, config, attention = name.split()
+    if config in ("bert-base", "gpt2-124M", "vit-b16"):
+        return next((m, i) for n, m, i, _ in full_size_transformers() if n == name)
+    build, inputs = _small_configs()[config]
+    return build(attention).eval(), inputs()
+
+
+def _small_configs() -> dict[str, Any]:
+    """The tests' small transformer configs: name -> (build from an attention kind, make the inputs)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.test_transformers import CASES  # the one list of small configs, shared with the tests
+
+    return CASES
+
+
+def fresh_processes(repeats: int) -> None:
+    """The first call on a model in a fresh process, report() against FlopCounterMode, round-robin."""
+    import subprocess
+
+    times: dict[tuple[str, str], list[float]] = {(n, t): [] for n in FIRST_CALL_MODELS for t in ("report", "fcm")}
+    for _ in range(repeats):
+        for name, tool in times:
+            run = subprocess.run(
+                [sys.executable, __file__, "--first-call", name, tool], capture_output=True, text=True, check=True
+            )
+            times[(name, tool)].append(float(run.stdout.split()[-1]) / 1e3)
+    print(
+        f"first call in a fresh process (each tool set up on a small linear layer first): medians of {repeats} "
+        "processes in ms (IQR)"
+    )
+    print(f"{'model':24} {'report':>14} {'FlopCntr':>14} {'/FCM':>6}")
+    for name in FIRST_CALL_MODELS:
+        ours, theirs = times[(name, "report")], times[(name, "fcm")]
+        a, b = statistics.median(ours), statistics.median(theirs)
+        spread = f"{a * 1e3:7.1f} ({_iqr(ours) * 1e3:4.1f}) {b * 1e3:7.1f} ({_iqr(theirs) * 1e3:4.1f})"
+        print(f"{name:24} {spread} {a / b:6.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--fresh", type=int, default=5, help="fresh processes per model and tool for first calls")
+    parser.add_argument("--first-call", nargs=2, metavar=("MODEL", "TOOL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
+    if args.first_call:
+        first_call(*args.first_call)
+        return
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"
@@ -238,6 +306,8 @@ def main() -> None:
     large_meta_model()  # first, so the process's peak RSS is not yet raised by the other tools
     for batch in args.batches:
         compare_tools(args.repeats, batch)
+    if args.fresh:
+        fresh_processes(args.fresh)
     scaling(args.repeats)
 
 
