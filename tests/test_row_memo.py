@@ -198,3 +198,19 @@ def test_a_row_that_reads_values_is_run_every_time() -> None:
         report = costmodel.report(model, {"x": (3, 4), "repeats": torch.full((3,), count)})
         rows.append(report.nodes[-1].output_shapes)
     assert rows == [((3, 4),), ((6, 4),), ((3, 4),)]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "t5", "llama"])
+def test_a_transformer_gets_the_report_of_a_walk_that_runs_every_row(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transformers_cases = pytest.importorskip("tests.test_transformers").CASES
+    build, inputs = transformers_cases[name]
+    model = build("sdpa").eval()
+    forget_memos()
+    cold = costmodel.report(model, inputs())  # later layers meet the first one's rows in the memo
+    warm = costmodel.report(model, inputs())
+    with monkeypatch.context() as patch:
+        _every_row_runs(patch)
+        reference = costmodel.report(model, inputs())
+    assert _rows(cold) == _rows(reference) == _rows(warm)
