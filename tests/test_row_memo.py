@@ -81,6 +81,11 @@ def test_a_view_from_the_memo_is_a_view_of_the_argument() -> None:
     assert [n.output_bytes for n in products] == [3 * 8 * 4] * 2
 
 
+def _as_a_librarys(monkeypatch: pytest.MonkeyPatch, cls: type) -> None:
+    """Treat a class of this file as an installed library's, whose layers' rows are memoised."""
+    monkeypatch.setitem(row_memo._ORIGINS, cls, "library")
+
+
 class Scaled(nn.Module):
     """A user's layer whose ops depend on a plain attribute."""
 
@@ -138,13 +143,56 @@ class Counted(nn.Module):
     ids=["attribute", "True and 1", "tensor attribute", "integer buffer"],
 )
 def test_layers_that_differ_in_state_are_never_one_signature(
-    first: nn.Module, second: nn.Module, ops: tuple[list[str], list[str]]
+    first: nn.Module, second: nn.Module, ops: tuple[list[str], list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _as_a_librarys(monkeypatch, type(first))  # a user's own layers are never memoised at all
     model = nn.Sequential(first, second)
     for _ in range(2):  # the second report from a warm memo
         report = costmodel.report(model, (2, 5))
         computed = [[op.name for op in n.ops if op.name != "_local_scalar_dense"] for n in report.nodes]
         assert computed == list(ops)  # (reading a flag or count is an op too: ``_local_scalar_dense``)
+
+
+FAST = True
+
+
+class Global(nn.Module):
+    """A user's layer that reads a global flag: its attributes do not show what it does."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x) if FAST else torch.neg(x)
+
+
+def test_a_users_own_layer_runs_every_time() -> None:
+    global FAST
+    model = nn.Sequential(Global())
+    ops = []
+    for flag in (True, False):
+        FAST = flag
+        ops.append([op.name for n in costmodel.report(model, (2, 5)).nodes for op in n.ops])
+    FAST = True
+    assert ops == [["exp"], ["neg"]]
+
+
+class Toggle(nn.Module):
+    """A layer that changes its own state when called: a row of it is never kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.on = not self.on
+        return torch.exp(x) if self.on else torch.neg(x)
+
+
+def test_a_layer_that_changes_its_own_state_runs_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    _as_a_librarys(monkeypatch, Toggle)
+    shared = Toggle()
+    model = nn.Sequential(shared, shared)  # called twice a run: exp, then neg
+    for _ in range(2):
+        report = costmodel.report(model, (2, 5))
+        assert [[op.name for op in n.ops] for n in report.nodes] == [["exp"], ["neg"]]
 
 
 class Unsqueezed(nn.Module):

@@ -357,6 +357,9 @@ class _RecordingWalk(Walk):
         result, calls = self._run_row(event, run, args, kwargs)
         if self.recorder.on_values_count != on_values:  # values were read: the row is not its metadata's alone
             return self._after_row(event, result, calls, given, None)
+        if event.op == "call_module" and module_key(event.module) != self.module_keys[id(event.module)]:
+            self.module_keys[id(event.module)] = None  # the call changed the layer's state: never kept this walk
+            return self._after_row(event, result, calls, given, None)
         fresh = _fresh_bytes(tensors_in(result), given)
         entry = ROWS.keep(key, result, given, metas, before, calls, fresh)
         return self._after_row(event, result, calls, given, entry)

@@ -1,18 +1,22 @@
 """Memoised rows: a row (a layer's call, a container's torch call) run once per signature, like the meta kernels.
 
 A row that runs again on arguments of the same metadata, by the same torch function or by
-a layer of the same class and state, gets its result rebuilt and its recorded ATen calls
-without running: new meta tensors of the recorded shapes, strides and dtypes, and arguments
-or views of them where the row returned those. The key holds what the row's calls can
-depend on: the function (or the layer's class, attributes and weights' metadata), every
-argument's metadata and non-tensor value, which arguments hold real values, the default
-dtype and which attention kernels are enabled. A row whose ops read real values (a mask's,
-token ids') is never kept: what it does may depend on them. A transformer's second layer,
-and any report of a model reported before, is then recorded at the cost of a lookup per row.
+a layer of the same class and state (torch's or an installed library's class: a user's own
+layer always runs), gets its result rebuilt and its recorded ATen calls without running:
+new meta tensors of the recorded shapes, strides and dtypes, and arguments or views of
+them where the row returned those. The key holds what the row's calls can depend on: the
+function (or the layer's class, attributes and weights' metadata), every argument's
+metadata and non-tensor value, which arguments hold real values, the default dtype and
+which attention kernels are enabled. A row whose ops read real values (a mask's, token
+ids') is never kept: what it does may depend on them; nor is a layer's call that changed
+the layer's attributes. A transformer's second layer, and any report of a model reported
+before, is then recorded at the cost of a lookup per row.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import types
 from typing import Any
 
@@ -46,15 +50,21 @@ _FUNCTIONS = frozenset({types.FunctionType, types.BuiltinFunctionType})
 
 def module_key(module: torch.nn.Module) -> Any:
     """What a layer's call depends on besides its arguments: its class, its attributes, and the metadata of its
-    parameters and floating buffers. ``None`` where an attribute has no hashable stand-in.
+    parameters and floating buffers. ``None`` where the layer's rows are not memoised:
 
-    Outside torch's own classes, a tensor attribute or an integer or boolean buffer also gives ``None``: their
-    values may decide what ``forward`` does, and values are not part of the key.
+    - a class of the user's own code (not torch's, not an installed library's): its ``forward`` may read what
+      its attributes do not show (a global flag, a class attribute set between reports);
+    - an attribute with no hashable stand-in;
+    - outside torch's own classes, a tensor attribute or an integer or boolean buffer: their values may decide
+      what ``forward`` does, and values are not part of the key.
     """
     cls = type(module)
-    torchs = _TORCHS.get(cls)
-    if torchs is None:
-        torchs = _TORCHS[cls] = cls.__module__.startswith("torch.nn.")
+    origin = _ORIGINS.get(cls)
+    if origin is None:
+        origin = _ORIGINS[cls] = _origin(cls)
+    if origin is _USER:
+        return None
+    torchs = origin is _TORCH
     try:
         attributes = [
             (k, v if type(v) in _PLAIN else _attribute_key(v, torchs))
@@ -71,8 +81,20 @@ def module_key(module: torch.nn.Module) -> Any:
         return None
 
 
-#: Module class -> whether it is one of torch's own.
-_TORCHS: dict[type, bool] = {}
+_TORCH, _LIBRARY, _USER = "torch", "library", "user"
+#: Module class -> where it comes from (``_origin``).
+_ORIGINS: dict[type, str] = {}
+
+
+def _origin(cls: type) -> str:
+    """torch's own layer, an installed library's (a file under site-packages), or the user's own code."""
+    if cls.__module__.startswith("torch.nn."):
+        return _TORCH
+    filename = getattr(sys.modules.get(cls.__module__), "__file__", None) or ""
+    parts = os.path.normpath(filename).split(os.sep)
+    return _LIBRARY if "site-packages" in parts or "dist-packages" in parts else _USER
+
+
 #: Attribute types that stand for themselves in a key: no value of another type equals one of theirs (unlike
 #: ``True == 1 == 1.0``, which ``arg_key`` tells apart by type).
 _PLAIN = frozenset({str, type(None)})
