@@ -1,7 +1,9 @@
 """Find and build the models in a user's Python file (for the command line).
 
-A file offers models as ``nn.Module`` subclasses that build without arguments
-and as functions that take no arguments and return a module. It may declare the
+A file offers models as module-level instances (``model = BertModel(config)``), as
+``nn.Module`` subclasses that build without arguments (a class with an instance in the
+file is offered through the instance), and as functions that take no arguments and
+return a module. It may declare the
 input shape as a module-level ``INPUT_SHAPE = (1, 3, 224, 224)`` (or a list of
 shapes), or per class as an ``input_shape`` attribute. Names of the built-in zoo
 (``shufflenet_v2_x1.0``, ...) are accepted in place of a file.
@@ -97,13 +99,32 @@ def _build(name: str, factory: Callable[..., Any], path: Path, *, strict: bool =
 
 
 def _candidates(module: Any) -> dict[str, Callable[..., Any]]:
+    """The file's public models, by name: instances (as functions returning them), classes and functions."""
     found: dict[str, Callable[..., Any]] = {}
+    instances: dict[str, nn.Module] = {}
     for name, obj in vars(module).items():
-        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+        if name.startswith("_"):
             continue
-        if (inspect.isclass(obj) and issubclass(obj, nn.Module)) or inspect.isfunction(obj):
+        if isinstance(obj, nn.Module):
+            instances[name] = obj
+        elif getattr(obj, "__module__", None) != module.__name__:
+            continue
+        elif (inspect.isclass(obj) and issubclass(obj, nn.Module)) or inspect.isfunction(obj):
             found[name] = obj
+    built = {type(instance) for instance in instances.values()}
+    found = {name: obj for name, obj in found.items() if obj not in built}
+    for name, instance in instances.items():
+        found[name] = _instance(instance)
     return found
+
+
+def _instance(model: nn.Module) -> Callable[[], nn.Module]:
+    """A module-level instance as a factory that returns it."""
+
+    def instance() -> nn.Module:
+        return model
+
+    return instance
 
 
 def _load_zoo(name: str) -> list[LoadedModel]:

@@ -73,6 +73,29 @@ def test_file_models_are_classes_and_factories(tmp_path: Path, capsys: pytest.Ca
     assert "helper" not in out
 
 
+INSTANCES = """
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+
+    def forward(self, x):
+        return self.fc(x)
+
+model = Net()  # offered as 'model'; its class is not offered again
+baseline = nn.Sequential(nn.Linear(4, 2))  # an instance of a library class
+"""
+
+
+def test_file_models_include_module_level_instances(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, INSTANCES)
+    assert main(["report", path, "--input-shape", "3,4", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {entry["model"]: entry["totals"]["flops"] for entry in data} == {"model": 3 * 4 * 8, "baseline": 3 * 4 * 2}
+
+
 @pytest.mark.parametrize(
     ("text", "args", "message"),
     [
