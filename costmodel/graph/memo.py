@@ -26,7 +26,18 @@ import torch
 
 from costmodel.types import OpCall
 
-__all__ = ["LIMIT", "MEMO", "Memo", "MemoEntry", "arg_key", "arguments_key", "clear", "signature"]
+__all__ = [
+    "LIMIT",
+    "MEMO",
+    "SEQUENCES",
+    "TENSORS",
+    "Memo",
+    "MemoEntry",
+    "arg_key",
+    "arguments_key",
+    "clear",
+    "signature",
+]
 
 #: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy: a model has a few
 #: hundred signatures, each entry well under a kilobyte).
@@ -35,8 +46,9 @@ LIMIT = 20_000
 _SCALARS = frozenset(
     {int, float, bool, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.memory_format, torch.layout}
 )
-_SEQUENCES = frozenset({list, tuple, torch.Size})
-_TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
+#: Sequence types keyed item by item, and the exact tensor types keyed by metadata (not a subclass).
+SEQUENCES = frozenset({list, tuple, torch.Size})
+TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
 
 
 def arg_key(value: Any) -> Any:
@@ -46,11 +58,11 @@ def arg_key(value: Any) -> Any:
     else is not keyed, and the call is not memoised.
     """
     kind = type(value)
-    if kind in _TENSORS:
+    if kind in TENSORS:
         return (value.shape, value.stride(), value.dtype)
     if kind in _SCALARS:
         return (kind, value)
-    if kind in _SEQUENCES:
+    if kind in SEQUENCES:
         return (kind, *[arg_key(v) for v in value])
     if kind is slice:  # indexing (``x[:, :4]``): unhashable before Python 3.12
         return (slice, arg_key(value.start), arg_key(value.stop), arg_key(value.step))

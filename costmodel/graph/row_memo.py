@@ -22,13 +22,11 @@ from typing import Any
 
 import torch
 
-from costmodel.graph.memo import LIMIT, arg_key, arguments_key
+from costmodel.graph.memo import LIMIT, SEQUENCES, TENSORS, arg_key, arguments_key
+from costmodel.graph.walk import tensors_in
 from costmodel.types import OpCall, TensorSpec
 
 __all__ = ["ROWS", "RowEntry", "RowMemo", "layout", "module_key", "row_key"]
-
-_SEQUENCES = frozenset({list, tuple, torch.Size})
-_TENSORS = frozenset({torch.Tensor, torch.nn.Parameter})
 
 
 def _global_state() -> tuple[Any, ...]:
@@ -106,9 +104,9 @@ def _attribute_key(value: Any, tensors: bool) -> Any:
     kind = type(value)
     if kind in _FUNCTIONS:
         return value
-    if kind in _SEQUENCES:
+    if kind in SEQUENCES:
         return (kind, *[_attribute_key(v, tensors) for v in value])
-    if kind in _TENSORS and not tensors:
+    if kind in TENSORS and not tensors:
         raise TypeError("a tensor attribute")
     return arg_key(value)
 
@@ -249,7 +247,7 @@ class RowMemo:
             return None
         if len(self._entries) >= LIMIT:
             self._entries.clear()
-        entry = RowEntry(template, tuple(calls), given, _flat(result), output_bytes)
+        entry = RowEntry(template, tuple(calls), given, tensors_in(result), output_bytes)
         try:
             self._entries[key] = entry
         except TypeError:  # a function that cannot be hashed
@@ -259,12 +257,6 @@ class RowMemo:
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
-
-
-def _flat(value: Any) -> list[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        return [value]
-    return [t for v in value or () for t in _flat(v)]
 
 
 #: The one row memo of the process.
