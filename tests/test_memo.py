@@ -191,3 +191,14 @@ def test_the_default_dtype_is_part_of_a_signature() -> None:
         torch.set_default_dtype(before)
     made = [op.call.outputs[0].dtype for node in rep.nodes for op in node.ops if op.call.name == "mul"]
     assert made == [torch.float64]  # arange(4) * 0.5 is a float64 tensor under a float64 default
+
+
+def test_the_rules_views_of_nodes_that_share_an_ops_tuple_keep_each_nodes_own_traffic() -> None:
+    from costmodel.rules.g4_elementwise import elementwise_traffic
+    from costmodel.types import Cost, NodeCost
+
+    def node(name: str, mac: int) -> NodeCost:  # no ops: the one empty tuple, shared by every such node
+        return NodeCost(name, "call_module", "Custom", name, "Custom", OpKind.NONE, (), (), Cost(mac=mac), 0, ())
+
+    assert elementwise_traffic([node("a", 10), node("b", 32)])[1] == 10 + 32
+    assert elementwise_traffic([node("c", 5)])[1] == 5

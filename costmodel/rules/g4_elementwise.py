@@ -44,9 +44,9 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
         parts = memo.get(node.ops)
         if parts is None:
             parts = memo.put(node.ops, _node_parts(node, count_batchnorm))
-        counted, is_depthwise_node, mine, op_names, folded = parts  # type: ignore[misc]
-        left_out |= folded
-        total += counted
+        folded, is_depthwise_node, mine, op_names = parts  # type: ignore[misc]
+        left_out |= bool(folded)
+        total += node.mac - folded
         if is_depthwise_node:
             depthwise.append(node)
             continue
@@ -58,19 +58,20 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
     return ElementwiseParts(ops, depthwise, total, names, left_out)
 
 
-#: Per node's ops: (its MAC counted, depthwise?, its element-wise ops, their ATen names, batch norm left out?).
+#: Per node's ops: (batch norm MAC left out, depthwise?, its element-wise ops, their ATen names).
 _PARTS = per_ops()
 _PARTS_WITH_BATCHNORM = per_ops()
 
 
-def _node_parts(node: NodeCost, count_batchnorm: bool) -> tuple[int, bool, list[OpCost], list[str], bool]:
-    """What ``elementwise_parts`` reads of one node; it depends on the node's ops alone. A lone element-wise op
-    goes by the node's own name (``relu6`` for ``F.relu6``, ATen runs ``hardtanh``), others by their ATen names."""
+def _node_parts(node: NodeCost, count_batchnorm: bool) -> tuple[int, bool, list[OpCost], list[str]]:
+    """What ``elementwise_parts`` reads of one node's ops (its own MAC it reads from the node). A lone
+    element-wise op goes by the node's own name (``relu6`` for ``F.relu6``, ATen runs ``hardtanh``), others by
+    their ATen names."""
     folded = 0 if count_batchnorm else sum(o.cost.mac for o in node.ops if is_batch_norm(o.call))
     if is_depthwise(node):
-        return node.mac - folded, True, [], [], bool(folded)
+        return folded, True, [], []
     mine = [op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))]
-    return node.mac - folded, False, mine, [op.name.rstrip("_") for op in mine], bool(folded)
+    return folded, False, mine, [op.name.rstrip("_") for op in mine]
 
 
 def elementwise_traffic(
