@@ -6,6 +6,7 @@ here, or against torch's FlopCounterMode.
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -202,3 +203,64 @@ def test_the_rules_views_of_nodes_that_share_an_ops_tuple_keep_each_nodes_own_tr
 
     assert elementwise_traffic([node("a", 10), node("b", 32)])[1] == 10 + 32
     assert elementwise_traffic([node("c", 5)])[1] == 5
+
+
+def _meta(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, transposed: bool = False) -> torch.Tensor:
+    if transposed:  # the same shape in column-major memory
+        return torch.empty(shape[::-1], dtype=dtype, device="meta").t() if len(shape) == 2 else None
+    return torch.empty(shape, dtype=dtype, device="meta")
+
+
+def _layout(value: object) -> object:
+    if isinstance(value, torch.Tensor):
+        return (tuple(value.shape), value.stride(), value.dtype)
+    return tuple(_layout(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _real(value: object) -> object:
+    """A meta argument as a real CPU tensor of the same layout (zeros), other arguments as they are."""
+    if isinstance(value, torch.Tensor):
+        return torch.empty_strided(value.shape, value.stride(), dtype=value.dtype).zero_()
+    return value
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_outputs_made_without_meta_kernels_are_what_the_cpu_kernels_make(dtype: torch.dtype) -> None:
+    from costmodel.graph.shape_only import shape_only
+
+    a, b = _meta((4, 3), dtype), _meta((3, 6), dtype)
+    ln = torch.empty(8, 5, 2, dtype=dtype, device="meta").permute(2, 1, 0)  # [2, 5, 8], not contiguous
+    cases = [
+        (_aten.mm.default, (a, b), {}),
+        (_aten.mm.default, (_meta((4, 3), dtype, True), _meta((3, 6), dtype, True)), {}),
+        (_aten.bmm.default, (_meta((2, 4, 3), dtype), _meta((2, 5, 3), dtype).transpose(1, 2)), {}),
+        *[
+            (_aten.addmm.default, (_meta(bias, dtype), a, b), kwargs)
+            for bias in ((6,), (1, 6), (4, 1), (4, 6), (1,))
+            for kwargs in ({}, {"beta": 0.5, "alpha": 2.0})
+        ],
+        (_aten.native_layer_norm.default, (_meta((2, 5, 8), dtype), [8], _meta((8,), dtype), None, 1e-5), {}),
+        (_aten.native_layer_norm.default, (ln, [5, 8], None, None, 1e-5), {}),
+        (_aten._native_batch_norm_legit_no_training.default,
+         (_meta((2, 4, 3, 3), dtype), _meta((4,), dtype), None, _meta((4,), dtype), _meta((4,), dtype), 0.1, 1e-5), {}),
+        (_aten.add.Tensor, (_meta((2, 3), dtype), _meta((2, 3), dtype)), {}),
+    ]  # fmt: skip
+    answered = 0
+    for func, args, kwargs in cases:
+        made = shape_only(func, args, kwargs)
+        if made is not None:
+            answered += 1
+            # the CPU kernel is what eager PyTorch runs (inference batch norm saves no statistics there: [0])
+            assert _layout(made) == _layout(func(*[_real(a) for a in args], **kwargs)), func
+    # bfloat16 matmuls and norms go to their meta kernels (norm statistics are float32 there); batch norm, add answer
+    assert answered == (len(cases) if dtype != torch.bfloat16 else 2)
+
+
+def test_calls_the_rules_do_not_know_go_to_the_meta_kernels() -> None:
+    from costmodel.graph.shape_only import shape_only
+
+    a, b = _meta((4, 3)), _meta((3, 6))
+    assert shape_only(_aten.mm.default, (a, _meta((4, 6))), {}) is None  # inner sizes differ: torch raises
+    assert shape_only(_aten.mm.default, (a, _meta((3, 6), torch.float64)), {}) is None  # mixed dtypes
+    assert shape_only(_aten.addmm.default, (_meta((5,)), a, b), {}) is None  # a bias that does not broadcast
+    assert shape_only(_aten.native_layer_norm.default, (_meta((2, 8)), [4], None, None, 1e-5), {}) is None

@@ -32,6 +32,7 @@ from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDepe
 from costmodel.graph.inputs import example_tensors, input_names, walk_inputs
 from costmodel.graph.memo import MEMO, signature
 from costmodel.graph.row_memo import ROWS, RowEntry, layout, module_key, row_key
+from costmodel.graph.shape_only import shape_only
 from costmodel.graph.source import call_site
 from costmodel.graph.walk import Event, Structure, Walk, inference, tensors_in
 from costmodel.ops import lookup
@@ -39,7 +40,6 @@ from costmodel.types import FrozenMap, ModelInputs, OpCall, OpKind, SourceLocati
 
 __all__ = ["NodeRecord", "Recording", "forget_needed_values", "record"]
 
-_aten = torch.ops.aten
 _NO_KWARGS: FrozenMap[str, object] = FrozenMap()
 
 
@@ -211,7 +211,7 @@ def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
     entry = MEMO.get(key) if key is not None else None
     if entry is not None:
         return entry.outputs(), entry.call
-    out = _shape_only(func, args, kwargs)
+    out = shape_only(func, args, kwargs)
     if out is None:
         out = func(*args, **kwargs)
     if key is None:
@@ -231,49 +231,6 @@ def _call(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) ->
         _flat_specs(out),
         FrozenMap({k: _spec(v) for k, v in kwargs.items()}) if kwargs else _NO_KWARGS,
     )
-
-
-def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
-    """A contiguous meta tensor (``torch.empty_like`` on meta is ~50x slower: it runs Python refs)."""
-    return torch.empty(shape, dtype=dtype, device="meta")
-
-
-#: Pointwise ops whose output takes the shape and floating dtype of same-shaped float inputs.
-_SAME_AS_INPUT = frozenset(
-    f"{name}{suffix}"
-    for name in (
-        "relu", "hardtanh", "add", "sub", "mul", "div", "sigmoid", "tanh", "silu", "gelu", "hardswish",
-        "hardsigmoid", "leaky_relu", "elu", "clamp", "neg", "abs", "exp",
-    )
-    for suffix in ("", "_")
-)  # fmt: skip
-
-
-def _shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Outputs of the commonest ops made without their meta kernels, which are slow Python.
-
-    Only where the output is certain: inference batch norm, and a few float-preserving
-    pointwise ops (not comparisons, which return bool) whose tensor arguments share one
-    shape and floating dtype. Anything else returns ``None`` and runs the real meta kernel.
-    """
-    packet = func.overloadpacket
-    if packet is _aten._native_batch_norm_legit_no_training or (
-        packet is _aten.native_batch_norm and len(args) > 5 and args[5] is False
-    ):
-        x = args[0]
-        return _empty(x.shape, x.dtype), _empty((0,), x.dtype), _empty((0,), x.dtype)
-    name = func._schema.name.partition("::")[2]
-    if name not in _SAME_AS_INPUT or kwargs:
-        return None
-    tensors = [a for a in args if isinstance(a, torch.Tensor)]
-    first = tensors[0] if tensors else None
-    if first is None or not first.is_floating_point():
-        return None
-    if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
-        return None
-    if name.endswith("_"):  # in place: returns its first argument
-        return first
-    return _empty(first.shape, first.dtype)
 
 
 class _Names:

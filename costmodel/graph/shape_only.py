@@ -1,0 +1,129 @@
+"""Outputs of the commonest ops made without their meta kernels, which are slow Python (addmm's takes ~1 ms).
+
+A rule per op gives the meta tensors the op's meta kernel would give: the same shapes, strides
+and dtypes (``tests/test_memo.py`` compares each against torch's own meta kernel). A rule answers
+only where the output is certain and returns ``None`` otherwise (mixed dtypes, shapes that do not
+fit, an argument it does not know): the real meta kernel then runs, and raises its own error
+where the call is wrong. The rules matter on a walk's first meeting with an op signature (a
+process's first report); later meetings come from the memo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+__all__ = ["shape_only"]
+
+_aten = torch.ops.aten
+_FLOATS = frozenset({torch.float32, torch.float64})
+
+
+def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
+    """A contiguous meta tensor (``torch.empty_like`` on meta is ~50x slower: it runs Python refs)."""
+    return torch.empty(shape, dtype=dtype, device="meta")
+
+
+def _batch_norm_inference(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    x = args[0]
+    return _empty(x.shape, x.dtype), _empty((0,), x.dtype), _empty((0,), x.dtype)
+
+
+def _native_batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if len(args) > 5 and args[5] is False and not kwargs:  # inference: no saved statistics
+        return _batch_norm_inference(args, kwargs)
+    return None
+
+
+def _mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    a, b = args
+    if kwargs or a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+        return None
+    return _empty((a.shape[0], b.shape[1]), a.dtype) if a.dtype in _FLOATS else None
+
+
+def _bmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    a, b = args
+    if kwargs or a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        return None
+    if a.dtype != b.dtype or a.dtype not in _FLOATS:
+        return None
+    return _empty((a.shape[0], a.shape[1], b.shape[2]), a.dtype)
+
+
+def _addmm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if len(args) != 3 or set(kwargs) - {"beta", "alpha"}:
+        return None
+    bias, a, b = args
+    if not isinstance(bias, torch.Tensor) or bias.dtype != a.dtype or bias.dim() > 2:
+        return None
+    out = _mm((a, b), {})
+    if out is None:
+        return None
+    target = out.shape[2 - bias.dim() :]  # bias broadcasts from the right: (n,), (1, n), (m, 1), (m, n)
+    if any(size not in (1, want) for size, want in zip(bias.shape, target, strict=True)):
+        return None
+    return out
+
+
+def _native_layer_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if kwargs or len(args) != 5:
+        return None
+    x, normalized, weight, bias = args[:4]
+    dims = len(normalized)
+    if x.dtype not in _FLOATS or not 0 < dims <= x.dim() or tuple(x.shape[x.dim() - dims :]) != tuple(normalized):
+        return None
+    for affine in (weight, bias):
+        if affine is not None and (affine.dtype != x.dtype or tuple(affine.shape) != tuple(normalized)):
+            return None
+    statistics = (*x.shape[: x.dim() - dims], *([1] * dims))  # the mean and 1/std per normalised slice
+    return _empty(x.shape, x.dtype), _empty(statistics, x.dtype), _empty(statistics, x.dtype)
+
+
+#: Pointwise ops whose output takes the shape and floating dtype of same-shaped float inputs.
+_SAME_AS_INPUT = frozenset(
+    f"{name}{suffix}"
+    for name in (
+        "relu", "hardtanh", "add", "sub", "mul", "div", "sigmoid", "tanh", "silu", "gelu", "hardswish",
+        "hardsigmoid", "leaky_relu", "elu", "clamp", "neg", "abs", "exp",
+    )
+    for suffix in ("", "_")
+)  # fmt: skip
+
+
+def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A float-preserving pointwise op (not a comparison, which returns bool) whose tensor arguments share one
+    shape and floating dtype: an output of that shape (in place: its first argument)."""
+    name = func._schema.name.partition("::")[2]
+    if name not in _SAME_AS_INPUT or kwargs:
+        return None
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    first = tensors[0] if tensors else None
+    if first is None or not first.is_floating_point():
+        return None
+    if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
+        return None
+    if name.endswith("_"):  # in place: returns its first argument
+        return first
+    return _empty(first.shape, first.dtype)
+
+
+#: id(op) -> its rule (ops live as long as the process; their ``__hash__`` is Python code).
+_RULES: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
+    id(_aten._native_batch_norm_legit_no_training.default): _batch_norm_inference,
+    id(_aten.native_batch_norm.default): _native_batch_norm,
+    id(_aten.mm.default): _mm,
+    id(_aten.bmm.default): _bmm,
+    id(_aten.addmm.default): _addmm,
+    id(_aten.native_layer_norm.default): _native_layer_norm,
+}
+
+
+def shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The outputs of ``func`` on these meta arguments, without its meta kernel; ``None`` where not certain."""
+    rule = _RULES.get(id(func))
+    if rule is not None:
+        return rule(args, kwargs)
+    return _pointwise(func, args, kwargs)
