@@ -26,9 +26,27 @@ def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype, device="meta")
 
 
+def _same_layout(tensors: list[torch.Tensor]) -> torch.Tensor | None:
+    """What the CPU kernels give same-shaped inputs that share one layout, contiguous or channels-last: an output
+    of that layout. ``None`` for other layouts (transposed, sliced), where the kernel's own choice is left to
+    the meta kernel."""
+    first = tensors[0]
+    if any(t.stride() != first.stride() for t in tensors):
+        return None
+    if first.is_contiguous():
+        return _empty(first.shape, first.dtype)
+    if first.dim() in (4, 5) and first.is_contiguous(memory_format=_CHANNELS_LAST[first.dim()]):
+        return torch.empty_strided(first.shape, first.stride(), dtype=first.dtype, device="meta")
+    return None
+
+
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
 def _batch_norm_inference(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = args[0]
-    return _empty(x.shape, x.dtype), _empty((0,), x.dtype), _empty((0,), x.dtype)
+    out = _same_layout([x])  # the CPU kernel saves no statistics at inference: [0], not [c] as the meta kernel
+    return None if out is None else (out, _empty((0,), x.dtype), _empty((0,), x.dtype))
 
 
 def _native_batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -95,7 +113,7 @@ _SAME_AS_INPUT = frozenset(
 
 def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A float-preserving pointwise op (not a comparison, which returns bool) whose tensor arguments share one
-    shape and floating dtype: an output of that shape (in place: its first argument)."""
+    shape, floating dtype and layout: an output of that shape and layout (in place: its first argument)."""
     name = func._schema.name.partition("::")[2]
     if name not in _SAME_AS_INPUT or kwargs:
         return None
@@ -107,7 +125,7 @@ def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return None
     if name.endswith("_"):  # in place: returns its first argument
         return first
-    return _empty(first.shape, first.dtype)
+    return _same_layout(tensors)
 
 
 #: id(op) -> its rule (ops live as long as the process; their ``__hash__`` is Python code).
