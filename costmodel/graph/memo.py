@@ -103,27 +103,55 @@ def _returns_fresh(func: Any) -> bool:
     return found
 
 
-def _template(value: Any) -> Any:
-    """The recipe for rebuilding an output: ``(shape, stride, dtype)`` per tensor, nested as returned."""
+#: How a recipe rebuilds each output tensor: new memory of a shape, stride and dtype; an argument itself; or a
+#: view of an argument (its shape, stride, and storage offset from the argument's own).
+_NEW, _SAME, _VIEW = 0, 1, 2
+
+
+def recipe(value: Any, arguments: list[torch.Tensor] | tuple[()] = (), storages: list[int] | tuple[()] = ()) -> Any:
+    """How to rebuild a result from its arguments (meta tensors, and ``storages`` their storages' ids), nested as
+    returned; ``TypeError`` where it cannot be (a real tensor, a value that is not tensors in lists and tuples)."""
     if isinstance(value, torch.Tensor):
-        if value.device.type != "meta" or value._base is not None:
-            raise TypeError("not a fresh meta tensor")
-        return (tuple(value.shape), value.stride(), value.dtype)
-    if isinstance(value, list | tuple):
-        return [type(value), *(_template(v) for v in value)]
+        if not value.is_meta:
+            raise TypeError("not a meta tensor")
+        if arguments:
+            storage = value.untyped_storage()._cdata
+            for index, argument in enumerate(arguments):
+                if storages[index] == storage:
+                    if value is argument:
+                        return (_SAME, index)
+                    offset = value.storage_offset() - argument.storage_offset()
+                    return (_VIEW, index, tuple(value.shape), value.stride(), offset)
+        return (_NEW, tuple(value.shape), value.stride(), value.dtype)
+    kind = type(value)
+    if kind is list or kind is tuple or (kind.__module__ == "torch.return_types" and issubclass(kind, tuple)):
+        return [kind, *(recipe(v, arguments, storages) for v in value)]
     if value is None:
         return None
-    raise TypeError(type(value).__name__)
+    raise TypeError(kind.__name__)
 
 
-def _build(template: Any) -> Any:
-    if type(template) is tuple:
-        shape, stride, dtype = template
-        return torch.empty_strided(shape, stride, dtype=dtype, device="meta")
-    if template is None:
+def rebuild(made: Any, arguments: list[torch.Tensor] | tuple[()] = ()) -> Any:
+    """The result a ``recipe`` describes: new meta tensors, and the arguments or views of them."""
+    if type(made) is tuple:
+        tag = made[0]
+        if tag == _NEW:
+            return torch.empty_strided(made[1], made[2], dtype=made[3], device="meta")
+        argument = arguments[made[1]]
+        if tag == _SAME:
+            return argument
+        return argument.as_strided(made[2], made[3], argument.storage_offset() + made[4])
+    if made is None:
         return None
-    kind, *items = template
-    return kind(_build(item) for item in items)
+    kind, *items = made
+    return kind([rebuild(item, arguments) for item in items])
+
+
+def aliases(made: Any) -> bool:
+    """Whether a recipe returns an argument or a view of one (rebuilding it needs the arguments)."""
+    if type(made) is tuple:
+        return made[0] != _NEW
+    return made is not None and any(aliases(item) for item in made[1:])
 
 
 class MemoEntry:
@@ -137,7 +165,7 @@ class MemoEntry:
 
     def outputs(self) -> Any:
         """Fresh meta tensors of the recorded shapes, strides and dtypes, in the returned structure."""
-        return _build(self.template)
+        return rebuild(self.template)
 
 
 class Memo:
@@ -161,7 +189,7 @@ class Memo:
         if not _returns_fresh(func):
             return
         try:
-            template = _template(out)
+            template = recipe(out)  # a fresh op (``_returns_fresh``): new tensors only
         except TypeError:
             return
         if len(self._entries) >= LIMIT:

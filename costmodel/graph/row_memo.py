@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from costmodel.graph.memo import LIMIT, SEQUENCES, TENSORS, arg_key, arguments_key
+from costmodel.graph.memo import LIMIT, SEQUENCES, TENSORS, aliases, arg_key, arguments_key, rebuild, recipe
 from costmodel.graph.walk import tensors_in
 from costmodel.types import OpCall, TensorSpec
 
@@ -126,47 +126,6 @@ def row_key(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return None
 
 
-#: How a row memo entry rebuilds each output tensor: new memory of a shape, stride and dtype; an argument itself;
-#: or a view of an argument (its shape, stride, and storage offset from the argument's own).
-_NEW, _SAME, _VIEW = 0, 1, 2
-
-
-def _row_template(value: Any, metas: list[torch.Tensor], storages: list[int]) -> Any:
-    """The recipe for rebuilding a row's result from its arguments (``TypeError`` where there is none)."""
-    if isinstance(value, torch.Tensor):
-        if not value.is_meta:
-            raise TypeError("not a meta tensor")
-        storage = value.untyped_storage()._cdata
-        for index, argument in enumerate(metas):
-            if storages[index] == storage:
-                if value is argument:
-                    return (_SAME, index)
-                offset = value.storage_offset() - argument.storage_offset()
-                return (_VIEW, index, tuple(value.shape), value.stride(), offset)
-        return (_NEW, tuple(value.shape), value.stride(), value.dtype)
-    kind = type(value)
-    if kind is list or kind is tuple or (kind.__module__ == "torch.return_types" and issubclass(kind, tuple)):
-        return [kind, *(_row_template(v, metas, storages) for v in value)]
-    if value is None:
-        return None
-    raise TypeError(kind.__name__)
-
-
-def _row_build(template: Any, metas: list[torch.Tensor]) -> Any:
-    if type(template) is tuple:
-        tag = template[0]
-        if tag == _NEW:
-            return torch.empty_strided(template[1], template[2], dtype=template[3], device="meta")
-        argument = metas[template[1]]
-        if tag == _SAME:
-            return argument
-        return argument.as_strided(template[2], template[3], argument.storage_offset() + template[4])
-    if template is None:
-        return None
-    kind, *items = template
-    return kind([_row_build(item, metas) for item in items])
-
-
 def layout(tensor: torch.Tensor) -> tuple[Any, ...]:
     """A tensor's shape, stride, storage offset and dtype: all an op on meta tensors can change."""
     return (tensor.shape, tensor.stride(), tensor.storage_offset(), tensor.dtype)
@@ -187,7 +146,7 @@ class RowEntry:
         output_bytes: int,
     ) -> None:
         self.template = template
-        self.aliases = any(type(t) is tuple and t[0] != _NEW for t in _leaves(template))
+        self.aliases = aliases(template)
         self.calls = calls
         self.input_specs = tuple(TensorSpec.of(t) for t in given)
         self.output_specs = tuple(TensorSpec.of(t) for t in made)
@@ -196,13 +155,7 @@ class RowEntry:
     def outputs(self, metas: list[torch.Tensor] | None) -> Any:
         """The result rebuilt: new meta tensors, and arguments or views of them (``metas``: the arguments as
         meta tensors, needed only where ``aliases``)."""
-        return _row_build(self.template, metas or [])
-
-
-def _leaves(template: Any) -> list[Any]:
-    if type(template) is tuple or template is None:
-        return [template]
-    return [leaf for item in template[1:] for leaf in _leaves(item)]
+        return rebuild(self.template, metas or ())
 
 
 class RowMemo:
@@ -242,7 +195,7 @@ class RowMemo:
         if len(set(storages)) < len(storages):
             return None
         try:
-            template = _row_template(result, metas, storages)
+            template = recipe(result, metas, storages)
         except TypeError:
             return None
         if len(self._entries) >= LIMIT:
