@@ -31,8 +31,6 @@ import torch
 from torch import nn
 
 import costmodel
-from costmodel.graph import forget_memos
-from costmodel.rules.memo import forget_ops
 from costmodel.zoo import MODELS
 
 #: CNNs and a ViT of the zoo, timed on [batch, 3, 224, 224].
@@ -81,9 +79,8 @@ def fvcore_count(model: nn.Module, x: torch.Tensor) -> int:
 
 
 def _cold(model: nn.Module, inputs: Any) -> object:
-    """A report as a fresh process's first one would run it: the meta kernel, row, price and rule memos forgotten."""
-    forget_memos()
-    forget_ops()
+    """A report as a fresh process's first one would run it: every cache store emptied (costmodel.clear_caches)."""
+    costmodel.clear_caches()
     return costmodel.report(model, inputs)
 
 

@@ -6,6 +6,7 @@ elements; see ``costmodel.types`` for the conventions.
 
 from costmodel._version import __version__
 from costmodel.analysis import lint, report
+from costmodel.cache import CacheInfo, cache_info, clear_caches
 from costmodel.device.calibrate import calibrate
 from costmodel.device.measure import Measurement, measure
 from costmodel.device.profile import DeviceProfile
@@ -36,6 +37,7 @@ from costmodel.types import (
 
 __all__ = [
     "RULES",
+    "CacheInfo",
     "Cost",
     "CostModelError",
     "CostedGraph",
@@ -58,6 +60,8 @@ __all__ = [
     "UnsupportedOpWarning",
     "ValueDependent",
     "__version__",
+    "cache_info",
+    "clear_caches",
     "calibrate",
     "lint",
     "measure",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -27,6 +28,8 @@ from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import nn
+
+from costmodel.cache import KeyedStore
 
 __all__ = [
     "COMPUTE_KINDS",
@@ -165,8 +168,8 @@ class TensorSpec:
         found = _SPECS.get(key)
         if found is None:
             found = cls(tuple(tensor.shape), tensor.dtype)
-            if len(_SPECS) < _SPECS_LIMIT and cls is TensorSpec:
-                _SPECS[key] = found
+            if cls is TensorSpec:
+                _SPECS.put(key, found)
         return found
 
     @property
@@ -189,8 +192,9 @@ class TensorSpec:
 
 
 #: (shape, dtype) -> its one shared spec: walks meet the same few shapes thousands of times.
-_SPECS: dict[tuple[Any, torch.dtype], TensorSpec] = {}
-_SPECS_LIMIT = 100_000
+_SPECS: KeyedStore[tuple[Any, torch.dtype], TensorSpec] = KeyedStore(
+    "types.tensor_specs", "(shape, dtype) -> its one shared TensorSpec", 100_000
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,17 +203,29 @@ class OpCall:
 
     ``args`` keeps the call's positional arguments (tensors as specs, lists of
     tensors as tuples of specs, other values as given); ``outputs`` is the flat
-    tuple of tensors the op returned. ``module`` is set for module formulas.
+    tuple of tensors the op returned. A module formula's call (``target`` the
+    layer's class) holds its layer weakly (``module``), so a kept call never
+    keeps a model alive.
     """
 
     target: Any
     args: tuple[Any, ...] = ()
     outputs: tuple[TensorSpec, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    module: nn.Module | None = None
+    layer: weakref.ref[nn.Module] | None = None
 
     def __post_init__(self) -> None:
         _freeze(self, "kwargs")
+
+    @classmethod
+    def of_layer(cls, module: nn.Module, args: tuple[Any, ...], outputs: tuple[TensorSpec, ...]) -> OpCall:
+        """A module formula's call: the layer's class as target, the layer held weakly."""
+        return cls(type(module), args, outputs, _EMPTY, weakref.ref(module))
+
+    @property
+    def module(self) -> nn.Module | None:
+        """The layer of a module formula's call while it lives (``None`` for ATen calls, or once it is gone)."""
+        return self.layer() if self.layer is not None else None
 
     @property
     def inputs(self) -> tuple[TensorSpec, ...]:
@@ -312,7 +328,7 @@ class SourceLocation:
 
 @dataclass(frozen=True, slots=True)
 class NodeCost(_CostTotals):
-    """One row of the model's run with its costs: a layer's call, or a torch call a container makes (see the
+    """One node of the model's run with its costs: a layer's call, or a torch call a container makes (see the
     module docstring for units).
 
     ``extras`` holds further per-node columns that join later (measured or
@@ -621,7 +637,7 @@ class CostedGraph(_CostTotals):
     def by_module(self, depth: int = 2) -> tuple[ModuleCost, ...]:
         """Costs rolled up by module path, for every module up to ``depth`` levels deep.
 
-        The first row (path ``""``) is the whole model; rows come in graph order.
+        The first node (path ``""``) is the whole model; nodes come in graph order.
         """
         if depth < 0:
             raise ValueError(f"depth must be >= 0, got {depth}")

@@ -12,7 +12,6 @@ from torch import nn
 
 import costmodel
 from costmodel import OpKind, register_cost, unregister_cost
-from costmodel.graph import forget_memos
 from costmodel.graph.memo import signature
 from costmodel.ops import io_cost
 from costmodel.zoo import shufflenet_v2
@@ -45,7 +44,7 @@ def _same(first: costmodel.Report, second: costmodel.Report) -> None:
 
 def test_a_warm_walk_gives_the_cold_walks_report() -> None:
     model = Mixed()
-    forget_memos()
+    costmodel.clear_caches()
     cold = costmodel.report(model, (2, 4, 8, 8))
     warm = costmodel.report(model, (2, 4, 8, 8))
     _same(cold, warm)
@@ -55,7 +54,7 @@ def test_a_warm_walk_gives_the_cold_walks_report() -> None:
 
 def test_a_warm_walk_of_a_zoo_model_gives_the_cold_walks_report() -> None:
     model = shufflenet_v2(0.5)
-    forget_memos()
+    costmodel.clear_caches()
     cold = costmodel.report(model, (1, 3, 64, 64))
     _same(cold, costmodel.report(model, (1, 3, 64, 64)))
 
@@ -84,7 +83,7 @@ def test_int_and_float_scalars_are_different_signatures() -> None:
 
 
 def test_a_formula_registered_after_a_walk_prices_the_next_one() -> None:
-    """Prices are memoised per registry generation: a new registration is seen at once."""
+    """Prices are memoised until a formula is registered: a new registration is seen at once."""
 
     class Cumulative(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,29 +150,13 @@ class ValueBranch(nn.Module):
 
 def test_a_model_that_needed_values_gets_the_same_report_when_called_again() -> None:
     model = ValueBranch()
-    forget_memos()
+    costmodel.clear_caches()
     first = costmodel.report(model, (2, 4))
     again = costmodel.report(model, (2, 4))  # straight to the run on values this time
     assert first.on_values
     assert again.on_values == first.on_values
     _same(first, again)
     assert costmodel.report(model, (3, 4)).on_values  # another call: found out afresh
-
-
-def test_identity_memo_keys_on_the_object_not_its_value_and_stays_bounded() -> None:
-    from costmodel.identity_memo import IdentityMemo
-
-    memo: IdentityMemo[costmodel.TensorSpec, int] = IdentityMemo(limit=2)
-    a, b = costmodel.TensorSpec((2, 3)), costmodel.TensorSpec((2, 3))
-    assert a == b
-    assert a is not b
-    memo.put(a, 1)
-    assert memo.get(a) == 1
-    assert memo.get(b) is None  # equal, but another object
-    memo.put(b, 2)
-    memo.put(costmodel.TensorSpec((4,)), 3)  # past the limit: starts afresh
-    assert len(memo) == 1
-    assert memo.get(a) is None
 
 
 def test_the_default_dtype_is_part_of_a_signature() -> None:

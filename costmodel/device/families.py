@@ -9,11 +9,11 @@ profile prices exactly what the report counts.
 
 from __future__ import annotations
 
-import functools
 from enum import StrEnum
 
 import torch
 
+from costmodel.cache import memoize
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
 from costmodel.types import OpCost, OpKind
 
@@ -96,7 +96,7 @@ _TRANSCENDENTAL = frozenset(
 _NO_KERNEL = frozenset({OpKind.VIEW, OpKind.NONE})
 
 
-@functools.cache
+@memoize("device.mutates", "op -> whether it writes into its arguments", None)
 def _mutates(target: object) -> bool:
     """Whether an op writes into its arguments (an in-place or ``out=`` op), by its schema."""
     schema = getattr(target, "_schema", None)

@@ -3,7 +3,7 @@
 The whole model is timed as the user runs it: warm-up calls, then repeats until
 a time budget or a count is reached, each repeat synchronised on CUDA. The thread
 count is recorded. A second pass runs the model on real tensors walking the report's
-rows (``costmodel.graph.walk``) and times each row, giving a per-node column for the cost report and a
+nodes (``costmodel.graph.walk``) and times each node, giving a per-node column for the cost report and a
 run-time breakdown into the ShuffleNet V2 paper's Fig. 2 categories (conv,
 element-wise, data movement, shuffle, other). Node-by-node timing adds Python
 overhead per node, so the breakdown is given as shares of the per-node sum.
@@ -246,10 +246,10 @@ _WHOLE_PER_ROUND = 3
 
 
 class _TimedWalk(Walk):
-    """The walk whose rows are timed, each synchronised: the rows of the costed run, met by their ordinals.
+    """The walk whose nodes are timed, each synchronised: the nodes of the costed run, met by their ordinals.
 
-    A row that took in the views before it is met once per call it holds: its time in a pass is their sum.
-    ``aligned`` turns false if a row is met where the costed run had another (the run took other branches).
+    A node that took in the views before it is met once per call it holds: its time in a pass is their sum.
+    ``aligned`` turns false if a node is met where the costed run had another (the run took other branches).
     """
 
     def __init__(
@@ -267,7 +267,7 @@ class _TimedWalk(Walk):
         self.aligned = True
         self.pass_times: dict[str, float] = {}
 
-    def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def node(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         found = self.names.get(event.ordinal)
         if found is None:
             return run(*args, **kwargs)
@@ -281,7 +281,7 @@ class _TimedWalk(Walk):
         return result
 
     def end(self) -> None:
-        """File this pass's time of each row."""
+        """File this pass's time of each node."""
         if self.samples is not None:
             for name, seconds in self.pass_times.items():
                 self.samples[name].append(seconds)

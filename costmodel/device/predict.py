@@ -9,10 +9,8 @@ PyTorch runs them one after another. Records only: nothing here runs a model.
 
 from __future__ import annotations
 
-import functools
-
+from costmodel.cache import KeyedStore, memoize
 from costmodel.device.profile import DeviceProfile
-from costmodel.identity_memo import IdentityMemo
 from costmodel.types import CostedGraph, FrozenMap, NodeCost, OpCost
 
 __all__ = ["PREDICTED", "GraphTime", "predict"]
@@ -26,47 +24,47 @@ class GraphTime:
 
     The prediction column and every rule's timing read the same prices, so a
     report with a profile costs little more than one without. Entries are keyed
-    by identity and hold their op, so a key is never reused while it is kept; op
-    prices are kept per profile across analyses.
+    by identity and hold their node, so a key is never reused while it is kept (the node
+    times live as long as this object); op prices are kept per profile across analyses
+    (``device.op_seconds``).
     """
 
-    __slots__ = ("_nodes", "_ops", "device", "profile")
+    __slots__ = ("_nodes", "device", "profile")
 
     def __init__(self, profile: DeviceProfile) -> None:
         self.profile = profile
         self.device = profile.device
-        self._ops = _op_prices(profile)
-        self._nodes: IdentityMemo[NodeCost, float] = IdentityMemo()
+        self._nodes: dict[int, tuple[NodeCost, float]] = {}
 
     def op_seconds(self, op: OpCost) -> float:
         """Predicted seconds of one ATen call (priced on first use)."""
-        seconds = self._ops.get(op)
-        if seconds is None:
-            seconds = self.profile.op_seconds(op)
-            if op.call.module is None:  # a module formula's call stays out: the prices never hold a model
-                self._ops.put(op, seconds)
+        key = (id(self.profile), id(op))
+        found = _OP_SECONDS.get(key)
+        if found is not None and found[0] is self.profile and found[1] is op:
+            return found[2]
+        seconds = self.profile.op_seconds(op)
+        _OP_SECONDS.put(key, (self.profile, op, seconds))  # both kept: neither id is reused while kept
         return seconds
 
     def node_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node: its Python overhead plus its ATen calls."""
-        seconds = self._nodes.get(node)
-        if seconds is None:
-            overhead = self.profile.node_overhead.get(node.op, 0.0) if node.ops else 0.0
-            seconds = self._nodes.put(node, overhead + sum(self.op_seconds(op) for op in node.ops))
+        found = self._nodes.get(id(node))
+        if found is not None and found[0] is node:
+            return found[1]
+        overhead = self.profile.node_overhead.get(node.op, 0.0) if node.ops else 0.0
+        seconds = overhead + sum(self.op_seconds(op) for op in node.ops)
+        self._nodes[id(node)] = (node, seconds)
         return seconds
 
 
-#: Per profile: op -> predicted seconds. The walk hands out one priced op per recorded call, so a profile
-#: prices each kind of call once across analyses.
-_PRICES: IdentityMemo[DeviceProfile, IdentityMemo[OpCost, float]] = IdentityMemo(8)
+#: (profile, op) -> predicted seconds. The walk hands out one priced op per recorded call, so a profile prices
+#: each kind of call once across analyses.
+_OP_SECONDS: KeyedStore[tuple[int, int], tuple[DeviceProfile, OpCost, float]] = KeyedStore(
+    "device.op_seconds", "(profile, priced op) -> predicted seconds", scope="formulas"
+)
 
 
-def _op_prices(profile: DeviceProfile) -> IdentityMemo[OpCost, float]:
-    found = _PRICES.get(profile)
-    return found if found is not None else _PRICES.put(profile, IdentityMemo())
-
-
-@functools.lru_cache(maxsize=4096)
+@memoize("device.containers", "(module path, is a module call) -> the modules it runs in", 4096)
 def _containers(module_path: str, is_module_call: bool) -> tuple[str, ...]:
     """The modules a node runs inside, outermost first (``""`` is the model); a module call is not its own."""
     parts = module_path.split(".") if module_path else []

@@ -1,7 +1,7 @@
-"""Model -> costed graph: run the model once, eagerly, on meta tensors, recording every ATen op per row; price each row.
+"""Model -> costed graph: run the model once, eagerly, on meta tensors, recording every ATen op per node; price each.
 
 ``cost_graph`` is this layer's one entry point; ``costmodel.analysis`` builds the
-report on top of it, and ``costmodel.device.measure`` times the same rows (``walk``).
+report on top of it, and ``costmodel.device.measure`` times the same nodes (``walk``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from collections.abc import Iterator
 from torch import nn
 
 from costmodel.errors import UnsupportedInput, UnsupportedOpWarning
-from costmodel.graph import memo, row_memo
-from costmodel.graph.price import annotate, forget_prices
-from costmodel.graph.record import Recording, forget_needed_values, record
+from costmodel.graph.price import annotate
+from costmodel.graph.record import Recording, record
 from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.walk import Structure
 from costmodel.types import CostedGraph, ModelInputs, SourceLocation
 
-__all__ = ["Recording", "cost_graph", "forget_memos", "gc_paused"]
+__all__ = ["Recording", "cost_graph", "gc_paused"]
 
 
 @contextlib.contextmanager
@@ -37,20 +36,11 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def forget_memos() -> None:
-    """Forget the memoised meta kernel results, rows and prices, and which models needed values: the next walk
-    runs cold, as in a fresh process."""
-    memo.clear()
-    row_memo.ROWS.clear()
-    forget_prices()
-    forget_needed_values()
-
-
 def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[CostedGraph, Recording]:
-    """Run ``model`` on meta tensors of ``inputs`` (on example values where values decide) and cost every row.
+    """Run ``model`` on meta tensors of ``inputs`` (on example values where values decide) and cost every node.
 
     Returns:
-        The costed graph and the recording it was made from (each row's event ordinal: where a later run
+        The costed graph and the recording it was made from (each node's event ordinal: where a later run
         of the model meets it).
 
     Raises:

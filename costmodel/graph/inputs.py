@@ -11,7 +11,6 @@ dtype if it has none); a ``TensorSpec`` or an example tensor keeps its own.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import itertools
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from costmodel.cache import memoize
 from costmodel.errors import UnsupportedInput
 from costmodel.types import ModelInputs, TensorSpec
 
@@ -160,7 +160,7 @@ def example_tensors(
     return made
 
 
-@functools.lru_cache(maxsize=256)
+@memoize("graph.forward_parameters", "forward function -> its parameters", 256)
 def _parameters(function: Any, method: bool) -> list[inspect.Parameter]:
     """A ``forward`` function's parameters, the instance left out of a method's (read through decorators'
     ``__wrapped__``, once per function)."""

@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
+from costmodel.cache import KeyedStore
 from costmodel.types import OpCall
 
 __all__ = [
-    "LIMIT",
     "MEMO",
     "SEQUENCES",
     "TENSORS",
@@ -35,13 +35,8 @@ __all__ = [
     "MemoEntry",
     "arg_key",
     "arguments_key",
-    "clear",
     "signature",
 ]
-
-#: Entries kept at most; past it the memo starts afresh (a bound on memory, not a policy: a model has a few
-#: hundred signatures, each entry well under a kilobyte).
-LIMIT = 20_000
 
 _SCALARS = frozenset(
     {int, float, bool, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.memory_format, torch.layout}
@@ -90,7 +85,7 @@ def signature(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 #: id(op) -> whether its outputs are fresh (ops live as long as the process; their ``__hash__`` is Python code).
-_FRESH: dict[int, bool] = {}
+_FRESH: KeyedStore[int, bool] = KeyedStore("graph.fresh_outputs", "op -> whether its outputs are always new memory")
 
 
 def _returns_fresh(func: Any) -> bool:
@@ -98,8 +93,7 @@ def _returns_fresh(func: Any) -> bool:
     found = _FRESH.get(id(func))
     if found is None:
         schema = func._schema
-        found = not schema.is_mutable and all(r.alias_info is None for r in schema.returns)
-        _FRESH[id(func)] = found
+        found = _FRESH.put(id(func), not schema.is_mutable and all(r.alias_info is None for r in schema.returns))
     return found
 
 
@@ -169,16 +163,25 @@ class MemoEntry:
 
 
 class Memo:
-    """The process-wide memo of meta kernel results and recorded calls (bounded dicts)."""
+    """The process-wide memo of meta kernel results and recorded calls (two stores of ``costmodel.cache``)."""
 
     def __init__(self) -> None:
-        self._entries: dict[Any, MemoEntry] = {}
-        self._calls: dict[Any, OpCall] = {}  # calls that still ran (views, in place, on values): records only
+        self._entries: KeyedStore[Any, MemoEntry] = KeyedStore(
+            "graph.meta_kernels", "op signature -> its outputs' recipe and recorded call"
+        )
+        #: Calls that still ran (views, in place, on values): records only.
+        self._calls: KeyedStore[Any, OpCall] = KeyedStore(
+            "graph.recorded_calls", "op signature -> the recorded call of an op that runs each time"
+        )
 
     @staticmethod
     def fresh(func: Any) -> bool:
         """Whether ``func``'s outputs are always new memory (only those are rebuilt from a memo entry)."""
         return _returns_fresh(func)
+
+    def bypass(self, reason: str) -> None:
+        """Count a call that could not be looked up, by reason."""
+        self._entries.bypass(reason)
 
     def get(self, key: Any) -> MemoEntry | None:
         """The entry for a signature, if one was kept."""
@@ -191,25 +194,21 @@ class Memo:
         try:
             template = recipe(out)  # a fresh op (``_returns_fresh``): new tensors only
         except TypeError:
+            self._entries.bypass("result is not meta tensors")
             return
-        if len(self._entries) >= LIMIT:
-            self._entries.clear()
-        self._entries[key] = MemoEntry(template, call)
+        self._entries.put(key, MemoEntry(template, call))
 
     def recorded_call(self, key: Any, make: Callable[[], OpCall], outputs: tuple[Any, ...]) -> OpCall:
         """The recorded call of an op that ran for real (on values, or a view or in-place op on meta): the one
         kept for ``key`` if its outputs are ``outputs`` (a shape may depend on values, so they are compared),
         else ``make()``, kept."""
         if key is None:
+            self._calls.bypass("unhashable argument")
             return make()
         found = self._calls.get(key)
         if found is not None and found.outputs == outputs:
             return found
-        call = make()
-        if len(self._calls) >= LIMIT:
-            self._calls.clear()
-        self._calls[key] = call
-        return call
+        return self._calls.put(key, make())
 
     def clear(self) -> None:
         """Forget every entry."""
@@ -222,8 +221,3 @@ class Memo:
 
 #: The one memo of the process.
 MEMO = Memo()
-
-
-def clear() -> None:
-    """Forget every memoised result (for timing a cold walk, and for tests)."""
-    MEMO.clear()

@@ -1,4 +1,4 @@
-"""Turn recorded ATen calls into per-row costs (``NodeCost`` records in the order the rows ran).
+"""Turn recorded ATen calls into per-node costs (``NodeCost`` records in the order the nodes ran).
 
 Each op call is priced by its registry formula. An op without one is still
 listed on its node, its MAC estimated as inputs read plus outputs written, its
@@ -12,13 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from costmodel.graph.record import NodeRecord
+from costmodel.cache import IdentityStore
+from costmodel.graph.record import RecordedNode
 from costmodel.graph.walk import Structure
-from costmodel.identity_memo import IdentityMemo
-from costmodel.ops import generation, io_cost, lookup
+from costmodel.ops import io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, Shape, SourceLocation, TensorSpec
 
-__all__ = ["PricedNodes", "annotate", "forget_prices", "price"]
+__all__ = ["PricedNodes", "annotate", "price"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,56 +30,43 @@ class PricedNodes:
     unused_parameters: tuple[str, ...]
 
 
-#: call -> (registry generation, its price). Recorded calls repeat (the meta memo hands out one ``OpCall``
-#: per signature), so each is priced once while the registry stays as it is.
-_PRICED: IdentityMemo[OpCall, tuple[int, OpCost]] = IdentityMemo()
+#: call -> its price. Recorded calls repeat (the meta memo hands out one ``OpCall`` per signature), so each is
+#: priced once while the formulas stay as they are.
+_PRICED: IdentityStore[OpCall, OpCost] = IdentityStore("graph.op_price", "recorded call -> its cost", scope="formulas")
 
 
 def price(call: OpCall) -> OpCost:
     """Cost one op call with its registered formula (or mark it unsupported)."""
     found = _PRICED.get(call)
-    now = generation()
-    if found is not None and found[0] == now:
-        return found[1]
-    priced = _price(call)
-    if call.module is None:  # a module formula's call is kept nowhere, so the memo never holds a model
-        _PRICED.put(call, (now, priced))
-    return priced
+    if found is not None:
+        return found
+    return _PRICED.put(call, _price(call))
 
 
-#: A row's calls (one tuple for every row from the row memo) -> (registry generation, their prices, the row's
-#: kind, its summed cost, the targets of its unsupported calls).
-_ROW_PRICES: IdentityMemo[tuple[OpCall, ...], tuple[int, tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]] = (
-    IdentityMemo()
+#: A node's calls (one tuple for every node from the node memo) -> (their prices, the node's kind, its summed
+#: cost, the targets of its unsupported calls).
+_NODE_PRICES: IdentityStore[tuple[OpCall, ...], tuple[tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]] = (
+    IdentityStore("graph.node_price", "a node's calls -> their costs, kind and sum", scope="formulas")
 )
-#: Specs (one tuple for every row from the row memo) -> their shapes.
-_SHAPES: IdentityMemo[tuple[TensorSpec, ...], tuple[Shape, ...]] = IdentityMemo()
+#: Specs (one tuple for every node from the node memo) -> their shapes.
+_SHAPES: IdentityStore[tuple[TensorSpec, ...], tuple[Shape, ...]] = IdentityStore(
+    "graph.shapes", "a node's tensor specs -> their shapes"
+)
 
 
-def forget_prices() -> None:
-    """Forget every memoised price (for timing a cold walk)."""
-    _PRICED.clear()
-    _ROW_PRICES.clear()
-    _SHAPES.clear()
-
-
-def _row_prices(calls: tuple[OpCall, ...]) -> tuple[int, tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]:
-    """A row's prices, kind, summed cost and unsupported targets, once per calls tuple and registry generation."""
-    found = _ROW_PRICES.get(calls)
-    now = generation()
-    if found is not None and found[0] == now:
+def _node_prices(calls: tuple[OpCall, ...]) -> tuple[tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]:
+    """A node's prices, kind, summed cost and unsupported targets, once per calls tuple and formulas."""
+    found = _NODE_PRICES.get(calls)
+    if found is not None:
         return found
     ops = tuple(price(call) for call in calls)
     priced = (
-        now,
         ops,
         _main_kind(ops),
         ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
         tuple(str(op.call.target) for op in ops if not op.supported),
     )
-    if not any(call.module is not None for call in calls):  # a module formula's call holds its model: not kept
-        _ROW_PRICES.put(calls, priced)
-    return priced
+    return _NODE_PRICES.put(calls, priced)
 
 
 def _shapes(specs: tuple[TensorSpec, ...]) -> tuple[Shape, ...]:
@@ -106,15 +93,15 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
 
 
 def annotate(
-    records: Sequence[NodeRecord], structure: Structure, definition: Callable[[str], SourceLocation | None]
+    records: Sequence[RecordedNode], structure: Structure, definition: Callable[[str], SourceLocation | None]
 ) -> PricedNodes:
-    """Price every recorded row and tally unsupported ops and unused parameters; a layer's row gets the line that
+    """Price every recorded node and tally unsupported ops and unused parameters; a layer's node gets the line that
     built it (``definition`` of its path)."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
     nodes: list[NodeCost] = []
     for rec in records:
-        _, ops, kind, cost, missing = _row_prices(rec.calls)
+        ops, kind, cost, missing = _node_prices(rec.calls)
         if missing:
             unsupported.update(missing)
         params = frozen = 0

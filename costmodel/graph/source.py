@@ -1,6 +1,6 @@
 """Source locations: the user's line that created a graph node, and the line that built a layer.
 
-Call sites come from a cheap stack walk while a row runs (torch.fx's own
+Call sites come from a cheap stack walk while a node runs (torch.fx's own
 ``record_stack_traces`` costs ~80x more). Definition sites are found by reading
 the ``__init__`` of the nearest user-defined parent for ``self.<name> = ...``, so
 a finding on ``stages.0.branch2.0.0`` points at ``self.branch2 = ...``.
@@ -8,7 +8,6 @@ a finding on ``stages.0.branch2.0.0`` points at ``self.branch2 = ...``.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import linecache
 import os
@@ -19,6 +18,7 @@ import types
 import torch
 from torch import nn
 
+from costmodel.cache import KeyedStore, memoize
 from costmodel.types import SourceLocation
 
 __all__ = ["call_site", "class_site", "definition_site"]
@@ -33,16 +33,20 @@ def _is_library_file(filename: str) -> bool:
     return filename.startswith(_TORCH_DIR) or (filename.startswith(_OWN_DIR) and not filename.startswith(_ZOO_DIR))
 
 
-@functools.lru_cache(maxsize=8192)
+@memoize("source.positions", "code object -> its instruction positions", 8192)
 def _positions(code: types.CodeType) -> tuple[tuple[int | None, ...], ...]:
     """A code object's instruction positions, read once (``co_positions`` is an iterator from the start)."""
     return tuple(code.co_positions())
 
 
-#: code -> whether it is torch's or costmodel's own (a plain dict: cheaper than an lru_cache call per frame).
-_LIBRARY_CODE: dict[types.CodeType, bool] = {}
+#: code -> whether it is torch's or costmodel's own (read per frame: ``call_site`` reads its entries directly).
+_LIBRARY_CODE: KeyedStore[types.CodeType, bool] = KeyedStore(
+    "source.library_code", "code object -> whether it is torch's or costmodel's own"
+)
 #: (code, instruction offset) -> its location: a line run again (a layer of a repeated block) is looked up once.
-_SITES: dict[tuple[types.CodeType, int], SourceLocation] = {}
+_SITES: KeyedStore[tuple[types.CodeType, int], SourceLocation] = KeyedStore(
+    "source.call_sites", "(code, instruction) -> the user's line", 65536
+)
 
 
 def call_site(skip: int = 1) -> SourceLocation | None:
@@ -51,15 +55,20 @@ def call_site(skip: int = 1) -> SourceLocation | None:
     ``skip`` frames above the caller are passed over unread (they are known to be library frames).
     """
     frame = sys._getframe(skip + 1)
-    library = _LIBRARY_CODE
+    library = _LIBRARY_CODE.entries
+    read = 0
     while frame is not None:
         code = frame.f_code
         found = library.get(code)
+        read += 1
         if found is None:
-            found = library[code] = _is_library_file(code.co_filename)
+            _LIBRARY_CODE.misses += 1
+            read -= 1
+            found = _LIBRARY_CODE.put(code, _is_library_file(code.co_filename))
         if not found:
             break
         frame = frame.f_back
+    _LIBRARY_CODE.hits += read
     if frame is None:
         return None
     code = frame.f_code
@@ -71,9 +80,7 @@ def call_site(skip: int = 1) -> SourceLocation | None:
         position = positions[index] if index < len(positions) else None
         line = frame.f_lineno
         column = (position[2] or 0) + 1 if position and position[0] == line else 1
-        found = SourceLocation(code.co_filename, line, column)
-        if len(_SITES) < 65536:
-            _SITES[key] = found
+        found = _SITES.put(key, SourceLocation(code.co_filename, line, column))
     return found
 
 
@@ -92,7 +99,7 @@ def _class_line(cls: type) -> tuple[str, int] | None:
     return None
 
 
-@functools.lru_cache(maxsize=512)
+@memoize("source.class_site", "class -> the line that defines it", 512)
 def class_site(cls: type) -> SourceLocation | None:
     """Where a class is defined (``None`` for torch's own classes and unreadable sources)."""
     if cls.__module__.startswith("torch.") or cls.__module__ == "torch":
@@ -115,7 +122,7 @@ def class_site(cls: type) -> SourceLocation | None:
 _SELF_ASSIGNMENT = re.compile(r"\bself\.(\w+)\s*(?::[^=]+)?=(?!=)")
 
 
-@functools.lru_cache(maxsize=512)
+@memoize("source.init_assignments", "class -> its __init__ assignment lines", 512)
 def _init_assignments(cls: type) -> dict[str, SourceLocation]:
     """Each attribute's first ``self.<name> = ...`` line in the class's own ``__init__`` (none for torch's files or
     an unreadable source). The lines are those of the method's code (its first to its last), read from the file
@@ -133,7 +140,7 @@ def _init_assignments(cls: type) -> dict[str, SourceLocation]:
     return found
 
 
-@functools.lru_cache(maxsize=4096)
+@memoize("source.assignment", "(class, attribute) -> the line that sets it", 4096)
 def _assignment(cls: type, attr: str) -> SourceLocation | None:
     for klass in cls.__mro__:
         found = _init_assignments(klass).get(attr)

@@ -1,4 +1,4 @@
-"""One eager run of a model, met as rows: each layer call, and each torch call a container makes.
+"""One eager run of a model, met as nodes: each layer call, and each torch call a container makes.
 
 The model runs as Python runs it, so any control flow works, with ``nn.Module.__call__``
 replaced for the run (torch.fx replaces it the same way while it traces) and a
@@ -6,19 +6,19 @@ replaced for the run (torch.fx replaces it the same way while it traces) and a
 
 * a call of a module with no child modules (a layer: ``Conv2d``, ``LSTM``, a user's
   ``ChannelShuffle``, GPT-2's ``Conv1D``), or of a class with a registered cost formula, is
-  one row (``call_module``): what it runs inside belongs to it. The model itself is walked
-  into unless it is one of torch's layers (a report of one row would say nothing);
+  one node (``call_module``): what it runs inside belongs to it. The model itself is walked
+  into unless it is one of torch's layers (a report of one node would say nothing);
 * a module with children (a container: ``Sequential``, a ShuffleNet unit, a transformer
   layer) is walked into: each torch function or tensor method it calls (``torch.cat``,
-  ``x.view``, ``F.relu6``, ``x + y``) is one row (``call_function`` / ``call_method``);
+  ``x.view``, ``F.relu6``, ``x + y``) is one node (``call_function`` / ``call_method``);
 * a Python function that is a whole layer in disguise (``F.multi_head_attention_forward``)
-  is one call, but its ATen calls are split into rows by their big ops, so attention shows
+  is one call, but its ATen calls are split into nodes by their big ops, so attention shows
   its projections and its core.
 
 Hooks are not called during the walk (as in torch.fx): the user's hooks never see its
 tensors. Every event (a module call, a container's torch call) has an ordinal, so a later
 run of the same model on the same inputs (``measure``'s node-by-node pass) meets the same
-rows in the same order. Subclasses say what a row does: ``record`` records its ATen calls,
+nodes in the same order. Subclasses say what a node does: ``record`` records its ATen calls,
 ``measure`` times it.
 """
 
@@ -35,11 +35,12 @@ from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
+from costmodel.cache import KeyedStore
 from costmodel.ops import lookup
 
 __all__ = ["Event", "Structure", "Walk", "inference", "is_layer", "one_line", "tensors_in"]
 
-#: Python functions that are layers in disguise: their ATen calls split into rows by their big ops (attention's
+#: Python functions that are layers in disguise: their ATen calls split into nodes by their big ops (attention's
 #: projections and core). Their own first line hands the call back to the mode, so they cannot be walked into.
 _SPLIT_BY_BIG_OPS = frozenset({F.multi_head_attention_forward})
 
@@ -58,11 +59,11 @@ _OPERATORS = frozenset(
 
 
 class Event(NamedTuple):
-    """One row as the walk meets it, before it runs.
+    """One node as the walk meets it, before it runs.
 
     ``op`` is ``call_module`` (a layer's call), ``call_function`` or ``call_method`` (a
-    container's torch call); ``target`` is what the row shows (the layer's class, ``cat``,
-    ``.view``); ``stem`` is the row's name before it is made unique; ``path`` is the
+    container's torch call); ``target`` is what the node shows (the layer's class, ``cat``,
+    ``.view``); ``stem`` is the node's name before it is made unique; ``path`` is the
     layer's path, or the path of the container that makes the torch call.
     """
 
@@ -73,7 +74,7 @@ class Event(NamedTuple):
     path: str
     module: nn.Module
     formula: bool = False
-    #: The row's ATen calls are to be split into rows by their big ops (see ``_SPLIT_BY_BIG_OPS``).
+    #: The node's ATen calls are to be split into nodes by their big ops (see ``_SPLIT_BY_BIG_OPS``).
     split: bool = False
 
 
@@ -101,7 +102,7 @@ def _collect(value: Any, found: list[torch.Tensor]) -> None:
 
 
 def is_layer(module: nn.Module, root: bool = False) -> bool:
-    """Whether a module's call is one row: its class has a cost formula, or it has no child modules (the
+    """Whether a module's call is one node: its class has a cost formula, or it has no child modules (the
     model itself only if it is one of torch's layers: a user's childless model is walked into)."""
     if lookup(type(module)) is not None:
         return True
@@ -163,7 +164,9 @@ def inference(model: nn.Module, modules: Iterable[nn.Module] | None = None) -> I
             m.training = True
 
 
-_NAMES: dict[Any, tuple[str, str, str]] = {}
+_NAMES: KeyedStore[Any, tuple[str, str, str]] = KeyedStore(
+    "graph.function_names", "torch function -> its (op, target, stem) names", 4096
+)
 
 
 def _function_name(func: Any) -> tuple[str, str, str]:
@@ -183,9 +186,7 @@ def _function_name(func: Any) -> tuple[str, str, str]:
         found = ("call_method", f".{plain}", plain)
     else:
         found = ("call_function", plain, plain)
-    if len(_NAMES) < 4096:
-        _NAMES[func] = found
-    return found
+    return _NAMES.put(func, found)
 
 
 #: Tensor metadata that is read, never computed: reading it dispatches no op, so it is no event of the walk.
@@ -256,11 +257,11 @@ def _call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
 
 
 class Walk:
-    """Runs a model once with its rows handed to ``row`` (see the module docstring).
+    """Runs a model once with its nodes handed to ``node`` (see the module docstring).
 
-    ``structure`` holds the model's modules and their paths. Subclasses implement ``row``; ``failed``
+    ``structure`` holds the model's modules and their paths. Subclasses implement ``node``; ``failed``
     describes where an exception was raised. A module the model does not hold (made in ``forward``) runs as
-    plain Python inside the row or container that calls it.
+    plain Python inside the node or container that calls it.
     """
 
     def __init__(self, model: nn.Module, structure: Structure) -> None:
@@ -270,22 +271,22 @@ class Walk:
         self.ordinal = 0
         #: (path, module) of each container call under way, innermost last.
         self.containers: list[tuple[str, nn.Module]] = []
-        self.in_row = False
-        #: (what, module, arguments) of the innermost row or container an exception left, until a call returns.
+        self.in_node = False
+        #: (what, module, arguments) of the innermost node or container an exception left, until a call returns.
         self.failed: tuple[str, nn.Module | None, Any] | None = None
 
     # -- what a subclass says ------------------------------------------------------------------------
-    def row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Run one row: ``run(*args, **kwargs)``. Torch function handling is off while it runs."""
+    def node(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run one node: ``run(*args, **kwargs)``. Torch function handling is off while it runs."""
         return run(*args, **kwargs)
 
-    def between_rows(self) -> None:
-        """Called before each row, after each container call (at the caller's level), and at the end of the run
+    def between_nodes(self) -> None:
+        """Called before each node, after each container call (at the caller's level), and at the end of the run
         (with no container under way)."""
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self, args: Iterable[Any], kwargs: dict[str, Any]) -> Any:
-        """Call the model on ``args`` and ``kwargs`` as its users call it, walking its rows."""
+        """Call the model on ``args`` and ``kwargs`` as its users call it, walking its nodes."""
         if getattr(_ACTIVE, "walk", None) is not None:
             raise RuntimeError("a costmodel walk is already under way on this thread")
         replaced = _patch(dict.fromkeys(type(module) for _, module in self.structure.modules))
@@ -297,15 +298,15 @@ class Walk:
             _ACTIVE.walk = None
             _unpatch(replaced)
         self.containers.clear()
-        self.between_rows()
+        self.between_nodes()
         return result
 
     def _module(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.in_row:  # a module called inside a row: part of that row, its hooks not called
+        if self.in_node:  # a module called inside a node: part of that node, its hooks not called
             return module.forward(*args, **kwargs)
         path = self.paths.get(id(module))
         self.ordinal += 1
-        if path is None:  # made on the fly in forward: a row of the container that calls it
+        if path is None:  # made on the fly in forward: a node of the container that calls it
             outer = self.containers[-1][0] if self.containers else ""
             name = type(module).__name__
             event = Event(self.ordinal, "call_function", name, name.lower(), outer, module)
@@ -330,12 +331,12 @@ class Walk:
             raise
         finally:
             self.containers.pop()
-            self.between_rows()
+            self.between_nodes()
         self.failed = None
         return result
 
     def _function(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.in_row:  # our own bookkeeping, or a torch call made by a row: not a row
+        if self.in_node:  # our own bookkeeping, or a torch call made by a node: not a node
             return func(*args, **kwargs)
         self.ordinal += 1
         path, container = self.containers[-1] if self.containers else ("", self.model)
@@ -344,18 +345,18 @@ class Walk:
         return self._row(event, func, args, kwargs)
 
     def _row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        self.between_rows()
-        self.in_row = True
+        self.between_nodes()
+        self.in_node = True
         try:
             with torch._C.DisableTorchFunction():
-                result = self.row(event, run, args, kwargs)
+                result = self.node(event, run, args, kwargs)
         except Exception:
             if self.failed is None:
                 self.failed = (_row_description(event), event.module if event.op == "call_module" else None,
                                (args, kwargs))  # fmt: skip
             raise
         finally:
-            self.in_row = False
+            self.in_node = False
         self.failed = None
         return result
 

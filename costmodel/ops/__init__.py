@@ -5,6 +5,6 @@ with ``costmodel.register_cost``.
 """
 
 from costmodel.ops import conv, data, elementwise, matmul, norm, pool  # noqa: F401 - registers formulas
-from costmodel.ops.registry import REGISTRY, Formula, generation, io_cost, lookup, register_cost, unregister_cost
+from costmodel.ops.registry import REGISTRY, Formula, io_cost, lookup, register_cost, unregister_cost
 
-__all__ = ["REGISTRY", "Formula", "generation", "io_cost", "lookup", "register_cost", "unregister_cost"]
+__all__ = ["REGISTRY", "Formula", "io_cost", "lookup", "register_cost", "unregister_cost"]

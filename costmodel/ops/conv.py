@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from costmodel.identity_memo import IdentityMemo
+from costmodel.cache import IdentityStore
 from costmodel.ops.registry import io_cost, register_cost
 from costmodel.types import Cost, OpCall, OpKind, TensorSpec
 
@@ -26,7 +26,9 @@ CONVOLUTIONS = (aten.convolution, aten._convolution)
 
 
 #: call -> its arguments read: see ``ConvArgs.from_call``.
-_READ: IdentityMemo[OpCall, ConvArgs] = IdentityMemo(20_000)
+_READ: IdentityStore[OpCall, ConvArgs] = IdentityStore(
+    "ops.conv_args", "recorded convolution call -> its arguments read"
+)
 
 
 @dataclass(frozen=True, slots=True)

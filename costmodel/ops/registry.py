@@ -20,13 +20,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from costmodel.cache import IdentityStore, clear_scope
 from costmodel.errors import DuplicateRegistration
 from costmodel.types import Cost, OpCall, OpKind, TensorSpec
 
 __all__ = [
     "REGISTRY",
     "Formula",
-    "generation",
     "io_cost",
     "lookup",
     "register_cost",
@@ -49,12 +49,6 @@ class Formula:
 
 #: The one registry: op packet or module class -> formula.
 REGISTRY: dict[Any, Formula] = {}
-_generation = [0]  # bumped on every change, so memoised prices know when they are stale
-
-
-def generation() -> int:
-    """How many times the registry has changed: a memo of priced calls is valid while this stays the same."""
-    return _generation[0]
 
 
 def _check_key(target: object) -> None:
@@ -99,8 +93,7 @@ def register_cost(
                     f"({REGISTRY[target].fn.__qualname__}); pass override=True to replace it"
                 )
             REGISTRY[target] = Formula(fn, op_kind)
-            _generation[0] += 1
-            _FOUND.clear()
+            clear_scope("formulas")
         return fn
 
     return decorate
@@ -109,8 +102,7 @@ def register_cost(
 def unregister_cost(target: Any) -> None:
     """Remove a registration (for tests and for users replacing a formula)."""
     del REGISTRY[target]
-    _generation[0] += 1
-    _FOUND.clear()
+    clear_scope("formulas")
 
 
 def _free(call: OpCall) -> Cost:
@@ -128,18 +120,20 @@ _NONE = Formula(_free, OpKind.NONE)
 _POINTWISE = Formula(_elementwise, OpKind.ELEMENTWISE)
 
 
-#: id(target) -> (target, its formula or ``None``), found once per registry state: emptied on every registration.
-#: Keyed by identity: an op overload's ``__hash__`` is Python code, paid on every lookup by value. The entry keeps
-#: its target, so an id is never reused while it is kept.
-_FOUND: dict[int, tuple[Any, Formula | None]] = {}
+#: target -> its formula or ``None``, found once per registry state. Keyed by identity: an op overload's
+#: ``__hash__`` is Python code, paid on every lookup by value.
+_FOUND: IdentityStore[Any, Formula | None] = IdentityStore(
+    "ops.formula_of", "op overload or module class -> its formula", scope="formulas"
+)
+_UNSEEN = object()
 
 
 def lookup(target: Any) -> Formula | None:
     """The formula for an ATen op overload or a module class, or ``None`` if unsupported (cached per target)."""
-    found = _FOUND.get(id(target))
-    if found is None or found[0] is not target:
-        found = _FOUND[id(target)] = (target, _find(target))
-    return found[1]
+    found = _FOUND.get(target, _UNSEEN)
+    if found is _UNSEEN:
+        found = _FOUND.put(target, _find(target))
+    return found
 
 
 def _find(target: Any) -> Formula | None:

@@ -35,7 +35,7 @@ class Block:
 
 
 #: Each graph's blocks: the rules that read blocks (G3, G4) run one after the other on one graph.
-_BLOCKS = per_check(8)
+_BLOCKS = per_check("blocks", "graph -> its blocks")
 
 
 def blocks(graph: CostedGraph) -> tuple[Block, ...]:

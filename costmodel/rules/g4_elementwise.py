@@ -59,8 +59,8 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
 
 
 #: Per node's ops: (batch norm MAC left out, depthwise?, its element-wise ops, their ATen names).
-_PARTS = per_ops()
-_PARTS_WITH_BATCHNORM = per_ops()
+_PARTS = per_ops("elementwise_parts", "a node's ops -> its element-wise parts (batch norm left out)")
+_PARTS_WITH_BATCHNORM = per_ops("elementwise_parts_bn", "a node's ops -> its element-wise parts (batch norm in)")
 
 
 def _node_parts(node: NodeCost, count_batchnorm: bool) -> tuple[int, bool, list[OpCost], list[str]]:

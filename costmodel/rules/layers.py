@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from costmodel.cache import memoize
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs, convolution
 from costmodel.rules.memo import per_check, per_ops
 from costmodel.types import CostedGraph, NodeCost, OpCost, OpKind, SourceLocation, TensorSpec
@@ -77,7 +77,7 @@ class ConvLayer:
         return {"c_in": self.c1, "c_out": self.c2, "groups": self.args.groups, "kernel_area": self.args.kernel_area}
 
 
-@functools.lru_cache(maxsize=1024)
+@memoize("rules.conv_variant", "a conv and new widths -> the variant's cost", 1024)
 def _variant(a: ConvArgs, c_in: int, c_out: int, groups: int) -> OpCost:
     """Built once per distinct layer: repeated blocks ask for the same replacement (and its price is cached)."""
     batch, spatial_in, spatial_out = a.input.shape[0], a.input.shape[2:], a.output.shape[2:]
@@ -101,7 +101,7 @@ def _convolutions(node: NodeCost) -> Iterator[ConvLayer]:
 
 
 #: Each graph's convolutions, found once per check (G1 and G2 both read them).
-_CONV_LAYERS = per_check(8)
+_CONV_LAYERS = per_check("conv_layers", "graph -> its convolutions")
 
 
 def conv_layers(graph: CostedGraph) -> tuple[ConvLayer, ...]:
@@ -112,7 +112,7 @@ def conv_layers(graph: CostedGraph) -> tuple[ConvLayer, ...]:
     return found
 
 
-_DEPTHWISE = per_ops()
+_DEPTHWISE = per_ops("depthwise", "a node's ops -> whether it is a depthwise conv")
 
 
 def is_depthwise(node: NodeCost) -> bool:

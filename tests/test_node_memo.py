@@ -13,12 +13,12 @@ from torch import nn
 from torch.nn import functional as F
 
 import costmodel
-from costmodel.graph import forget_memos, row_memo
+from costmodel.graph import node_memo
 from tests.conftest import torch_flop_counter_macs
 
 
 def _every_row_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(row_memo.ROWS, "get", lambda key: None)
+    monkeypatch.setattr(node_memo.NODES, "get", lambda key: None)
 
 
 def _rows(report: costmodel.Report) -> list[tuple[object, ...]]:
@@ -58,7 +58,7 @@ class Stack(nn.Module):
 
 def test_repeated_blocks_get_the_report_of_a_walk_that_runs_every_row(monkeypatch: pytest.MonkeyPatch) -> None:
     model = Stack()
-    forget_memos()
+    costmodel.clear_caches()
     first = costmodel.report(model, (3, 8))  # blocks 2-4 meet block 1's rows in the memo
     second = costmodel.report(model, (3, 8))  # every row from the memo
     with monkeypatch.context() as patch:
@@ -83,7 +83,7 @@ def test_a_view_from_the_memo_is_a_view_of_the_argument() -> None:
 
 def _as_a_librarys(monkeypatch: pytest.MonkeyPatch, cls: type) -> None:
     """Treat a class of this file as an installed library's, whose layers' rows are memoised."""
-    monkeypatch.setitem(row_memo._ORIGINS, cls, "library")
+    monkeypatch.setitem(node_memo._ORIGINS.entries, cls, "library")
 
 
 class Scaled(nn.Module):
@@ -255,7 +255,7 @@ def test_a_transformer_gets_the_report_of_a_walk_that_runs_every_row(
     transformers_cases = pytest.importorskip("tests.test_transformers").CASES
     build, inputs = transformers_cases[name]
     model = build("sdpa").eval()
-    forget_memos()
+    costmodel.clear_caches()
     cold = costmodel.report(model, inputs())  # later layers meet the first one's rows in the memo
     warm = costmodel.report(model, inputs())
     with monkeypatch.context() as patch:

@@ -1,16 +1,16 @@
-"""Memoised rows: a row (a layer's call, a container's torch call) run once per signature, like the meta kernels.
+"""Memoised nodes: a node (a layer's call, a container's torch call) run once per signature, like the meta kernels.
 
-A row that runs again on arguments of the same metadata, by the same torch function or by
+A node that runs again on arguments of the same metadata, by the same torch function or by
 a layer of the same class and state (torch's or an installed library's class: a user's own
 layer always runs), gets its result rebuilt and its recorded ATen calls without running:
 new meta tensors of the recorded shapes, strides and dtypes, and arguments or views of
-them where the row returned those. The key holds what the row's calls can depend on: the
+them where the node returned those. The key holds what the node's calls can depend on: the
 function (or the layer's class, attributes and weights' metadata), every argument's
 metadata and non-tensor value, which arguments hold real values, the default dtype and
-which attention kernels are enabled. A row whose ops read real values (a mask's, token
+which attention kernels are enabled. A node whose ops read real values (a mask's, token
 ids') is never kept: what it does may depend on them; nor is a layer's call that changed
 the layer's attributes. A transformer's second layer, and any report of a model reported
-before, is then recorded at the cost of a lookup per row.
+before, is then recorded at the cost of a lookup per node.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from typing import Any
 
 import torch
 
-from costmodel.graph.memo import LIMIT, SEQUENCES, TENSORS, aliases, arg_key, arguments_key, rebuild, recipe
+from costmodel.cache import KeyedStore
+from costmodel.graph.memo import SEQUENCES, TENSORS, aliases, arg_key, arguments_key, rebuild, recipe
 from costmodel.graph.walk import tensors_in
 from costmodel.types import OpCall, TensorSpec
 
-__all__ = ["ROWS", "RowEntry", "RowMemo", "layout", "module_key", "row_key"]
+__all__ = ["NODES", "NodeEntry", "NodeMemo", "layout", "module_key", "node_key"]
 
 
 def _global_state() -> tuple[Any, ...]:
@@ -48,7 +49,7 @@ _FUNCTIONS = frozenset({types.FunctionType, types.BuiltinFunctionType})
 
 def module_key(module: torch.nn.Module) -> Any:
     """What a layer's call depends on besides its arguments: its class, its attributes, and the metadata of its
-    parameters and floating buffers. ``None`` where the layer's rows are not memoised:
+    parameters and floating buffers. ``None`` where the layer's nodes are not memoised:
 
     - a class of the user's own code (not torch's, not an installed library's): its ``forward`` may read what
       its attributes do not show (a global flag, a class attribute set between reports);
@@ -59,7 +60,7 @@ def module_key(module: torch.nn.Module) -> Any:
     cls = type(module)
     origin = _ORIGINS.get(cls)
     if origin is None:
-        origin = _ORIGINS[cls] = _origin(cls)
+        origin = _ORIGINS.put(cls, _origin(cls))
     if origin is _USER:
         return None
     torchs = origin is _TORCH
@@ -81,7 +82,7 @@ def module_key(module: torch.nn.Module) -> Any:
 
 _TORCH, _LIBRARY, _USER = "torch", "library", "user"
 #: Module class -> where it comes from (``_origin``).
-_ORIGINS: dict[type, str] = {}
+_ORIGINS: KeyedStore[type, str] = KeyedStore("graph.layer_origins", "layer class -> torch's, a library's or the user's")
 
 
 def _origin(cls: type) -> str:
@@ -117,8 +118,8 @@ def _buffer_key(value: Any, integers: bool) -> Any:
     return arg_key(value)
 
 
-def row_key(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The memo key of one row: what runs it (``module_key``, or the torch function itself), its arguments'
+def node_key(owner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The memo key of one node: what runs it (``module_key``, or the torch function itself), its arguments'
     metadata, and the global state; ``None`` where an argument has no hashable stand-in."""
     try:
         return (owner, _global_state(), arguments_key(args, kwargs))
@@ -131,8 +132,8 @@ def layout(tensor: torch.Tensor) -> tuple[Any, ...]:
     return (tensor.shape, tensor.stride(), tensor.storage_offset(), tensor.dtype)
 
 
-class RowEntry:
-    """What one row signature gave: its outputs' recipe, its recorded ATen calls, its tensors' specs, and the
+class NodeEntry:
+    """What one node signature gave: its outputs' recipe, its recorded ATen calls, its tensors' specs, and the
     bytes of its outputs in new memory."""
 
     __slots__ = ("aliases", "calls", "input_specs", "output_bytes", "output_specs", "template")
@@ -158,23 +159,30 @@ class RowEntry:
         return rebuild(self.template, metas or ())
 
 
-class RowMemo:
-    """The process-wide memo of whole rows (a bounded dict): a row that runs again on arguments of the same
+class NodeMemo:
+    """The process-wide memo of whole nodes (a bounded dict): a node that runs again on arguments of the same
     signature (metadata only: every tensor argument on meta) gets its result rebuilt and the recorded calls
     without running.
 
-    A row is kept only if its result is tensors (in lists and tuples) and it changed no argument's shape,
+    A node is kept only if its result is tensors (in lists and tuples) and it changed no argument's shape,
     stride or offset (an in-place op on meta changes nothing else), and its arguments share no memory.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[Any, RowEntry] = {}
+        self._entries: KeyedStore[Any, NodeEntry] = KeyedStore(
+            "graph.nodes", "node signature -> its outputs' recipe and recorded calls"
+        )
 
-    def get(self, key: Any) -> RowEntry | None:
-        """The entry for a row signature, if one was kept (``None`` too for a key that cannot be hashed)."""
+    def bypass(self, reason: str) -> None:
+        """Count a node that ran without a lookup, by reason."""
+        self._entries.bypass(reason)
+
+    def get(self, key: Any) -> NodeEntry | None:
+        """The entry for a node signature, if one was kept (``None`` too for a key that cannot be hashed)."""
         try:
             return self._entries.get(key)
         except TypeError:
+            self._entries.bypass("unhashable key")
             return None
 
     def keep(
@@ -186,31 +194,32 @@ class RowMemo:
         before: list[tuple[Any, ...]],
         calls: list[OpCall],
         output_bytes: int,
-    ) -> RowEntry | None:
-        """Keep a row's result and calls; ``metas`` are its tensor arguments as meta tensors and ``before`` their
+    ) -> NodeEntry | None:
+        """Keep a node's result and calls; ``metas`` are its tensor arguments as meta tensors and ``before`` their
         ``layout`` before it ran. ``None`` when it cannot be kept (see the class docstring)."""
         if any(layout(m) != b for m, b in zip(metas, before, strict=True)):
+            self.bypass("changed an argument in place")
             return None
         storages = [m.untyped_storage()._cdata for m in metas]
         if len(set(storages)) < len(storages):
+            self.bypass("arguments share memory")
             return None
         try:
             template = recipe(result, metas, storages)
         except TypeError:
+            self.bypass("result is not meta tensors")
             return None
-        if len(self._entries) >= LIMIT:
-            self._entries.clear()
-        entry = RowEntry(template, tuple(calls), given, tensors_in(result), output_bytes)
+        entry = NodeEntry(template, tuple(calls), given, tensors_in(result), output_bytes)
         try:
-            self._entries[key] = entry
+            return self._entries.put(key, entry)
         except TypeError:  # a function that cannot be hashed
+            self.bypass("unhashable key")
             return None
-        return entry
 
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
 
 
-#: The one row memo of the process.
-ROWS = RowMemo()
+#: The one node memo of the process.
+NODES = NodeMemo()

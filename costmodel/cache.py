@@ -1,0 +1,297 @@
+"""The one cache layer: named, bounded stores that count their hits, misses and bypasses.
+
+Every value the library keeps between calls lives in a store made here, so one place says
+what is kept, how much, and how often it helps (like FakeTensorMode's dispatch cache and its
+``DispatchCacheInfo``):
+
+* ``KeyedStore``: ``key -> value`` by equality (hashable keys).
+* ``IdentityStore``: ``object -> value`` by identity; each entry keeps its object, so an id is
+  never reused while the entry lives.
+* ``WeakStore``: ``object -> value`` by identity, the object held weakly (a model).
+* ``memoize``: a function's results by argument (``functools.lru_cache``, counted by itself).
+
+A store past its ``limit`` starts afresh (a bound on memory, not a policy: what a report
+needs fits many times over). A caller that chooses not to look a value up, or not to keep
+one, says why with ``bypass(reason)``; the reasons are counted. ``cache_info()`` lists every
+store, ``clear_caches()`` empties all of them: the next report then runs as in a fresh
+process. Stores of one ``scope`` are emptied together with ``clear_scope``: ``"formulas"``, what
+depends on the cost formulas (emptied when one is registered); ``"check"``, what the rules keep
+while one check runs.
+
+Records only: nothing here imports the rest of costmodel.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+__all__ = [
+    "CacheInfo",
+    "IdentityStore",
+    "KeyedStore",
+    "Store",
+    "WeakStore",
+    "cache_info",
+    "clear_caches",
+    "clear_scope",
+    "memoize",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Entries a store keeps unless told otherwise.
+DEFAULT_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """One store's figures: entries now, its bound, lookups that found a value (hits) or not (misses), and the
+    calls that went around it (``bypasses``: reason -> count)."""
+
+    name: str
+    description: str
+    size: int
+    limit: int | None
+    hits: int
+    misses: int
+    bypasses: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def hit_rate(self) -> float | None:
+        """Hits over lookups (``None`` before any lookup)."""
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else None
+
+    def __str__(self) -> str:
+        rate = "-" if self.hit_rate is None else f"{self.hit_rate:.0%}"
+        bound = "" if self.limit is None else f"/{self.limit}"
+        skipped = ", ".join(f"{reason} {count}" for reason, count in self.bypasses)
+        return (
+            f"{self.name:28} {self.size:>6}{bound:<7} hits {self.hits:>8}  misses {self.misses:>7}  rate {rate:>4}"
+            + (f"  bypassed: {skipped}" if skipped else "")
+        )
+
+
+#: Every store of the process, by name.
+_STORES: dict[str, Store] = {}
+
+
+class Store:
+    """What every store shares: a name, a bound, counters, and a place in the registry."""
+
+    __slots__ = ("_bypasses", "description", "hits", "limit", "misses", "name", "scope")
+
+    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
+        if name in _STORES:
+            raise ValueError(f"a cache store named {name!r} exists already")
+        self.name = name
+        self.description = description
+        self.limit = limit
+        self.scope = scope
+        self.hits = 0
+        self.misses = 0
+        self._bypasses: dict[str, int] = {}
+        _STORES[name] = self
+
+    def bypass(self, reason: str) -> None:
+        """Count a call that went around the store (not looked up, or not kept), by reason."""
+        self._bypasses[reason] = self._bypasses.get(reason, 0) + 1
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _empty(self) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Forget every entry (the counters stay: they describe the process)."""
+        self._empty()
+
+    def reset_counts(self) -> None:
+        """Zero the counters."""
+        self.hits = self.misses = 0
+        self._bypasses.clear()
+
+    def info(self) -> CacheInfo:
+        """This store's figures now."""
+        return CacheInfo(
+            self.name,
+            self.description,
+            len(self),
+            self.limit,
+            self.hits,
+            self.misses,
+            tuple(sorted(self._bypasses.items())),
+        )
+
+
+class KeyedStore(Store, Generic[K, V]):
+    """``key -> value`` by equality, bounded to ``limit`` entries.
+
+    A loop that looks up many keys in a row (every frame of a stack) may read ``entries`` directly and add
+    its counts to ``hits`` and ``misses`` once at the end.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
+        super().__init__(name, description, limit, scope)
+        self._entries: dict[K, V] = {}
+
+    @property
+    def entries(self) -> dict[K, V]:
+        """The entries themselves, for hot loops (read them; add entries with ``put``)."""
+        return self._entries
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value kept for ``key`` (a hit), else ``default`` (a miss)."""
+        found = self._entries.get(key, _ABSENT)
+        if found is _ABSENT:
+            self.misses += 1
+            return default
+        self.hits += 1
+        return found
+
+    def put(self, key: K, value: V) -> V:
+        """Keep ``value`` for ``key``; returns ``value``."""
+        entries = self._entries
+        if self.limit is not None and len(entries) >= self.limit:
+            entries.clear()
+        entries[key] = value
+        return value
+
+    def _empty(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class IdentityStore(Store, Generic[K, V]):
+    """``object -> value`` by identity, bounded to ``limit`` entries; each entry keeps its object."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
+        super().__init__(name, description, limit, scope)
+        self._entries: dict[int, tuple[K, V]] = {}
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value kept for this very object (a hit), else ``default`` (a miss)."""
+        found = self._entries.get(id(key))
+        if found is not None and found[0] is key:
+            self.hits += 1
+            return found[1]
+        self.misses += 1
+        return default
+
+    def put(self, key: K, value: V) -> V:
+        """Keep ``value`` for ``key`` (and ``key`` with it); returns ``value``."""
+        entries = self._entries
+        if self.limit is not None and len(entries) >= self.limit:
+            entries.clear()
+        entries[id(key)] = (key, value)
+        return value
+
+    def _empty(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class WeakStore(Store, Generic[K, V]):
+    """``object -> value`` by identity, the object held weakly: an entry goes when its object does."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
+        super().__init__(name, description, limit, scope)
+        self._entries: weakref.WeakKeyDictionary[Any, V] = weakref.WeakKeyDictionary()
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value kept for ``key`` (a hit), else ``default`` (a miss)."""
+        found = self._entries.get(key, _ABSENT)
+        if found is _ABSENT:
+            self.misses += 1
+            return default
+        self.hits += 1
+        return found
+
+    def put(self, key: K, value: V) -> V:
+        """Keep ``value`` for ``key`` while ``key`` lives; returns ``value``."""
+        if self.limit is not None and len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[key] = value
+        return value
+
+    def _empty(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _FunctionStore(Store):
+    """A ``functools.lru_cache``'d function as a store: its own counters, read through ``cache_info``."""
+
+    __slots__ = ("_function",)
+
+    def __init__(self, name: str, description: str, limit: int | None, function: Any) -> None:
+        super().__init__(name, description, limit)
+        self._function = function
+
+    def _empty(self) -> None:
+        self._function.cache_clear()
+
+    def __len__(self) -> int:
+        return int(self._function.cache_info().currsize)
+
+    def reset_counts(self) -> None:
+        """lru_cache counts only from a clear: the entries go with the counts."""
+        self._function.cache_clear()
+
+    def info(self) -> CacheInfo:
+        """The function's lru_cache figures."""
+        found = self._function.cache_info()
+        return CacheInfo(self.name, self.description, found.currsize, self.limit, found.hits, found.misses)
+
+
+def memoize(name: str, description: str, limit: int | None = 4096) -> Callable[[F], F]:
+    """Decorate a function of hashable arguments: its results kept by argument, as store ``name``."""
+
+    def decorate(function: F) -> F:
+        cached = functools.lru_cache(maxsize=limit)(function)
+        _FunctionStore(name, description, limit, cached)
+        return cached  # type: ignore[return-value]
+
+    return decorate
+
+
+_ABSENT = object()
+
+
+def cache_info() -> tuple[CacheInfo, ...]:
+    """Every store's figures, by name."""
+    return tuple(store.info() for _, store in sorted(_STORES.items()))
+
+
+def clear_caches(*, counts: bool = False) -> None:
+    """Empty every store, so the next report runs as in a fresh process; with ``counts``, zero the counters too."""
+    for store in _STORES.values():
+        store.clear()
+        if counts:
+            store.reset_counts()
+
+
+def clear_scope(scope: str) -> None:
+    """Empty the stores of one scope (``"check"``: what the rules keep while one check runs)."""
+    for store in _STORES.values():
+        if store.scope == scope:
+            store.clear()
