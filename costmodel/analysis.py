@@ -1,6 +1,6 @@
 """The one analysis pipeline: inputs -> costed graph -> findings -> ``Report``, each built once.
 
-normalize_inputs (graph.inputs)  ->  cost_graph (graph)  ->  check (rules)  ->  Report.of (report)
+normalize_inputs (graph.inputs)  ->  cost_graph (graph)  ->  run_rules (rules)  ->  Report.of (report)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from costmodel.errors import UnsupportedInput
 from costmodel.graph import cost_graph, gc_paused
 from costmodel.graph.inputs import normalize_inputs
 from costmodel.report import Report
-from costmodel.rules import LintConfig, check
+from costmodel.rules import LintConfig, run_rules
 from costmodel.types import Diagnostic
 
 __all__ = ["lint", "report"]
@@ -63,10 +63,10 @@ def report(
     with gc_paused():
         graph, _ = cost_graph(model, inputs, name or type(model).__name__)
         if device is None:
-            return Report.of(graph, check(graph, rules))
+            return Report.of(graph, run_rules(graph, rules))
         time = GraphTime(device)  # each op priced once, for the column and the rules alike
         column = predict(time, graph)
-        findings = check(graph, rules, time, sum(column.values()) / 1e3)  # shares of the report's own total
+        findings = run_rules(graph, rules, time, sum(column.values()) / 1e3)  # shares of the report's own total
         return Report.of(graph, findings).with_column(PREDICTED, column)
 
 
@@ -93,4 +93,4 @@ def lint(
     model = _model(model, "lint")
     with gc_paused():
         graph, _ = cost_graph(model, normalize_inputs(input_shape, model), type(model).__name__)
-        return check(graph, merged)
+        return run_rules(graph, merged)

@@ -15,8 +15,8 @@ needs fits many times over). A caller that chooses not to look a value up, or no
 one, says why with ``bypass(reason)``; the reasons are counted. ``cache_info()`` lists every
 store, ``clear_caches()`` empties all of them: the next report then runs as in a fresh
 process. Stores of one ``scope`` are emptied together with ``clear_scope``: ``"formulas"``, what
-depends on the cost formulas (emptied when one is registered); ``"check"``, what the rules keep
-while one check runs.
+depends on the cost formulas (emptied when one is registered); ``"rules run"``, what the rules
+keep while they run on one graph.
 
 Records only: nothing here imports the rest of costmodel.
 """

@@ -1,8 +1,8 @@
-"""``Report``: the frozen result of an analysis (a costed graph plus its findings) and its views.
+"""``Report``: the frozen result of an analysis (a costed graph plus its findings), with its views as methods.
 
-Built once by ``costmodel.analysis``. Its data views (``by_module``, ``by_kind``,
-``with_column``, ``to_dict``, ``to_json``, ``to_dataframe``) live here; text, rich
-and HTML rendering live in ``costmodel.render``.
+Built once by ``costmodel.analysis``. The views are computed in ``costmodel.views``
+(roll-ups, liveness) and written by the report formats (``costmodel.formats.report``):
+the methods here only call them.
 """
 
 from __future__ import annotations
@@ -12,53 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from costmodel import render
-from costmodel.types import CONVENTIONS, CostedGraph, Diagnostic, ModuleCost, NodeCost
+from costmodel import views
+from costmodel.formats.report import csv_format, html_format, json_format, rich_format
+from costmodel.formats.report.table import SORT_KEYS, TableView, text
+from costmodel.types import ActivationMemory, Cost, CostedGraph, Diagnostic, ModuleCost, OpKind
+from costmodel.units import CONVENTIONS
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console, ConsoleOptions, RenderResult
 
 __all__ = ["CONVENTIONS", "ModuleCost", "Report"]
-
-
-def _node_dict(node: NodeCost) -> dict[str, Any]:
-    return {
-        "name": node.name,
-        "op": node.op,
-        "target": node.target,
-        "module": node.module_path,
-        "module_type": node.module_type,
-        "kind": node.kind.value,
-        "input_shapes": [list(s) for s in node.input_shapes],
-        "output_shapes": [list(s) for s in node.output_shapes],
-        "flops": node.flops,
-        "elementwise": node.elementwise,
-        "params": node.params,
-        "mac": node.mac,
-        "mac_bytes": node.mac_bytes,
-        "unsupported": list(node.unsupported),
-        "location": str(node.location) if node.location else None,
-        "ops": [op.name for op in node.ops],
-        **dict(node.extras),
-    }
-
-
-def _module_dict(module: ModuleCost) -> dict[str, Any]:
-    return {
-        "module": module.path,
-        "type": module.type,
-        "depth": module.depth,
-        "flops": module.flops,
-        "elementwise": module.cost.elementwise,
-        "params": module.params,
-        "mac": module.mac,
-        "mac_bytes": module.cost.mac_bytes,
-        "nodes": module.nodes,
-        "input_shapes": [list(s) for s in module.input_shapes],
-        "output_shapes": [list(s) for s in module.output_shapes],
-        **dict(module.extras),
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,31 +55,27 @@ class Report(CostedGraph):
         nodes = tuple(n.with_extra(name, values[n.name]) if n.name in values else n for n in self.nodes)
         return _shared(type(self), self, nodes=nodes)  # the nodes' costs, and so the totals, are unchanged
 
-    # -- data views -------------------------------------------------------------
+    # -- views (costmodel.views) --------------------------------------------------
+    def by_module(self, depth: int = 2) -> tuple[ModuleCost, ...]:
+        """Costs rolled up by module path, for every module up to ``depth`` levels deep (the first is the model)."""
+        return views.by_module(self, depth)
+
+    def by_kind(self) -> dict[OpKind, Cost]:
+        """Costs summed by op kind (conv, elementwise, data, ...), over every op of every node."""
+        return views.by_kind(self)
+
+    def column_by_kind(self, column: str) -> dict[OpKind, float]:
+        """A per-node column (``predicted_ms``, ``time_ms``) summed by each node's kind."""
+        return views.column_by_kind(self, column)
+
+    def activation_memory(self) -> ActivationMemory:
+        """Activation bytes of one inference run in graph order, each output freed after its last reader."""
+        return views.activation_memory(self)
+
+    # -- formats (costmodel.formats.report) ---------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: conventions, totals, unsupported ops, nodes, findings."""
-        memory = self.activation_memory()
-        return {
-            "model": self.model,
-            "input_shapes": [list(s) for s in self.input_shapes],
-            "conventions": dict(CONVENTIONS),
-            "totals": {
-                "flops": self.flops,
-                "elementwise": self.elementwise,
-                "params": self.params,
-                "mac": self.mac,
-                "mac_bytes": self.mac_bytes,
-                "frozen_params": self.frozen_params,
-                "activation_peak_bytes": memory.peak_bytes,
-                "activation_written_bytes": memory.written_bytes,
-                **({"predicted_ms": self.predicted_ms} if self.predicted_ms is not None else {}),
-            },
-            "unsupported": dict(self.unsupported),
-            "on_values": self.on_values,
-            "unused_parameters": list(self.unused_parameters),
-            "nodes": [_node_dict(n) for n in self.nodes],
-            "findings": [f.to_dict() for f in self.findings],
-        }
+        return json_format.report_dict(self)
 
     def to_json(self, **kwargs: Any) -> str:
         """``to_dict()`` as a JSON string (keyword arguments go to ``json.dumps``)."""
@@ -123,13 +83,8 @@ class Report(CostedGraph):
 
     def to_dataframe(self, *, depth: int | None = None) -> pd.DataFrame:
         """One row per node (or per module when ``depth`` is given) as a pandas DataFrame."""
-        import pandas as pd
+        return csv_format.dataframe(self, depth)
 
-        if depth is None:
-            return pd.DataFrame([_node_dict(n) for n in self.nodes])
-        return pd.DataFrame([_module_dict(m) for m in self.by_module(depth)])
-
-    # -- rendering (costmodel.render) -------------------------------------------
     def table(
         self,
         *,
@@ -144,10 +99,10 @@ class Report(CostedGraph):
         ``sort`` ("flops", "mem-access", "params", "time") orders rows largest first and ``top``
         keeps that many; ``width`` (characters) drops and shortens columns to fit a terminal.
         """
-        if sort is not None and sort not in render.SORT_KEYS:
-            raise ValueError(f"sort must be one of {', '.join(render.SORT_KEYS)}, got {sort!r}")
-        view = render.TableView(depth=depth, sort=sort, top=top, max_rows=max_rows, width=width)
-        return render.text(self, self.findings, view)
+        if sort is not None and sort not in SORT_KEYS:
+            raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
+        view = TableView(depth=depth, sort=sort, top=top, max_rows=max_rows, width=width)
+        return text(self, self.findings, view)
 
     def __str__(self) -> str:
         return self.table()
@@ -159,10 +114,10 @@ class Report(CostedGraph):
         )
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from render.rich_renderables(self, self.findings)
+        yield from rich_format.renderables(self, self.findings)
 
     def _repr_html_(self) -> str:
-        return render.html(self, self.findings)
+        return html_format.html(self, self.findings)
 
 
 #: (slot, its setter) of every field of a ``Report``, its base's included (the summed totals too).

@@ -33,7 +33,6 @@ from costmodel.cache import KeyedStore
 
 __all__ = [
     "COMPUTE_KINDS",
-    "CONVENTIONS",
     "ELEMENTWISE_KINDS",
     "ActivationMemory",
     "Cost",
@@ -50,7 +49,6 @@ __all__ = [
     "SourceLocation",
     "TensorSpec",
     "TimeModel",
-    "human",
 ]
 
 Shape = tuple[int, ...]
@@ -58,25 +56,6 @@ Shape = tuple[int, ...]
 K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
-
-#: The units, as printed in every report header and JSON document.
-CONVENTIONS: Mapping[str, str] = {
-    "flops": "multiply-adds of conv/matmul/attention (1 FMA = 1; torch's FlopCounterMode reports 2x)",
-    "elementwise": "element-wise arithmetic (activations, adds, bias, norms, pooling), kept out of FLOPs",
-    "mac": "memory access cost: tensor elements read + written per op as eager PyTorch runs it",
-    "mac_bytes": "the same traffic in bytes, by dtype",
-    "params": "unique parameter elements (shared weights counted once)",
-}
-
-_UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"))
-
-
-def human(value: float) -> str:
-    """A count with an SI suffix: 146_000_000 -> '146.00M'."""
-    for scale, suffix in _UNITS:
-        if abs(value) >= scale:
-            return f"{value / scale:.2f}{suffix}"
-    return f"{value:g}"
 
 
 class FrozenMap(Mapping[K, V]):
@@ -603,121 +582,3 @@ class CostedGraph(_CostTotals):
     def trainable_params(self) -> int:
         """The part of ``params`` that requires grad."""
         return self.params - self.frozen_params
-
-    def activation_memory(self) -> ActivationMemory:
-        """Activation bytes of one inference run in graph order, each output freed after its last reader.
-
-        Views share their source's memory. The inputs count as live from the start; the
-        temporaries inside one node (a leaf module's intermediates) are not seen.
-        """
-        owner: dict[str, str] = {}  # node -> the node whose memory its output is
-        size: dict[str, int] = {}
-        last_read: dict[str, int] = {}
-        for index, node in enumerate(self.nodes):
-            for source in node.inputs:
-                last_read[owner.get(source, source)] = index
-            if node.aliases_input:
-                owner[node.name] = owner.get(node.inputs[0], node.inputs[0])
-            else:
-                owner[node.name] = node.name
-                size[node.name] = node.output_bytes
-                last_read.setdefault(node.name, index)
-        live = peak = self.input_bytes  # the caller holds the inputs throughout
-        written = 0
-        for index, node in enumerate(self.nodes):
-            if owner[node.name] == node.name:
-                live += size[node.name]
-                written += size[node.name]
-            peak = max(peak, live)
-            for root in {owner.get(source, source) for source in node.inputs} | {node.name}:
-                if last_read.get(root) == index and root in size:
-                    live -= size.pop(root)
-        return ActivationMemory(peak, written)
-
-    def by_module(self, depth: int = 2) -> tuple[ModuleCost, ...]:
-        """Costs rolled up by module path, for every module up to ``depth`` levels deep.
-
-        The first node (path ``""``) is the whole model; nodes come in graph order.
-        """
-        if depth < 0:
-            raise ValueError(f"depth must be >= 0, got {depth}")
-        sums: dict[str, list[Any]] = {}
-        for node in self.nodes:
-            parts = node.module_path.split(".") if node.module_path else []
-            for level in range(min(depth, len(parts)) + 1):
-                path = ".".join(parts[:level])
-                entry = sums.setdefault(path, [Cost(), 0, 0, {}])
-                entry[0] += node.cost
-                entry[1] += node.params
-                entry[2] += 1
-                for column, value in node.extras.items():  # per-node columns (time) roll up too
-                    entry[3][column] = entry[3].get(column, 0.0) + value
-        shapes = self._module_shapes(set(sums))
-        return tuple(
-            ModuleCost(
-                path,
-                self.module_types.get(path, self.model if not path else "?"),
-                path.count(".") + 1 if path else 0,
-                cost,
-                params,
-                count,
-                extras,
-                *shapes.get(path, ((), ())),
-            )
-            for path, (cost, params, count, extras) in sums.items()
-        )
-
-    def _module_shapes(self, paths: set[str]) -> dict[str, tuple[tuple[Shape, ...], tuple[Shape, ...]]]:
-        """Per module path: shapes of the outputs of outside nodes read inside, and of inside nodes read outside."""
-        produced: dict[str, Any] = {n.name: n for n in self.nodes}
-        for name, shape in zip(self.input_names, self.input_shapes, strict=False):
-            produced[name] = NodeCost(name, "placeholder", name, "", "", OpKind.NONE, (), (shape,), Cost(), 0)
-        enters: dict[str, dict[str, None]] = {p: {} for p in paths}
-        leaves: dict[str, dict[str, None]] = {p: {} for p in paths}
-
-        def within(node: NodeCost) -> list[str]:
-            parts = node.module_path.split(".") if node.module_path else []
-            return [".".join(parts[:k]) for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in paths]
-
-        for node in self.nodes:
-            inside = set(within(node))
-            for source_name in node.inputs:
-                source = produced.get(source_name)
-                if source is None:
-                    continue
-                source_inside = set(within(source))
-                for path in inside - source_inside:
-                    enters[path][source_name] = None
-                for path in source_inside - inside:
-                    leaves[path][source_name] = None
-        for name in self.output_names:  # what the model returns leaves every module that made it
-            if name in produced:
-                for path in within(produced[name]):
-                    leaves[path][name] = None
-        shapes = {
-            path: (
-                tuple(s for name in enters[path] for s in produced[name].output_shapes),
-                tuple(s for name in leaves[path] for s in produced[name].output_shapes),
-            )
-            for path in paths
-            if path
-        }
-        returned = (produced[name] for name in self.output_names if name in produced)
-        shapes[""] = (self.input_shapes, tuple(s for node in returned for s in node.output_shapes))
-        return shapes
-
-    def column_by_kind(self, column: str) -> dict[OpKind, float]:
-        """A per-node column (``predicted_ms``, ``time_ms``) summed by each node's kind."""
-        kinds: dict[OpKind, float] = {}
-        for node in self.nodes:
-            if column in node.extras:
-                kinds[node.kind] = kinds.get(node.kind, 0.0) + node.extras[column]
-        return kinds
-
-    def by_kind(self) -> dict[OpKind, Cost]:
-        """Costs summed by op kind (conv, elementwise, data, ...), over every op of every node."""
-        kinds: dict[OpKind, Cost] = {}
-        for node in self.nodes:
-            for op in node.ops:
-                kinds[op.kind] = kinds.get(op.kind, Cost()) + op.cost
-        return kinds

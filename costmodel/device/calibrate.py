@@ -1,6 +1,6 @@
 """``calibrate()``: time synthetic micro-benchmarks on this machine and fit a ``DeviceProfile``.
 
-1. Each case of ``costmodel.device.benchmarks`` is costed by the walker itself,
+1. Each case of ``costmodel.device.calibration`` is costed by the walker itself,
    so its features (work, bytes, parallel launch) are the report's own numbers.
 2. Cases are timed round-robin, one sample each per round, until the budget is
    spent (drift on a shared machine hits every case alike); a sample is one untimed
@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from costmodel.device import host, timing
-from costmodel.device.benchmarks import Case, cases, networks
+from costmodel.device.calibration import Case, cases, networks
 from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features, fresh_bytes, launches
 from costmodel.device.fit import fit_nonnegative, relative_errors
 from costmodel.device.predict import predict

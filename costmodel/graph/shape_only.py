@@ -1,10 +1,10 @@
 """Outputs of the commonest ops made without their meta kernels, which are slow Python (addmm's takes ~1 ms).
 
-A rule per op gives the meta tensors the op's meta kernel would give: the same shapes, strides
-and dtypes (``tests/test_memo.py`` compares each against torch's own meta kernel). A rule answers
+A shape function per op gives the meta tensors the op's meta kernel would give: the same shapes, strides
+and dtypes (``tests/test_memo.py`` compares each against torch's own meta kernel). A shape function answers
 only where the output is certain and returns ``None`` otherwise (mixed dtypes, shapes that do not
 fit, an argument it does not know): the real meta kernel then runs, and raises its own error
-where the call is wrong. The rules matter on a walk's first meeting with an op signature (a
+where the call is wrong. The shape functions matter on a walk's first meeting with an op signature (a
 process's first report); later meetings come from the memo.
 """
 
@@ -128,8 +128,8 @@ def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return _same_layout(tensors)
 
 
-#: id(op) -> its rule (ops live as long as the process; their ``__hash__`` is Python code).
-_RULES: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
+#: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
+_SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     id(_aten._native_batch_norm_legit_no_training.default): _batch_norm_inference,
     id(_aten.native_batch_norm.default): _native_batch_norm,
     id(_aten.mm.default): _mm,
@@ -141,7 +141,7 @@ _RULES: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
 
 def shape_only(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The outputs of ``func`` on these meta arguments, without its meta kernel; ``None`` where not certain."""
-    rule = _RULES.get(id(func))
-    if rule is not None:
-        return rule(args, kwargs)
+    shape_function = _SHAPE_FUNCTIONS.get(id(func))
+    if shape_function is not None:
+        return shape_function(args, kwargs)
     return _pointwise(func, args, kwargs)

@@ -40,7 +40,7 @@ class Rule(ABC):
         return inspect.cleandoc(cls.__doc__ or "")
 
     @abstractmethod
-    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+    def find(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         """Yield the findings of this rule on a costed graph (a ``Report`` is one)."""
 
     def replacement_timing(self, op: OpCost, fix: Callable[[], OpCost]) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from costmodel.rules.layers import is_depthwise
-from costmodel.rules.memo import per_check
+from costmodel.rules.memo import per_run
 from costmodel.types import COMPUTE_KINDS, CostedGraph, NodeCost, SourceLocation
 
 __all__ = ["Block", "blocks", "is_compute"]
@@ -35,7 +35,7 @@ class Block:
 
 
 #: Each graph's blocks: the rules that read blocks (G3, G4) run one after the other on one graph.
-_BLOCKS = per_check("blocks", "graph -> its blocks")
+_BLOCKS = per_run("blocks", "graph -> its blocks")
 
 
 def blocks(graph: CostedGraph) -> tuple[Block, ...]:

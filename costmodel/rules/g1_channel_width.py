@@ -8,7 +8,8 @@ from typing import ClassVar
 from costmodel.mac import g1_lower_bound
 from costmodel.rules.base import Rule
 from costmodel.rules.layers import conv_layers
-from costmodel.types import CostedGraph, Diagnostic, human
+from costmodel.types import CostedGraph, Diagnostic
+from costmodel.units import human
 
 
 class UnequalChannelWidth(Rule):
@@ -47,7 +48,7 @@ class UnequalChannelWidth(Rule):
     summary = "convs with c_in != c_out pay MAC above the G1 bound for their FLOPs"
     options: ClassVar[Mapping[str, float]] = {"min_ratio": 1.05, "min_share": 0.01}
 
-    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+    def find(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         layers = []
         produced = {n.name for n in graph.nodes}
         for conv in conv_layers(graph):

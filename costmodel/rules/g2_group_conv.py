@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from costmodel.rules.base import Rule
 from costmodel.rules.layers import conv_layers
-from costmodel.types import CostedGraph, Diagnostic, human
+from costmodel.types import CostedGraph, Diagnostic
+from costmodel.units import human
 
 
 class ExcessiveGroupConv(Rule):
@@ -41,7 +42,7 @@ class ExcessiveGroupConv(Rule):
     summary = "grouped (non-depthwise) convs raise MAC at equal FLOPs"
     options: ClassVar[Mapping[str, float]] = {"min_increase": 1.1}
 
-    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+    def find(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         for conv in conv_layers(graph):
             if conv.args.groups <= 1 or conv.args.depthwise or conv.args.transposed:
                 continue

@@ -91,7 +91,7 @@ class NetworkFragmentation(Rule):
         fragments = sum(self.time.op_seconds(op) for op in main)
         return {"predicted_s": fragments, "saving_s": fragments - self.time.op_seconds(merged)}
 
-    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+    def find(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         for block in blocks(graph):
             branches, series, fragments = fragmentation(block)
             if not block.path:  # a model without blocks: its chain of layers is depth, not fragmentation

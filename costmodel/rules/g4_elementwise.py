@@ -12,7 +12,8 @@ from costmodel.rules.base import Rule
 from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
 from costmodel.rules.memo import per_ops
-from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, human
+from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost
+from costmodel.units import human
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ class ElementwiseHeavy(Rule):
             elementwise_ops=calls,
         )
 
-    def check(self, graph: CostedGraph) -> Iterator[Diagnostic]:
+    def find(self, graph: CostedGraph) -> Iterator[Diagnostic]:
         units = blocks(graph)
         if len(units) > 1 or units[0].path:
             for block in units:

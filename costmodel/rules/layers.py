@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from costmodel.cache import memoize
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs, convolution
-from costmodel.rules.memo import per_check, per_ops
+from costmodel.rules.memo import per_ops, per_run
 from costmodel.types import CostedGraph, NodeCost, OpCost, OpKind, SourceLocation, TensorSpec
 
 __all__ = ["ConvLayer", "conv_layers", "is_depthwise"]
@@ -100,8 +100,8 @@ def _convolutions(node: NodeCost) -> Iterator[ConvLayer]:
             yield ConvLayer(node, op, ConvArgs.from_call(op.call))
 
 
-#: Each graph's convolutions, found once per check (G1 and G2 both read them).
-_CONV_LAYERS = per_check("conv_layers", "graph -> its convolutions")
+#: Each graph's convolutions, found once per run of the rules (G1 and G2 both read them).
+_CONV_LAYERS = per_run("conv_layers", "graph -> its convolutions")
 
 
 def conv_layers(graph: CostedGraph) -> tuple[ConvLayer, ...]:

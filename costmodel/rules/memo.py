@@ -1,10 +1,10 @@
-"""What the rules derive from one graph, kept while one ``check`` runs; and what they derive from a node's ops
-alone, kept across checks. Both are stores of the one cache layer (``costmodel.cache``).
+"""What the rules derive from one graph, kept while the rules run on it; and what they derive from a node's ops
+alone, kept across runs. Both are stores of the one cache layer (``costmodel.cache``).
 
 Several rules read the same views (a graph's blocks, a node's depthwise test, its element-wise
-parts); each is computed once per check. ``per_check`` stores are keyed by identity and keep
-their key, and ``check`` empties them (scope ``"check"``) when its rules are done, so no graph
-outlives its check here.
+parts); each is computed once per run of the rules. ``per_run`` stores are keyed by identity and keep
+their key, and ``run_rules`` empties them (scope ``"rules run"``) when its rules are done, so no graph
+outlives its run here.
 
 What depends only on a node's ops (``per_ops``) is keyed by its ops tuple, which the walk hands out
 once per node signature: a model's repeated layers, and the same model reported again, share it.
@@ -18,19 +18,19 @@ from typing import Any
 
 from costmodel.cache import IdentityStore, clear_scope
 
-__all__ = ["forget", "per_check", "per_ops"]
+__all__ = ["forget", "per_ops", "per_run"]
 
 
-def per_check(name: str, description: str, limit: int = 8) -> IdentityStore[Any, Any]:
+def per_run(name: str, description: str, limit: int = 8) -> IdentityStore[Any, Any]:
     """A store that ``forget`` empties (made once, at import, by the rule module that uses it)."""
-    return IdentityStore(f"rules.{name}", description, limit, scope="check")
+    return IdentityStore(f"rules.{name}", description, limit, scope="rules run")
 
 
 def forget() -> None:
-    """Empty every per-check store (``check`` calls it when its rules are done)."""
-    clear_scope("check")
+    """Empty every per-check store (``run_rules`` calls it when its rules are done)."""
+    clear_scope("rules run")
 
 
 def per_ops(name: str, description: str, limit: int = 20_000) -> IdentityStore[Any, Any]:
-    """A store kept across checks, keyed by a node's ops tuple (made once, at import)."""
+    """A store kept across runs, keyed by a node's ops tuple (made once, at import)."""
     return IdentityStore(f"rules.{name}", description, limit, scope="formulas")

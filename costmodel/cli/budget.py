@@ -16,7 +16,7 @@ from typing import Any
 
 from costmodel.errors import UsageError
 from costmodel.report import Report
-from costmodel.types import human
+from costmodel.units import human
 
 __all__ = ["LIMITS", "Budget", "BudgetLine", "load_budget", "parse_quantity"]
 

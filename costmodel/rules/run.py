@@ -1,4 +1,4 @@
-"""Running the enabled rules over a costed graph; ``# noqa`` on the line a finding points at silences it."""
+"""Running the enabled rules over a costed graph (``run_rules``); ``# noqa`` on a finding's line silences it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from costmodel.rules.memo import forget
 from costmodel.rules.registry import RULES
 from costmodel.types import CostedGraph, Diagnostic, TimeModel
 
-__all__ = ["check"]
+__all__ = ["run_rules"]
 
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9]+(?:[,\s]+[A-Z0-9]+)*))?", re.IGNORECASE)
@@ -26,7 +26,7 @@ def _silenced(found: Diagnostic) -> bool:
     return codes is None or found.code.startswith(tuple(re.split(r"[,\s]+", codes.strip())))
 
 
-def check(
+def run_rules(
     graph: CostedGraph,
     config: LintConfig | None = None,
     time: TimeModel | None = None,
@@ -46,7 +46,7 @@ def check(
         d
         for code, rule in RULES.items()
         if config.enabled(code)
-        for d in rule(config.options_for(code), time, model_seconds or 0.0).check(graph)
+        for d in rule(config.options_for(code), time, model_seconds or 0.0).find(graph)
     )
     try:
         kept = [d for d in found if not _silenced(d) and config.keeps(d)]

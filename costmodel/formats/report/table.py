@@ -1,27 +1,26 @@
-"""Rendering at the edge: a costed graph and its findings as plain text, rich tables and HTML.
+"""A costed graph as a table: its header lines, its columns and cells (per node, or rolled up by module), and
+the plain-text layout that fits a width.
 
-It reads records only (``costmodel.types``), so ``Report`` can call it without an
-import circle. rich is imported here, lazily, so the core never loads it. Plain
-text fits a given width (a terminal's) by dropping the least needed columns, then
-shortening names; without a width (files, pipes) every column is kept whole.
+It reads records and views only, so ``Report`` can use it without an import circle; the
+formats (text, HTML, rich) lay these cells out. Plain text fits a given width (a terminal's)
+by dropping the least needed columns, then shortening names; without a width (files,
+pipes) every column is kept whole.
 """
 
 from __future__ import annotations
 
-import html as html_lib
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from costmodel.findings import group_findings
-from costmodel.types import CONVENTIONS, CostedGraph, Diagnostic, ModuleCost, NodeCost, Shape, human
+from costmodel.formats.grouping import group_findings
+from costmodel.types import CostedGraph, Diagnostic, ModuleCost, NodeCost, Shape
+from costmodel.units import CONVENTIONS, human
+from costmodel.views import activation_memory, by_module
 
-if TYPE_CHECKING:
-    from rich.table import Table
-
-__all__ = ["SORT_KEYS", "TableView", "html", "rich_renderables", "text"]
+__all__ = ["SORT_KEYS", "Column", "TableView", "cells", "finding_lines", "header_lines", "text"]
 
 Record = NodeCost | ModuleCost
 
@@ -55,7 +54,7 @@ class TableView:
 
 
 @dataclass(frozen=True, slots=True)
-class _Column:
+class Column:
     title: str
     numeric: bool = True
     #: Order in which columns go when the table is too wide (lowest first); 0: kept always.
@@ -73,8 +72,8 @@ def _share_key(rep: CostedGraph, view: TableView) -> str:
     return "time" if any("predicted_ms" in n.extras or "time_ms" in n.extras for n in rep.nodes) else "flops"
 
 
-def _header(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
-    memory = rep.activation_memory()
+def header_lines(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
+    memory = activation_memory(rep)
     frozen = f", {human(rep.frozen_params)} frozen" if rep.frozen_params else ""
     lines = [
         f"{rep.model} on input {_shapes(rep.input_shapes)}",
@@ -151,26 +150,26 @@ def _module_cells(module: ModuleCost, indent: bool) -> list[str]:
 
 
 #: Shape and cost columns, shared by the node and the module tables (their cells come in this order).
-_SHAPES = (_Column("input", numeric=False, drop=1), _Column("output", numeric=False, drop=2))
-_COSTS = (_Column("FLOPs"), _Column("elementwise", drop=4), _Column("params", drop=6), _Column("mem access"))
+_SHAPES = (Column("input", numeric=False, drop=1), Column("output", numeric=False, drop=2))
+_COSTS = (Column("FLOPs"), Column("elementwise", drop=4), Column("params", drop=6), Column("mem access"))
 _NODE_COLUMNS = (
-    _Column("node", numeric=False),
-    _Column("module", numeric=False, drop=7),
-    _Column("op", numeric=False, drop=5),
-    _Column("kind", numeric=False, drop=3),
+    Column("node", numeric=False),
+    Column("module", numeric=False, drop=7),
+    Column("op", numeric=False, drop=5),
+    Column("kind", numeric=False, drop=3),
     *_SHAPES,
     *_COSTS,
 )
 _MODULE_COLUMNS = (
-    _Column("module", numeric=False),
-    _Column("type", numeric=False, drop=5),
+    Column("module", numeric=False),
+    Column("type", numeric=False, drop=5),
     *_SHAPES,
     *_COSTS,
-    _Column("mem bytes", drop=3),
+    Column("mem bytes", drop=3),
 )
 
 
-def _rows(rep: CostedGraph, view: TableView) -> tuple[list[_Column], list[list[str]]]:
+def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[str]]]:
     """The columns and rows of the node table (``depth`` None) or the by-module table."""
     extras = _extras(rep)
     share_title, share_of = SORT_KEYS[_share_key(rep, view)]
@@ -180,14 +179,14 @@ def _rows(rep: CostedGraph, view: TableView) -> tuple[list[_Column], list[list[s
         whole = sum(share_of(n) for n in rep.nodes)
         base = list(_NODE_COLUMNS)
     else:
-        records = list(rep.by_module(view.depth))
+        records = list(by_module(rep, view.depth))
         whole = share_of(records[0]) if records else 0.0
         base = list(_MODULE_COLUMNS)
     if view.sort:
         records.sort(key=SORT_KEYS[view.sort][1], reverse=True)
     if view.top is not None:
         records = records[: view.top]
-    columns = [*base, *(_Column(e) for e in extras), _Column(f"% {share_title}", drop=8)]
+    columns = [*base, *(Column(e) for e in extras), Column(f"% {share_title}", drop=8)]
     rows = []
     for record in records:
         cells = _node_cells(record) if isinstance(record, NodeCost) else _module_cells(record, indent=not view.sort)
@@ -206,7 +205,7 @@ def _shorten(cell: str, width: int) -> str:
     return cell if len(cell) <= width else cell[: max(width - len(_ELLIPSIS), 1)] + _ELLIPSIS
 
 
-def _fit(columns: list[_Column], rows: list[list[str]], width: int | None) -> tuple[list[_Column], list[list[str]]]:
+def _fit(columns: list[Column], rows: list[list[str]], width: int | None) -> tuple[list[Column], list[list[str]]]:
     """Drop the least needed columns, then shorten the text columns, until the table is ``width`` wide."""
     widths = [max(len(c.title), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
 
@@ -232,7 +231,7 @@ def _fit(columns: list[_Column], rows: list[list[str]], width: int | None) -> tu
 
 
 def _table_lines(rep: CostedGraph, view: TableView) -> list[str]:
-    columns, rows = _fit(*_rows(rep, view), view.width)
+    columns, rows = _fit(*cells(rep, view), view.width)
     widths = [max(len(c.title), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
 
     def line(cells: Sequence[str]) -> str:
@@ -248,7 +247,7 @@ def _table_lines(rep: CostedGraph, view: TableView) -> list[str]:
     return [line([c.title for c in columns]), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def _finding_lines(findings: Sequence[Diagnostic]) -> list[str]:
+def finding_lines(findings: Sequence[Diagnostic]) -> list[str]:
     """One line per group of repeated findings (see ``costmodel.findings``)."""
     return [f"{g.first.code} [{g.first.module or '<model>'}] {g.message()}" for g in group_findings(findings)]
 
@@ -263,58 +262,9 @@ def text(rep: CostedGraph, findings: Sequence[Diagnostic] = (), view: TableView 
     """The costed graph and its findings as plain text (no colour codes); ``options`` are ``TableView`` fields."""
     view = view or TableView(**options)
     lines = [
-        *_wrapped(_header(rep, findings), view.width),
+        *_wrapped(header_lines(rep, findings), view.width),
         "",
         *_table_lines(rep, view),
-        *_wrapped(_finding_lines(findings), view.width),
+        *_wrapped(finding_lines(findings), view.width),
     ]
     return "\n".join(lines) + "\n"
-
-
-def _rich_table(rep: CostedGraph, view: TableView) -> Table:
-    from rich import box
-    from rich.table import Table
-
-    columns, rows = _rows(rep, view)
-    table = Table(box=box.SIMPLE_HEAD, show_footer=False)
-    for column in columns:
-        table.add_column(
-            column.title,
-            justify="right" if column.numeric else "left",
-            overflow="fold" if column.numeric else "ellipsis",
-            no_wrap=not column.numeric,
-        )
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def rich_renderables(
-    rep: CostedGraph, findings: Sequence[Diagnostic] = (), view: TableView | None = None
-) -> Iterator[Any]:
-    """Header lines, the table and the findings, for ``rich.print(report)``."""
-    from rich.text import Text
-
-    view = view or TableView()
-    for line in _header(rep, findings):
-        yield Text(line)
-    yield _rich_table(rep, view)
-    for line in _finding_lines(findings):
-        yield Text(line)
-
-
-def _html_table(columns: Sequence[_Column], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{html_lib.escape(c.title)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html_lib.escape(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def html(rep: CostedGraph, findings: Sequence[Diagnostic] = ()) -> str:
-    """HTML for Jupyter: the header, the per-module table (depth 2), then the node table folded."""
-    header = "<br>".join(html_lib.escape(line) for line in _header(rep, findings))
-    modules = _html_table(*_rows(rep, TableView(depth=2)))
-    columns, rows = _rows(rep, TableView())
-    return (
-        f"<div><p>{header}</p><h4>By module</h4>{modules}"
-        f"<details><summary>{len(rows)} nodes</summary>{_html_table(columns, rows)}</details></div>"
-    )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from costmodel.errors import UsageError
-from costmodel.types import human
+from costmodel.units import human
 
 __all__ = ["FIGURES", "ModelDiff", "diff_reports", "load_reports"]
 

@@ -1,0 +1,91 @@
+"""The small modules the calibration times: one op or one pattern each (binary and unary element-wise ops,
+concatenation, channel shuffle, permutes, padding, views, reductions, batched products)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["Binary", "Bmm", "Concat", "Mean", "Pad", "Permute", "Shuffle", "Unary", "Views"]
+
+
+class Binary(nn.Module):
+    """``x op y`` on two same-shaped inputs (add, mul)."""
+
+    def __init__(self, multiply: bool) -> None:
+        super().__init__()
+        self.multiply = multiply
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x * y if self.multiply else x + y
+
+
+class Unary(nn.Module):
+    """One functional element-wise op."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+class Concat(nn.Module):
+    """Split along channels and concatenate in swapped order: one copy of the whole tensor."""
+
+    def __init__(self, parts: int) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(list(reversed(x.chunk(self.parts, 1))), 1)
+
+
+class Shuffle(nn.Module):
+    """Channel shuffle: view, transpose, contiguous copy, view."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class Permute(nn.Module):
+    """Attention's head split: [n, s, h, d] -> [n, h, s, d] made contiguous."""
+
+    def __init__(self, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, s, d = x.shape
+        return x.view(n, s, self.heads, d // self.heads).transpose(1, 2).contiguous()
+
+
+class Pad(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (1, 1, 1, 1))
+
+
+class Views(nn.Module):
+    """Only views: reshape, transpose, slice."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1).transpose(0, 1)[1:]
+
+
+class Mean(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3))
+
+
+class Bmm(nn.Module):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(x, y)
