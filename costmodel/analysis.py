@@ -18,6 +18,7 @@ from costmodel.graph.inputs import normalize_inputs
 from costmodel.report import Report
 from costmodel.rules import LintConfig, run_rules
 from costmodel.types import Diagnostic
+from costmodel.units import milliseconds
 
 __all__ = ["lint", "report"]
 
@@ -65,9 +66,9 @@ def report(
         if device is None:
             return Report.of(graph, run_rules(graph, rules))
         time = GraphTime(device)  # each op priced once, for the column and the rules alike
-        column = predict(time, graph)
-        findings = run_rules(graph, rules, time, sum(column.values()) / 1e3)  # shares of the report's own total
-        return Report.of(graph, findings).with_column(PREDICTED, column)
+        seconds = predict(time, graph)
+        findings = run_rules(graph, rules, time, sum(seconds.values()))  # shares of the report's own total
+        return Report.of(graph, findings).with_column(PREDICTED, {n: milliseconds(s) for n, s in seconds.items()})
 
 
 def lint(

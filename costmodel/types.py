@@ -346,11 +346,35 @@ class NodeCost(_CostTotals):
         return self.extras.get("predicted_ms")
 
     @classmethod
-    def of_row(cls, *values: Any) -> NodeCost:
-        """A node from every field but ``extras`` (empty), in declaration order: the walk's fast constructor
-        (the frozen dataclass ``__init__`` sets each field through ``object.__setattr__``)."""
+    def made(
+        cls,
+        *,
+        name: str,
+        op: str,
+        target: str,
+        module_path: str,
+        module_type: str,
+        kind: OpKind,
+        input_shapes: tuple[Shape, ...],
+        output_shapes: tuple[Shape, ...],
+        cost: Cost,
+        params: int,
+        ops: tuple[OpCost, ...],
+        location: SourceLocation | None,
+        inputs: tuple[str, ...],
+        definition: SourceLocation | None,
+        output_bytes: int,
+        frozen_params: int,
+    ) -> NodeCost:
+        """A node from every field but ``extras`` (empty), by keyword: the walk's fast constructor (the frozen
+        dataclass ``__init__`` sets each field through ``object.__setattr__``; this sets the slots directly)."""
         node = object.__new__(cls)
-        for set_slot, slot_value in zip(_NODE_SETTERS, values, strict=True):
+        for set_slot, slot_value in zip(
+            _NODE_SETTERS,
+            (name, op, target, module_path, module_type, kind, input_shapes, output_shapes, cost, params, ops,
+             location, inputs, definition, output_bytes, frozen_params),
+            strict=True,
+        ):  # fmt: skip
             set_slot(node, slot_value)
         _set_extras(node, _EMPTY)
         return node

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import weakref
 
+import pytest
 import torch
 from torch import nn
 
@@ -61,12 +62,8 @@ def test_a_weak_store_does_not_keep_its_key_alive() -> None:
 
 def test_a_store_name_is_taken_once() -> None:
     KeyedStore("test.once", "for this test")
-    try:
+    with pytest.raises(ValueError, match=r"test\.once"):
         KeyedStore("test.once", "again")
-    except ValueError as error:
-        assert "test.once" in str(error)
-    else:
-        raise AssertionError("a second store of one name was made")
 
 
 def test_every_store_of_a_report_is_listed_with_counts() -> None:

@@ -14,7 +14,7 @@ from torch import nn
 import costmodel
 from costmodel import OpKind
 from costmodel.ops import io_cost
-from costmodel.types import Cost, OpCall
+from costmodel.types import Cost, NodeCost, OpCall
 from costmodel.zoo import shufflenet_v2
 from tests.conftest import torch_flop_counter_macs
 from tests.nets import ShapeBranch, SharedWeights, TwoInputs, UntraceableRoot, small_cnn
@@ -265,3 +265,26 @@ def test_records_are_frozen_in_fact_and_findings_are_hashable(v2_report: costmod
         v2_report.findings[0].data["ratio"] = 0  # type: ignore[index]
     assert len(set(v2_report.findings)) == len(v2_report.findings)  # hashable values, all distinct
     assert v2_report.nodes[0].extras == {}  # read-only mappings still compare equal to dicts
+
+
+def test_the_walks_fast_node_constructor_makes_the_same_record_as_the_dataclass() -> None:
+    """``NodeCost.made`` sets slots directly, by keyword: it must agree with the frozen dataclass's own ``__init__``."""
+    fields = {
+        "name": "conv",
+        "op": "call_module",
+        "target": "Conv2d",
+        "module_path": "features.0",
+        "module_type": "Conv2d",
+        "kind": OpKind.CONV,
+        "input_shapes": ((1, 3, 8, 8),),
+        "output_shapes": ((1, 4, 8, 8),),
+        "cost": Cost(flops=6912, mac=2000),
+        "params": 108,
+        "ops": (),
+        "location": None,
+        "inputs": ("x",),
+        "definition": None,
+        "output_bytes": 1024,
+        "frozen_params": 8,
+    }
+    assert NodeCost.made(**fields) == NodeCost(**fields)

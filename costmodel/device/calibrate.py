@@ -256,7 +256,7 @@ def calibrate(
         if rows:
             fitted[str(fam)] = _fit_family(rows, seconds, "backend" if backend else "grain")
     alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call})
-    alone_s = [sum(predict(alone, t.graph).values()) / 1e3 for t in nets]
+    alone_s = [sum(predict(alone, t.graph).values()) for t in nets]
     fresh = [sum(fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
     calls = [sum(launches(op) for node in t.graph.nodes for op in node.ops) for t in nets]
     network_seconds = [t.seconds for t in nets]

@@ -30,6 +30,7 @@ from costmodel.graph.taxonomy import CATEGORIES, category
 from costmodel.graph.walk import Event, Structure, Walk, inference
 from costmodel.report import Report
 from costmodel.types import FrozenMap, OpKind, Shape
+from costmodel.units import milliseconds
 
 __all__ = ["Measurement", "measure"]
 
@@ -83,7 +84,7 @@ class Measurement:
         """Seconds per op kind of the nodes, from the node-by-node run (the ``time_ms`` column rolled up)."""
         if self.report is None:
             return {}
-        return {kind: ms / 1e3 for kind, ms in self.report.column_by_kind("time_ms").items()}
+        return {kind: ms / 1e3 for kind, ms in self.report.column_by_kind("time_ms").items()}  # the column's ms
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -94,19 +95,19 @@ class Measurement:
             "device": self.device,
             "threads": self.threads,
             "repeats": len(self.total.samples),
-            "median_ms": self.total.median * 1e3,
-            "mean_ms": self.total.mean * 1e3,
-            "stdev_ms": self.total.stdev * 1e3,
-            "q1_ms": q1 * 1e3,
-            "q3_ms": q3 * 1e3,
+            "median_ms": milliseconds(self.total.median),
+            "mean_ms": milliseconds(self.total.mean),
+            "stdev_ms": milliseconds(self.total.stdev),
+            "q1_ms": milliseconds(q1),
+            "q3_ms": milliseconds(q3),
             "images_per_second": self.images_per_second,
             "drift": self.total.drift,
             "outliers": self.total.outliers,
             "stable": self.stable,
             "problems": list(self.problems),
             "settings": dict(self.settings),
-            "breakdown_ms": {k: v * 1e3 for k, v in self.breakdown().items()},
-            "node_ms": {k: v * 1e3 for k, v in self.node_times.items()},
+            "breakdown_ms": {k: milliseconds(v) for k, v in self.breakdown().items()},
+            "node_ms": {k: milliseconds(v) for k, v in self.node_times.items()},
         }
 
     def __str__(self) -> str:
@@ -114,7 +115,7 @@ class Measurement:
         lines = [
             f"{self.model} on {self.device} ({self.threads} threads), input "
             + ", ".join(str(list(s)) for s in self.input_shapes),
-            f"median {self.total.median * 1e3:.3f} ms (IQR {q1 * 1e3:.3f}-{q3 * 1e3:.3f} ms, "
+            f"median {milliseconds(self.total.median):.3f} ms (IQR {milliseconds(q1):.3f}-{milliseconds(q3):.3f} ms, "
             f"{len(self.total.samples)} runs, drift {self.total.drift:+.0%}), {self.images_per_second:.1f} images/s",
         ]
         if self.settings:
@@ -228,7 +229,7 @@ def measure(
     for problem in found:
         warnings.warn(problem + " (the machine may be busy; measure again or raise --budget)", MeasurementWarning,
                       stacklevel=2)  # fmt: skip
-    column = {name_: seconds * 1e3 for name_, seconds in node_times.items()}
+    column = {name_: milliseconds(seconds) for name_, seconds in node_times.items()}
     return Measurement(
         model=rep.model,
         input_shapes=rep.input_shapes,

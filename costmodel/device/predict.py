@@ -15,7 +15,7 @@ from costmodel.types import CostedGraph, FrozenMap, NodeCost, OpCost
 
 __all__ = ["PREDICTED", "GraphTime", "predict"]
 
-#: The report column predictions join as (milliseconds per node).
+#: The report column predictions join as (milliseconds per node: seconds until then).
 PREDICTED = "predicted_ms"
 
 
@@ -73,7 +73,7 @@ def _containers(module_path: str, is_module_call: bool) -> tuple[str, ...]:
 
 
 def predict(profile: DeviceProfile | GraphTime, graph: CostedGraph) -> FrozenMap[str, float]:
-    """Predicted milliseconds of every node, by node name (the ``predicted_ms`` column)."""
+    """Predicted seconds of every node, by node name (in milliseconds, the ``predicted_ms`` column)."""
     time = profile if isinstance(profile, GraphTime) else GraphTime(profile)
     module_call = time.profile.node_overhead.get("call_module", 0.0)
     entered: set[str] = set()
@@ -84,5 +84,5 @@ def predict(profile: DeviceProfile | GraphTime, graph: CostedGraph) -> FrozenMap
             fresh = [path for path in _containers(node.module_path, node.op == "call_module") if path not in entered]
             entered.update(fresh)
             seconds += module_call * len(fresh)
-        column[node.name] = seconds * 1e3
+        column[node.name] = seconds
     return FrozenMap(column)

@@ -112,23 +112,23 @@ def annotate(
                 frozen += 0 if p.requires_grad else p.numel()
         layer = rec.op == "call_module"
         nodes.append(
-            NodeCost.of_row(  # the fields in declaration order, extras left out
-                rec.name,
-                rec.op,
-                rec.target,
-                rec.module_path,
-                rec.module_type,
-                kind,
-                _shapes(rec.input_specs),
-                _shapes(rec.output_specs),
-                cost,
-                params,
-                ops,
-                rec.location,
-                rec.inputs,
-                definition(rec.module_path) if layer else None,
-                rec.output_bytes,
-                frozen,
+            NodeCost.made(
+                name=rec.name,
+                op=rec.op,
+                target=rec.target,
+                module_path=rec.module_path,
+                module_type=rec.module_type,
+                kind=kind,
+                input_shapes=_shapes(rec.input_specs),
+                output_shapes=_shapes(rec.output_specs),
+                cost=cost,
+                params=params,
+                ops=ops,
+                location=rec.location,
+                inputs=rec.inputs,
+                definition=definition(rec.module_path) if layer else None,
+                output_bytes=rec.output_bytes,
+                frozen_params=frozen,
             )
         )
     unused = tuple(name for name, p in structure.parameters if id(p) not in seen)

@@ -292,18 +292,18 @@ class RecordingWalk(Walk):
                     self.ordinals[ordinal] = (name, view_stem)
             self.records.append(
                 RecordedNode(
-                    name,
-                    event.op,
-                    event.target,
-                    event.path,
-                    type(event.module).__name__,
-                    tuple(inputs),
-                    input_specs,
-                    output_specs if last else calls[-1].outputs,
-                    tuple(calls),
-                    tuple(used) if index == 0 else (),
-                    location,
-                    output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
+                    name=name,
+                    op=event.op,
+                    target=event.target,
+                    module_path=event.path,
+                    module_type=type(event.module).__name__,
+                    inputs=tuple(inputs),
+                    input_specs=input_specs,
+                    output_specs=output_specs if last else calls[-1].outputs,
+                    calls=tuple(calls),
+                    parameters=tuple(used) if index == 0 else (),
+                    location=location,
+                    output_bytes=output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
                 )
             )
             if not last:
@@ -331,5 +331,15 @@ class RecordingWalk(Walk):
         name = self.names.make(stem)
         specs = tuple(spec for call in calls for spec in call.outputs)
         self.records.append(
-            RecordedNode(name, "call_function", stem, path, type(container).__name__, (), (), specs[-1:], tuple(calls))
+            RecordedNode(
+                name=name,
+                op="call_function",
+                target=stem,
+                module_path=path,
+                module_type=type(container).__name__,
+                inputs=(),
+                input_specs=(),
+                output_specs=specs[-1:],
+                calls=tuple(calls),
+            )
         )

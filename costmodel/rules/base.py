@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from costmodel.types import CostedGraph, Diagnostic, OpCost, SourceLocation, TimeModel
+from costmodel.units import milliseconds
 
 __all__ = ["Rule", "validate"]
 
@@ -72,10 +73,16 @@ class Rule(ABC):
             saving_s = max(saving_s, 0.0)
             share = saving_s / self.model_seconds if self.model_seconds else 0.0
             message += (
-                f"; on {self.time.device} it takes a predicted {predicted_s * 1e3:.3f} ms and the fix saves "
-                f"{saving_s * 1e3:.3f} ms ({share:.1%} of the model's {self.model_seconds * 1e3:.2f} ms)"
+                f"; on {self.time.device} it takes a predicted {milliseconds(predicted_s):.3f} ms and the fix saves "
+                f"{milliseconds(saving_s):.3f} ms ({share:.1%} of the model's "
+                f"{milliseconds(self.model_seconds):.2f} ms)"
             )
-            data = {**data, "predicted_ms": predicted_s * 1e3, "saving_ms": saving_s * 1e3, "saving_share": share}
+            data = {
+                **data,
+                "predicted_ms": milliseconds(predicted_s),
+                "saving_ms": milliseconds(saving_s),
+                "saving_share": share,
+            }
         return Diagnostic(
             code=self.code,
             name=self.name,
