@@ -1,7 +1,7 @@
 """Outputs of the commonest ops made without their meta kernels, which are slow Python (addmm's takes ~1 ms).
 
 A shape function per op gives the meta tensors the op's meta kernel would give: the same shapes, strides
-and dtypes (``tests/test_memo.py`` compares each against torch's own meta kernel). A shape function answers
+and dtypes (``tests/graph/test_memo.py`` compares each against torch's own meta kernel). A shape function answers
 only where the output is certain and returns ``None`` otherwise (mixed dtypes, shapes that do not
 fit, an argument it does not know): the real meta kernel then runs, and raises its own error
 where the call is wrong. The shape functions matter on a walk's first meeting with an op signature (a

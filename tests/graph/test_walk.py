@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import costmodel
-from tests.test_measure import QUICK
+from tests.device.test_measure import QUICK
 
 
 class Attention(nn.Module):

@@ -1,7 +1,7 @@
 """Golden outputs of what users read: the node table, the by-module table, lint's text lines.
 
 The expected text lives in ``tests/__snapshots__/test_golden.ambr``; after an intended change
-regenerate it with ``pytest tests/test_golden.py --snapshot-update`` and read the diff.
+regenerate it with ``pytest tests/formats/test_golden.py --snapshot-update`` and read the diff.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from costmodel.cli import main
 from costmodel.zoo import shufflenet_v2
 from tests.nets import small_cnn
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_node_table_of_a_small_cnn(snapshot: SnapshotAssertion) -> None:
