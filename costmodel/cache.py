@@ -151,8 +151,9 @@ class KeyedStore(Store, Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value kept for ``key`` (a hit), else ``default`` (a miss)."""
-        found = self._entries.get(key, _ABSENT)
-        if found is _ABSENT:
+        try:  # a hit costs no more than a dict lookup and a count
+            found = self._entries[key]
+        except KeyError:
             self.misses += 1
             return default
         self.hits += 1
@@ -184,8 +185,12 @@ class IdentityStore(Store, Generic[K, V]):
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value kept for this very object (a hit), else ``default`` (a miss)."""
-        found = self._entries.get(id(key))
-        if found is not None and found[0] is key:
+        try:
+            found = self._entries[id(key)]
+        except KeyError:
+            self.misses += 1
+            return default
+        if found[0] is key:
             self.hits += 1
             return found[1]
         self.misses += 1
