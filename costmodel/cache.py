@@ -83,9 +83,9 @@ _STORES: dict[str, Store] = {}
 
 
 class Store:
-    """What every store shares: a name, a bound, counters, and a place in the registry."""
+    """What every store shares: a name, a bound, counters, its entries, and a place in the registry."""
 
-    __slots__ = ("_bypasses", "description", "hits", "limit", "misses", "name", "scope")
+    __slots__ = ("_bypasses", "_entries", "description", "hits", "limit", "misses", "name", "scope")
 
     def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
         if name in _STORES:
@@ -97,21 +97,27 @@ class Store:
         self.hits = 0
         self.misses = 0
         self._bypasses: dict[str, int] = {}
+        self._entries: Any = self._new_entries()
         _STORES[name] = self
+
+    def _new_entries(self) -> Any:
+        return {}
+
+    def _room(self) -> None:
+        """Past the limit, start afresh (before an entry is added)."""
+        if self.limit is not None and len(self._entries) >= self.limit:
+            self._entries.clear()
 
     def bypass(self, reason: str) -> None:
         """Count a call that went around the store (not looked up, or not kept), by reason."""
         self._bypasses[reason] = self._bypasses.get(reason, 0) + 1
 
     def __len__(self) -> int:
-        raise NotImplementedError
-
-    def _empty(self) -> None:
-        raise NotImplementedError
+        return len(self._entries)
 
     def clear(self) -> None:
         """Forget every entry (the counters stay: they describe the process)."""
-        self._empty()
+        self._entries.clear()
 
     def reset_counts(self) -> None:
         """Zero the counters."""
@@ -138,16 +144,12 @@ class KeyedStore(Store, Generic[K, V]):
     its counts to ``hits`` and ``misses`` once at the end.
     """
 
-    __slots__ = ("_entries",)
-
-    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
-        super().__init__(name, description, limit, scope)
-        self._entries: dict[K, V] = {}
+    __slots__ = ()
 
     @property
     def entries(self) -> dict[K, V]:
         """The entries themselves, for hot loops (read them; add entries with ``put``)."""
-        return self._entries
+        return self._entries  # type: ignore[no-any-return]
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value kept for ``key`` (a hit), else ``default`` (a miss)."""
@@ -161,27 +163,24 @@ class KeyedStore(Store, Generic[K, V]):
 
     def put(self, key: K, value: V) -> V:
         """Keep ``value`` for ``key``; returns ``value``."""
-        entries = self._entries
-        if self.limit is not None and len(entries) >= self.limit:
-            entries.clear()
-        entries[key] = value
+        self._room()
+        self._entries[key] = value
         return value
 
-    def _empty(self) -> None:
-        self._entries.clear()
 
-    def __len__(self) -> int:
-        return len(self._entries)
+class WeakStore(KeyedStore[K, V]):
+    """``object -> value`` by identity, the object held weakly: an entry goes when its object does."""
+
+    __slots__ = ()
+
+    def _new_entries(self) -> Any:
+        return weakref.WeakKeyDictionary()
 
 
 class IdentityStore(Store, Generic[K, V]):
     """``object -> value`` by identity, bounded to ``limit`` entries; each entry keeps its object."""
 
-    __slots__ = ("_entries",)
-
-    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
-        super().__init__(name, description, limit, scope)
-        self._entries: dict[int, tuple[K, V]] = {}
+    __slots__ = ()
 
     def get(self, key: K, default: Any = None) -> Any:
         """The value kept for this very object (a hit), else ``default`` (a miss)."""
@@ -198,49 +197,9 @@ class IdentityStore(Store, Generic[K, V]):
 
     def put(self, key: K, value: V) -> V:
         """Keep ``value`` for ``key`` (and ``key`` with it); returns ``value``."""
-        entries = self._entries
-        if self.limit is not None and len(entries) >= self.limit:
-            entries.clear()
-        entries[id(key)] = (key, value)
+        self._room()
+        self._entries[id(key)] = (key, value)
         return value
-
-    def _empty(self) -> None:
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-class WeakStore(Store, Generic[K, V]):
-    """``object -> value`` by identity, the object held weakly: an entry goes when its object does."""
-
-    __slots__ = ("_entries",)
-
-    def __init__(self, name: str, description: str, limit: int | None = DEFAULT_LIMIT, scope: str = "") -> None:
-        super().__init__(name, description, limit, scope)
-        self._entries: weakref.WeakKeyDictionary[Any, V] = weakref.WeakKeyDictionary()
-
-    def get(self, key: K, default: Any = None) -> Any:
-        """The value kept for ``key`` (a hit), else ``default`` (a miss)."""
-        found = self._entries.get(key, _ABSENT)
-        if found is _ABSENT:
-            self.misses += 1
-            return default
-        self.hits += 1
-        return found
-
-    def put(self, key: K, value: V) -> V:
-        """Keep ``value`` for ``key`` while ``key`` lives; returns ``value``."""
-        if self.limit is not None and len(self._entries) >= self.limit:
-            self._entries.clear()
-        self._entries[key] = value
-        return value
-
-    def _empty(self) -> None:
-        self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class _FunctionStore(Store):
@@ -249,10 +208,11 @@ class _FunctionStore(Store):
     __slots__ = ("_function",)
 
     def __init__(self, name: str, description: str, limit: int | None, function: Any) -> None:
-        super().__init__(name, description, limit)
         self._function = function
+        super().__init__(name, description, limit)
 
-    def _empty(self) -> None:
+    def clear(self) -> None:
+        """Empty the function's cache."""
         self._function.cache_clear()
 
     def __len__(self) -> int:
@@ -279,7 +239,6 @@ def memoize(name: str, description: str, limit: int | None = 4096) -> Callable[[
     return decorate
 
 
-_ABSENT = object()
 
 
 def cache_info() -> tuple[CacheInfo, ...]:
