@@ -132,7 +132,7 @@ def compare_tools(repeats: int, batch: int) -> None:
     """report() warm and cold against FlopCounterMode and fvcore on every model, round-robin per model."""
     print(
         f"batch {batch}: medians of {repeats} round-robin runs in ms (IQR); ratios are costmodel / other, "
-        "so below 1 is faster.\n'cold': meta kernel, row, price and rule memos forgotten before each call (a fresh "
+        "so below 1 is faster.\n'cold': every cache store emptied (costmodel.clear_caches) before each call (a fresh "
         "process's first report); fvcore cannot take keyword inputs (Hugging Face models: the tests' small "
         "configs on their inputs, 2 sequences of 16 tokens or 32x32 images, and three at full size, 128 tokens "
         "or a 224x224 image; only in the batch-1 table)."

@@ -127,13 +127,13 @@ class Store:
     def info(self) -> CacheInfo:
         """This store's figures now."""
         return CacheInfo(
-            self.name,
-            self.description,
-            len(self),
-            self.limit,
-            self.hits,
-            self.misses,
-            tuple(sorted(self._bypasses.items())),
+            name=self.name,
+            description=self.description,
+            size=len(self),
+            limit=self.limit,
+            hits=self.hits,
+            misses=self.misses,
+            bypasses=tuple(sorted(self._bypasses.items())),
         )
 
 
@@ -225,7 +225,14 @@ class _FunctionStore(Store):
     def info(self) -> CacheInfo:
         """The function's lru_cache figures."""
         found = self._function.cache_info()
-        return CacheInfo(self.name, self.description, found.currsize, self.limit, found.hits, found.misses)
+        return CacheInfo(
+            name=self.name,
+            description=self.description,
+            size=found.currsize,
+            limit=self.limit,
+            hits=found.hits,
+            misses=found.misses,
+        )
 
 
 def memoize(name: str, description: str, limit: int | None = 4096) -> Callable[[F], F]:

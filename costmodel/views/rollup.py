@@ -31,14 +31,15 @@ def by_module(graph: CostedGraph, depth: int = 2) -> tuple[ModuleCost, ...]:
     shapes = _module_shapes(graph, set(sums))
     return tuple(
         ModuleCost(
-            path,
-            graph.module_types.get(path, graph.model if not path else "?"),
-            path.count(".") + 1 if path else 0,
-            cost,
-            params,
-            count,
-            extras,
-            *shapes.get(path, ((), ())),
+            path=path,
+            type=graph.module_types.get(path, graph.model if not path else "?"),
+            depth=path.count(".") + 1 if path else 0,
+            cost=cost,
+            params=params,
+            nodes=count,
+            extras=extras,
+            input_shapes=shapes.get(path, ((), ()))[0],
+            output_shapes=shapes.get(path, ((), ()))[1],
         )
         for path, (cost, params, count, extras) in sums.items()
     )
@@ -48,7 +49,18 @@ def _module_shapes(graph: CostedGraph, paths: set[str]) -> dict[str, tuple[tuple
     """Per module path: shapes of the outputs of outside nodes read inside, and of inside nodes read outside."""
     produced: dict[str, Any] = {n.name: n for n in graph.nodes}
     for name, shape in zip(graph.input_names, graph.input_shapes, strict=False):
-        produced[name] = NodeCost(name, "placeholder", name, "", "", OpKind.NONE, (), (shape,), Cost(), 0)
+        produced[name] = NodeCost(
+            name=name,
+            op="placeholder",
+            target=name,
+            module_path="",
+            module_type="",
+            kind=OpKind.NONE,
+            input_shapes=(),
+            output_shapes=(shape,),
+            cost=Cost(),
+            params=0,
+        )
     enters: dict[str, dict[str, None]] = {p: {} for p in paths}
     leaves: dict[str, dict[str, None]] = {p: {} for p in paths}
 
