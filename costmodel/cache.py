@@ -246,8 +246,6 @@ def memoize(name: str, description: str, limit: int | None = 4096) -> Callable[[
     return decorate
 
 
-
-
 def cache_info() -> tuple[CacheInfo, ...]:
     """Every store's figures, by name."""
     return tuple(store.info() for _, store in sorted(_STORES.items()))
