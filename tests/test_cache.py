@@ -136,3 +136,12 @@ def test_a_report_after_clear_caches_matches_a_fresh_processs() -> None:
         return json.loads(done.stdout)
 
     assert run("warm") == run("fresh")
+
+
+def test_the_cli_prints_every_store_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    from costmodel.cli import main
+
+    assert main(["report", "shufflenet_v2_x0.5", "--cache-info"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split()[0] for line in err] == [info.name for info in cache_info()]
+    assert any("graph.nodes" in line and "hits" in line for line in err)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from costmodel.cli.arguments import EXIT_ERROR, EXIT_OK, build_parser, parse_shapes
 from costmodel.cli.commands import COMMANDS
+from costmodel.cache import cache_info
 from costmodel.errors import CostModelError
 
 __all__ = ["main", "parse_shapes"]
@@ -40,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = one_line  # the library's warnings as one line each, no source echo
             status = int(COMMANDS[args.command](args))
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            if getattr(args, "cache_info", False):
+                print(*cache_info(), sep="\n", file=sys.stderr)
             return status
     except BrokenPipeError:  # the reader stopped early (| head): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -150,6 +150,9 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--input-dtype", help="dtype of every --input-shape input without its own (e.g. int64)")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
+    parser.add_argument(
+        "--cache-info", action="store_true", help="print each cache store's size, hits, misses and bypasses to stderr"
+    )
 
 
 def _add_device_argument(parser: argparse.ArgumentParser, what: str) -> None:
