@@ -17,9 +17,9 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from costmodel.cache import cache_info
 from costmodel.cli.arguments import EXIT_ERROR, EXIT_OK, build_parser, parse_shapes
 from costmodel.cli.commands import COMMANDS
-from costmodel.cache import cache_info
 from costmodel.errors import CostModelError
 
 __all__ = ["main", "parse_shapes"]

@@ -158,7 +158,12 @@ def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
             return entry.outputs(), entry.call
     out = shape_only(func, args, kwargs)
     if out is None:
-        out = func(*args, **kwargs)
+        try:
+            out = func(*args, **kwargs)
+        except Exception as error:
+            if torch.Tag.dynamic_output_shape in func.tags:  # nonzero, a boolean mask's index: values decide
+                raise RuntimeError(f"{func} has a data-dependent output shape ({error})".splitlines()[0]) from error
+            raise
     if key is None:
         MEMO.bypass("unhashable argument")
         return out, _call(func, args, kwargs, out)

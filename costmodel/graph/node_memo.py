@@ -61,7 +61,7 @@ def module_key(module: torch.nn.Module) -> Any:
     origin = _ORIGINS.get(cls)
     if origin is None:
         origin = _ORIGINS.put(cls, _origin(cls))
-    if origin is _USER:
+    if origin is _USER or "parametrizations" in module._modules:  # a parametrized layer's weights are computed
         return None
     torchs = origin is _TORCH
     try:

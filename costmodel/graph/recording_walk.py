@@ -171,8 +171,13 @@ class RecordingWalk(Walk):
         """The node memo's key for this node, or ``None`` where the node must run: a module formula, a split call, a
         run on values, or a layer whose state has no hashable stand-in. Arguments holding real values (a mask,
         token ids) are named in the key: a node is kept only if none of its ops read them (``node``)."""
-        if event.formula or event.split or self.recorder.on_values:
-            NODES.bypass("module formula" if event.formula else "split call" if event.split else "run on values")
+        if event.formula or event.split or event.hooked or self.recorder.on_values:
+            NODES.bypass(
+                "module formula" if event.formula
+                else "split call" if event.split
+                else "layer with hooks" if event.hooked
+                else "run on values"
+            )  # fmt: skip
             return None
         weights = self.recorder.weights
         real = tuple([i for i, t in enumerate(given) if not t.is_meta and id(t) not in weights])
@@ -269,6 +274,8 @@ class RecordingWalk(Walk):
         layer = event.op == "call_module"
         if layer:
             used += [p for p in event.module._parameters.values() if p is not None]
+            if "parametrizations" in event.module._modules:  # a parametrized layer: its weights' originals
+                used += list(event.module._modules["parametrizations"].parameters())
         for tensor in given:
             found = makers.get(id(tensor))
             if found is not None and found[0]() is tensor:

@@ -129,6 +129,30 @@ def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 #: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
+#: The dtypes the CPU grouped matrix product takes (its meta kernel takes bfloat16 alone: narrower than the CPU's).
+_GROUPED_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
+
+
+def _grouped_mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``_grouped_mm(a, b, offs?, bias?, out_dtype?)``: 2D x 3D (routed tokens by expert), 3D x 2D, 2D x 2D (groups
+    along K) and 3D x 3D (batched); a contiguous output of ``a``'s dtype, as the CPU kernel gives."""
+    a, b, *rest = args
+    offs = rest[0] if rest else kwargs.get("offs")
+    bias = rest[1] if len(rest) > 1 else kwargs.get("bias")
+    out_dtype = rest[2] if len(rest) > 2 else kwargs.get("out_dtype")
+    if set(kwargs) - {"offs", "bias", "out_dtype"} or bias is not None or out_dtype not in (None, a.dtype):
+        return None
+    if a.dtype != b.dtype or a.dtype not in _GROUPED_DTYPES or a.dim() not in (2, 3) or b.dim() not in (2, 3):
+        return None
+    if a.shape[-1] != b.shape[-2] or ((a.dim() == 2 or b.dim() == 2) and offs is None):
+        return None
+    if a.dim() == 2:
+        shape = (offs.shape[0], a.shape[0], b.shape[1]) if b.dim() == 2 else (a.shape[0], b.shape[-1])
+    else:
+        shape = (a.shape[1], b.shape[1]) if b.dim() == 2 else (a.shape[0], a.shape[1], b.shape[-1])
+    return _empty(shape, a.dtype)
+
+
 _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     id(_aten._native_batch_norm_legit_no_training.default): _batch_norm_inference,
     id(_aten.native_batch_norm.default): _native_batch_norm,
@@ -136,6 +160,7 @@ _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = 
     id(_aten.bmm.default): _bmm,
     id(_aten.addmm.default): _addmm,
     id(_aten.native_layer_norm.default): _native_layer_norm,
+    id(_aten._grouped_mm.default): _grouped_mm,
 }
 
 

@@ -15,8 +15,12 @@ replaced for the run (torch.fx replaces it the same way while it traces) and a
   is one call, but its ATen calls are split into nodes by their big ops, so attention shows
   its projections and its core.
 
-Hooks are not called during the walk (as in torch.fx): the user's hooks never see its
-tensors. Every event (a module call, a container's torch call) has an ordinal, so a later
+Forward pre-hooks and forward hooks run as ``nn.Module.__call__`` runs them (the global ones
+too; backward hooks never: this is inference), so a library that collects outputs with hooks
+(Hugging Face's ``capture_outputs``) gets them. They see the walk's tensors: meta tensors, or
+example values where values decide. A hook that reads values makes the model run on example
+values, as a branch on values does; a layer with hooks is never served from the node memo
+(its hooks must run). Every event (a module call, a container's torch call) has an ordinal, so a later
 run of the same model on the same inputs (``measure``'s node-by-node pass) meets the same
 nodes in the same order. Subclasses say what a node does: ``record`` records its ATen calls,
 ``measure`` times it.
@@ -33,6 +37,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.modules import module as _torch_module
 from torch.overrides import TorchFunctionMode
 
 from costmodel.cache import KeyedStore
@@ -76,6 +81,58 @@ class Event(NamedTuple):
     formula: bool = False
     #: The node's ATen calls are to be split into nodes by their big ops (see ``_SPLIT_BY_BIG_OPS``).
     split: bool = False
+    #: The node is a module call with forward hooks or pre-hooks (its own or global): they run with it.
+    hooked: bool = False
+
+
+def has_hooks(module: nn.Module) -> bool:
+    """Whether calling ``module`` runs forward pre-hooks or forward hooks (its own, or global ones)."""
+    return bool(module._forward_pre_hooks or module._forward_hooks or _GLOBAL_PRE_HOOKS or _GLOBAL_HOOKS)
+
+
+_GLOBAL_PRE_HOOKS = _torch_module._global_forward_pre_hooks
+_GLOBAL_HOOKS = _torch_module._global_forward_hooks
+_GLOBAL_HOOKS_WITH_KWARGS = _torch_module._global_forward_hooks_with_kwargs
+
+
+def call_forward(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``module.forward`` with its forward pre-hooks and hooks, the global ones first, as ``nn.Module._call_impl``
+    runs them in inference (backward hooks are not set up)."""
+    if not has_hooks(module):
+        return module.forward(*args, **kwargs)
+    for hook_id, hook in (*_GLOBAL_PRE_HOOKS.items(), *module._forward_pre_hooks.items()):
+        if hook_id in module._forward_pre_hooks_with_kwargs:
+            changed = hook(module, args, kwargs)
+            if changed is not None:
+                if not (isinstance(changed, tuple) and len(changed) == 2):
+                    raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                       f"but got {changed}.")  # fmt: skip
+                args, kwargs = changed
+        else:
+            changed = hook(module, args)
+            if changed is not None:
+                args = changed if isinstance(changed, tuple) else (changed,)
+    result = module.forward(*args, **kwargs)
+    for hook_id, hook in (*_GLOBAL_HOOKS.items(), *module._forward_hooks.items()):
+        if hook_id in module._forward_hooks_with_kwargs or hook_id in _GLOBAL_HOOKS_WITH_KWARGS:
+            changed = hook(module, args, kwargs, result)
+        else:
+            changed = hook(module, args, result)
+        if changed is not None:
+            result = changed
+    return result
+
+
+class _Hooked:
+    """A module's call with its hooks, as a node runs it (``run(*args, **kwargs)``)."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return call_forward(self.module, args, kwargs)
 
 
 def tensors_in(value: Any) -> list[torch.Tensor]:
@@ -101,13 +158,21 @@ def _collect(value: Any, found: list[torch.Tensor]) -> None:
             _collect(item, found)
 
 
+_PARAMETRIZATIONS = nn.ModuleDict  # what torch.nn.utils.parametrize keeps a layer's parametrizations in
+
+
 def is_layer(module: nn.Module, root: bool = False) -> bool:
     """Whether a module's call is one node: its class has a cost formula, or it has no child modules (the
-    model itself only if it is one of torch's layers: a user's childless model is walked into)."""
+    model itself only if it is one of torch's layers: a user's childless model is walked into). The
+    parametrizations of a parametrized layer (weight norm, spectral norm) are not children: they run
+    inside its node, where it reads its weight."""
     if lookup(type(module)) is not None:
         return True
     children = module._modules
-    childless = not children or all(child is None for child in children.values())
+    childless = not children or all(
+        child is None or (name == "parametrizations" and isinstance(child, _PARAMETRIZATIONS))
+        for name, child in children.items()
+    )
     if not root:
         return childless
     return childless and type(module).__module__.startswith("torch.") and not isinstance(module, _CONTAINERS)
@@ -302,15 +367,17 @@ class Walk:
         return result
 
     def _module(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if self.in_node:  # a module called inside a node: part of that node, its hooks not called
-            return module.forward(*args, **kwargs)
+        if self.in_node:  # a module called inside a node: part of that node, hooks and all
+            return call_forward(module, args, kwargs)
         path = self.paths.get(id(module))
         self.ordinal += 1
+        hooked = has_hooks(module)
+        run = _Hooked(module) if hooked else module.forward
         if path is None:  # made on the fly in forward: a node of the container that calls it
             outer = self.containers[-1][0] if self.containers else ""
             name = type(module).__name__
-            event = Event(self.ordinal, "call_function", name, name.lower(), outer, module)
-            return self._row(event, module.forward, args, kwargs)
+            event = Event(self.ordinal, "call_function", name, name.lower(), outer, module, hooked=hooked)
+            return self._node(event, run, args, kwargs)
         if is_layer(module, root=module is self.model):
             event = Event(
                 self.ordinal,
@@ -320,11 +387,12 @@ class Walk:
                 path,
                 module,
                 formula=lookup(type(module)) is not None,
+                hooked=hooked,
             )
-            return self._row(event, module.forward, args, kwargs)
+            return self._node(event, run, args, kwargs)
         self.containers.append((path, module))
         try:
-            result = module.forward(*args, **kwargs)
+            result = run(*args, **kwargs)
         except Exception:
             if self.failed is None:
                 self.failed = (_container_description(path, module), module, (args, kwargs))
@@ -342,9 +410,9 @@ class Walk:
         path, container = self.containers[-1] if self.containers else ("", self.model)
         op, target, stem = _function_name(func)
         event = Event(self.ordinal, op, target, stem, path, container, split=func in _SPLIT_BY_BIG_OPS)
-        return self._row(event, func, args, kwargs)
+        return self._node(event, func, args, kwargs)
 
-    def _row(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _node(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.between_nodes()
         self.in_node = True
         try:
@@ -352,7 +420,7 @@ class Walk:
                 result = self.node(event, run, args, kwargs)
         except Exception:
             if self.failed is None:
-                self.failed = (_row_description(event), event.module if event.op == "call_module" else None,
+                self.failed = (_node_description(event), event.module if event.op == "call_module" else None,
                                (args, kwargs))  # fmt: skip
             raise
         finally:
@@ -366,7 +434,7 @@ def one_line(module: nn.Module) -> str:
     return repr(module) if not module._modules else f"{type(module).__name__}(...)"
 
 
-def _row_description(event: Event) -> str:
+def _node_description(event: Event) -> str:
     if event.op == "call_module":
         return f"layer '{event.path or '<model>'}' ({one_line(event.module)})"
     where = f" in '{event.path}'" if event.path else ""

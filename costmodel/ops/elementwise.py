@@ -44,5 +44,7 @@ register_cost(
     aten.prelu,
     aten._prelu_kernel,
     aten.glu,
+    aten.floor_divide,
+    aten.floor_divide_,
     kind=OpKind.ELEMENTWISE,
 )(elementwise_factory(1))

@@ -13,7 +13,7 @@ import torch
 from costmodel.ops.registry import io_cost, register_cost
 from costmodel.types import Cost, OpCall, OpKind
 
-__all__ = ["addmm", "attention", "baddbmm", "bmm", "dot", "mm", "mv"]
+__all__ = ["addmm", "attention", "baddbmm", "bmm", "dot", "grouped_mm", "mm", "mv"]
 
 aten = torch.ops.aten
 
@@ -48,6 +48,25 @@ def baddbmm(call: OpCall) -> Cost:
     # [b, m, n] = baddbmm([b, m, n], [b, m, k], [b, k, n])
     (b, m, k), n = call.args[1].shape, call.args[2].shape[2]
     return io_cost(call, b * m * n * k, b * m * n)
+
+
+@register_cost(aten._grouped_mm, kind=OpKind.MATMUL)
+def grouped_mm(call: OpCall) -> Cost:
+    """Grouped matrix product (mixture-of-experts layers): each group multiplies its own rows by its own matrix.
+
+    The multiply-adds do not depend on how rows fall into groups (the routing): every row is
+    multiplied once, by one group's matrix. Every group's matrix counts as read.
+    """
+    # 2D x 3D: [s, n] = _grouped_mm([s, k], [g, k, n], offs[g])   (rows routed to g experts)
+    # 3D x 2D: [m, n] = _grouped_mm([g, m, k], [k, n], offs[g])   (columns in g groups)
+    # 2D x 2D: [g, m, n] = _grouped_mm([m, k], [k, n], offs[g])   (k in g groups)
+    # 3D x 3D: [g, m, n] = _grouped_mm([g, m, k], [g, k, n])      (a batched product)
+    a, b = call.args[0], call.args[1]
+    out = call.outputs[0]
+    k = a.shape[-1]
+    flops = out.numel // out.shape[0] * k if len(a.shape) == 2 and len(b.shape) == 2 else out.numel * k
+    bias = call.args[3] if len(call.args) > 3 else call.kwargs.get("bias")
+    return io_cost(call, flops, out.numel if bias is not None else 0)
 
 
 @register_cost(aten.mv, kind=OpKind.MATMUL)

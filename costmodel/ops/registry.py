@@ -153,6 +153,12 @@ def _find(target: Any) -> Formula | None:
         return _VIEW
     if torch.Tag.pointwise in tags:
         return _POINTWISE
+    name = getattr(packet, "__name__", "")
+    if name.endswith("_") and not name.endswith("__") and getattr(target, "namespace", "") == "aten":
+        out_of_place = getattr(torch.ops.aten, name[:-1], None)  # masked_fill_ is costed as masked_fill
+        overload = getattr(out_of_place, getattr(target, "_overloadname", "default"), None)
+        if overload is not None:
+            return _find(overload)
     return None
 
 
