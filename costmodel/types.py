@@ -571,6 +571,8 @@ class CostedGraph(_CostTotals):
     output_names: tuple[str, ...] = ()
     #: Where values decided a branch, so the model ran on example values (``None``: shapes were enough).
     on_values: str | None = None
+    #: Assumptions the counts rest on, said by the formulas used (``register_cost(..., note=...)``).
+    notes: tuple[str, ...] = ()
     #: Sum of every node's cost (``cost``), summed once as the record is made.
     _cost: Cost = field(init=False, repr=False, compare=False, default=Cost())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 import torch
@@ -19,13 +20,16 @@ settings.register_profile("thorough", max_examples=400, deadline=None, suppress_
 settings.load_profile(os.getenv("HYPOTHESIS_PROFILE", "dev"))
 
 
-def torch_flop_counter_macs(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
+def torch_flop_counter_macs(
+    model: torch.nn.Module, *inputs: torch.Tensor, custom_mapping: dict[Any, Any] | None = None
+) -> int:
     """Multiply-adds according to torch's FlopCounterMode (which counts 2 per multiply-add).
 
     SDPA runs on its math backend: FlopCounterMode has no formula for the fused CPU kernel
     (``_scaled_dot_product_flash_attention_for_cpu``) and would count attention as zero.
+    ``custom_mapping`` adds formulas FlopCounterMode lacks (its own argument of that name).
     """
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=custom_mapping)
     model.eval()
     with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         model(*inputs)

@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="exit 1 when a model is over a budget (FLOPs, params, memory access, activations, predicted time)",
-        description="Exit status: 0 within budget, 1 over, 2 usage or input error. Limits come from the flags "
+        description="Exit status: 0 within budget, 1 over (or an incomplete count: ops with no cost formula, unless "
+        "--allow-unsupported), 2 usage or input error. Limits come from the flags "
         'and from [tool.costmodel.budget] in the nearest pyproject.toml (max_flops = "300M", ...); flags win. '
         "Quantities take K/M/G/T suffixes; times are milliseconds.",
     )
@@ -212,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help=f"limit on {limit.label}",
         )
+    check.add_argument(
+        "--allow-unsupported",
+        action="store_true",
+        help="check the counts even when some ops have no cost formula (by default such a model passes no limit)",
+    )
     _add_device_argument(check, "needed for --max-predicted-ms")
     _add_format(check, ("text", "json"))
 

@@ -107,14 +107,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
         line
         for loaded in load_models(args.target, args.model)
         for line in budget.check(
-            analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, device=profile)
+            analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, device=profile),
+            allow_unsupported=args.allow_unsupported,
         )
     ]
     if args.format == "json":
         print(
             json.dumps(
                 [
-                    {"model": x.model, "figure": x.key, "value": x.value, "limit": x.limit, "over": x.over}
+                    {
+                        "model": x.model,
+                        "figure": x.key,
+                        "value": x.value,
+                        "limit": x.limit,
+                        "over": x.over,
+                        "unsupported": list(x.unsupported),
+                    }
                     for x in lines
                 ],
                 indent=2,

@@ -19,6 +19,7 @@ from costmodel.graph.record import Recording, record
 from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.walk import Structure
 from costmodel.types import CostedGraph, ModelInputs, SourceLocation
+from costmodel.views import completeness
 
 __all__ = ["Recording", "cost_graph", "gc_paused"]
 
@@ -62,14 +63,6 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         priced = annotate(recording.records, structure, definition)
     if not priced.nodes:
         raise UnsupportedInput(f"model {name} has no operations to cost (empty model)")
-    if priced.unsupported:
-        listed = ", ".join(f"{op} ({count}x)" for op, count in sorted(priced.unsupported.items()))
-        warnings.warn(
-            f"{name}: no cost formula for {listed}; their FLOPs are not counted "
-            "(see Report.unsupported, or register one with costmodel.register_cost)",
-            UnsupportedOpWarning,
-            stacklevel=3,
-        )
     classes = {path: type(m) for path, m in structure.modules}
     graph = CostedGraph(
         model=name,
@@ -77,6 +70,7 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         nodes=priced.nodes,
         unsupported=priced.unsupported,
         unused_parameters=priced.unused_parameters,
+        notes=priced.notes,
         module_types={path: cls.__name__ for path, cls in classes.items()},
         module_sites={path: site for path, cls in classes.items() if (site := class_site(cls))},
         module_definitions={
@@ -87,4 +81,20 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
         on_values=recording.on_values,
         output_names=recording.output_names,
     )
+    if graph.unsupported:
+        listed = ", ".join(f"{op} ({count}x)" for op, count in sorted(graph.unsupported.items()))
+        missing = completeness(graph)
+        bound = (
+            f"; FLOPs is a lower bound: {', '.join(missing.matrix_like)} look like matrix work"
+            if missing.matrix_like
+            else f"; FLOPs is a lower bound: they move {missing.mac_share:.0%} of the memory access"
+            if missing.lower_bound
+            else ""
+        )
+        warnings.warn(
+            f"{name}: no cost formula for {listed}; their FLOPs are not counted{bound} "
+            "(see Report.unsupported, or register one with costmodel.register_cost)",
+            UnsupportedOpWarning,
+            stacklevel=3,
+        )
     return graph, recording

@@ -28,6 +28,8 @@ class PricedNodes:
     nodes: tuple[NodeCost, ...]
     unsupported: FrozenMap[str, int]
     unused_parameters: tuple[str, ...]
+    #: What the formulas used say of their counts (once each, in the order met).
+    notes: tuple[str, ...] = ()
 
 
 #: call -> its price. Recorded calls repeat (the meta memo hands out one ``OpCall`` per signature), so each is
@@ -45,17 +47,20 @@ def price(call: OpCall) -> OpCost:
 
 #: A node's calls (one tuple for every node from the node memo) -> (their prices, the node's kind, its summed
 #: cost, the targets of its unsupported calls).
-_NODE_PRICES: IdentityStore[tuple[OpCall, ...], tuple[tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]] = (
-    IdentityStore("graph.node_price", "a node's calls -> their costs, kind and sum", scope="formulas")
-)
+_NODE_PRICES: IdentityStore[
+    tuple[OpCall, ...], tuple[tuple[OpCost, ...], OpKind, Cost, tuple[str, ...], tuple[str, ...]]
+] = IdentityStore("graph.node_price", "a node's calls -> their costs, kind and sum", scope="formulas")
 #: Specs (one tuple for every node from the node memo) -> their shapes.
 _SHAPES: IdentityStore[tuple[TensorSpec, ...], tuple[Shape, ...]] = IdentityStore(
     "graph.shapes", "a node's tensor specs -> their shapes"
 )
 
 
-def _node_prices(calls: tuple[OpCall, ...]) -> tuple[tuple[OpCost, ...], OpKind, Cost, tuple[str, ...]]:
-    """A node's prices, kind, summed cost and unsupported targets, once per calls tuple and formulas."""
+def _node_prices(
+    calls: tuple[OpCall, ...],
+) -> tuple[tuple[OpCost, ...], OpKind, Cost, tuple[str, ...], tuple[str, ...]]:
+    """A node's prices, kind, summed cost, unsupported targets and its formulas' notes, once per calls tuple and
+    formulas."""
     found = _NODE_PRICES.get(calls)
     if found is not None:
         return found
@@ -65,6 +70,7 @@ def _node_prices(calls: tuple[OpCall, ...]) -> tuple[tuple[OpCost, ...], OpKind,
         _main_kind(ops),
         ops[0].cost if len(ops) == 1 else sum((op.cost for op in ops), Cost()),
         tuple(str(op.call.target) for op in ops if not op.supported),
+        tuple(note for call in calls if (formula := lookup(call.target)) is not None and (note := formula.note)),
     )
     return _NODE_PRICES.put(calls, priced)
 
@@ -99,11 +105,14 @@ def annotate(
     built it (``definition`` of its path)."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
+    notes: dict[str, None] = {}
     nodes: list[NodeCost] = []
     for rec in records:
-        ops, kind, cost, missing = _node_prices(rec.calls)
+        ops, kind, cost, missing, said = _node_prices(rec.calls)
         if missing:
             unsupported.update(missing)
+        if said:
+            notes.update(dict.fromkeys(said))
         params = frozen = 0
         for p in rec.parameters:
             if id(p) not in seen:
@@ -132,4 +141,4 @@ def annotate(
             )
         )
     unused = tuple(name for name, p in structure.parameters if id(p) not in seen)
-    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused)
+    return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused, tuple(notes))

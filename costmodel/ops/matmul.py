@@ -50,7 +50,12 @@ def baddbmm(call: OpCall) -> Cost:
     return io_cost(call, b * m * n * k, b * m * n)
 
 
-@register_cost(aten._grouped_mm, kind=OpKind.MATMUL)
+@register_cost(
+    aten._grouped_mm,
+    kind=OpKind.MATMUL,
+    note="grouped matrix products (mixture of experts): multiply-adds count each routed row once, whatever the "
+    "routing; every group's (expert's) weights count as read",
+)
 def grouped_mm(call: OpCall) -> Cost:
     """Grouped matrix product (mixture-of-experts layers): each group multiplies its own rows by its own matrix.
 

@@ -38,10 +38,12 @@ CostFn = Callable[[OpCall], Cost]
 
 @dataclass(frozen=True, slots=True)
 class Formula:
-    """A registered cost formula and the kind of op it costs."""
+    """A registered cost formula, the kind of op it costs, and what a report using it should say (``note``:
+    an assumption the count rests on, printed once in the report's header)."""
 
     fn: CostFn
     kind: OpKind
+    note: str = ""
 
     def __call__(self, call: OpCall) -> Cost:
         return self.fn(call)
@@ -68,7 +70,7 @@ def _check_key(target: object) -> None:
 
 
 def register_cost(
-    *targets: Any, kind: OpKind | str = OpKind.CUSTOM, override: bool = False
+    *targets: Any, kind: OpKind | str = OpKind.CUSTOM, override: bool = False, note: str = ""
 ) -> Callable[[CostFn], CostFn]:
     """Register ``fn(call: OpCall) -> Cost`` as the formula for each target.
 
@@ -76,6 +78,7 @@ def register_cost(
         *targets: ATen op packets or ``nn.Module`` subclasses.
         kind: The op kind its rows are grouped under.
         override: Replace an existing registration instead of raising.
+        note: An assumption the count rests on, said once in the header of a report that uses it.
 
     Raises:
         TypeError: A target is neither an op packet nor a module class.
@@ -92,7 +95,7 @@ def register_cost(
                     f"a cost formula for {target} is registered already "
                     f"({REGISTRY[target].fn.__qualname__}); pass override=True to replace it"
                 )
-            REGISTRY[target] = Formula(fn, op_kind)
+            REGISTRY[target] = Formula(fn, op_kind, note)
             clear_scope("formulas")
         return fn
 

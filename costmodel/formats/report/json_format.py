@@ -11,7 +11,7 @@ from costmodel.formats.registry import register_format
 from costmodel.formats.report.table import TableView
 from costmodel.types import CostedGraph, ModuleCost, NodeCost
 from costmodel.units import CONVENTIONS
-from costmodel.views import activation_memory
+from costmodel.views import activation_memory, completeness
 
 __all__ = ["module_dict", "node_dict", "report_dict", "write"]
 
@@ -77,6 +77,8 @@ def report_dict(rep: CostedGraph) -> dict[str, Any]:
             **({"predicted_ms": sum(predicted)} if predicted else {}),
         },
         "unsupported": dict(rep.unsupported),
+        "lower_bound": completeness(rep).lower_bound,
+        "notes": list(rep.notes),
         "on_values": rep.on_values,
         "unused_parameters": list(rep.unused_parameters),
         "nodes": [node_dict(n) for n in rep.nodes],

@@ -18,7 +18,7 @@ from typing import Any
 from costmodel.formats.grouping import group_findings
 from costmodel.types import CostedGraph, Diagnostic, ModuleCost, NodeCost, Shape
 from costmodel.units import CONVENTIONS, human
-from costmodel.views import activation_memory, by_module
+from costmodel.views import Completeness, activation_memory, by_module, completeness
 
 __all__ = ["SORT_KEYS", "Column", "TableView", "cells", "finding_lines", "header_lines", "text"]
 
@@ -85,6 +85,10 @@ def header_lines(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
     if rep.unsupported:
         listed = ", ".join(f"{op} x{count}" for op, count in sorted(rep.unsupported.items()))
         lines.append(f"UNSUPPORTED (FLOPs not counted): {listed}")
+        missing = completeness(rep)
+        if missing.lower_bound:
+            lines.append(f"INCOMPLETE: FLOPs is a lower bound: {_lower_bound_reason(missing)}")
+    lines += [f"note: {note}" for note in rep.notes]
     if rep.on_values:
         lines.append(
             f"ran on example values with the real weights: {rep.on_values} depends on tensor values "
@@ -102,6 +106,17 @@ def header_lines(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
         counts = Counter(f.code for f in findings)
         lines.append("guideline findings: " + ", ".join(f"{code} x{n}" for code, n in sorted(counts.items())))
     return lines
+
+
+def _lower_bound_reason(missing: Completeness) -> str:
+    """Why a count is a lower bound, in a clause."""
+    if missing.matrix_like:
+        return (
+            f"{', '.join(missing.matrix_like)} look{'s' if len(missing.matrix_like) == 1 else ''} like matrix work "
+            f"and {'has' if len(missing.matrix_like) == 1 else 'have'} no formula (register one with "
+            "costmodel.register_cost)"
+        )
+    return f"ops with no formula move {missing.mac_share:.0%} of the memory access"
 
 
 def _extras(rep: CostedGraph) -> list[str]:
