@@ -181,6 +181,11 @@ class RecordingWalk(Walk):
             return None
         weights = self.recorder.weights
         real = tuple([i for i, t in enumerate(given) if not t.is_meta and id(t) not in weights])
+        if real and len(real) == len(given) and event.op != "call_module":
+            # a torch call on real tensors alone (index arithmetic on an edge list, a mask): its ops run on the
+            # values and read them, so it is never kept
+            NODES.bypass("every argument holds values")
+            return None
         if event.op == "call_module":
             found = self.module_keys.get(id(event.module), _UNSEEN)
             if found is _UNSEEN:
