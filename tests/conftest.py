@@ -38,6 +38,22 @@ def torch_flop_counter_macs(
     return total // 2
 
 
+def torch_flop_counter_macs_by_keyword(
+    model: torch.nn.Module, inputs: dict[str, Any], custom_mapping: dict[Any, Any] | None = None
+) -> int:
+    """``torch_flop_counter_macs`` of a model called with keyword inputs, as Hugging Face models are called."""
+
+    class Keywords(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self) -> Any:
+            return self.inner(**inputs)
+
+    return torch_flop_counter_macs(Keywords(), custom_mapping=custom_mapping)
+
+
 def fvcore_macs(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
     """fvcore's multiply-adds of the conv and matmul families (fvcore also counts norms and pools)."""
     from fvcore.nn import FlopCountAnalysis

@@ -16,7 +16,7 @@ from torch import nn
 
 import costmodel
 from costmodel import ValueDependent
-from tests.conftest import torch_flop_counter_macs
+from tests.conftest import torch_flop_counter_macs, torch_flop_counter_macs_by_keyword
 
 T = pytest.importorskip("transformers")
 
@@ -31,15 +31,7 @@ def grouped_mm_flop(a_shape: Any, b_shape: Any, *args: Any, out_shape: Any = Non
 
 
 def _reference(model: nn.Module, inputs: dict[str, Any]) -> int:
-    class Keywords(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = model
-
-        def forward(self) -> Any:
-            return self.inner(**inputs)
-
-    return torch_flop_counter_macs(Keywords(), custom_mapping={torch.ops.aten._grouped_mm: grouped_mm_flop})
+    return torch_flop_counter_macs_by_keyword(model, inputs, {torch.ops.aten._grouped_mm: grouped_mm_flop})
 
 
 def _state(model: nn.Module) -> tuple[dict[str, torch.Tensor], list[bool], int]:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 import costmodel
-from tests.conftest import torch_flop_counter_macs
+from tests.conftest import torch_flop_counter_macs_by_keyword
 
 T = pytest.importorskip("transformers")
 
@@ -151,7 +151,7 @@ def test_called_directly_with_keyword_inputs(name: str, attention: str) -> None:
     assert rep.findings, "the rules see the layers"
     # FLOPs against FlopCounterMode (math SDPA), parameters exact, nothing unsupported
     model_eval = copy.deepcopy(model).eval()
-    reference = _flop_counter(model_eval, inputs)
+    reference = torch_flop_counter_macs_by_keyword(model_eval, inputs)
     assert abs(rep.flops - reference) <= 0.005 * reference
     assert rep.params == sum(p.numel() for p in model.parameters())
     assert rep.unsupported == {}
@@ -160,18 +160,6 @@ def test_called_directly_with_keyword_inputs(name: str, attention: str) -> None:
     assert after[1] == before[1]
     assert after[2] == before[2]
     assert all(torch.equal(before[0][k], v) for k, v in after[0].items())
-
-
-def _flop_counter(model: nn.Module, inputs: dict[str, Any]) -> int:
-    class Keywords(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = model
-
-        def forward(self) -> Any:
-            return self.inner(**inputs)
-
-    return torch_flop_counter_macs(Keywords())
 
 
 def test_a_mask_is_read_as_values_and_the_weights_stay_on_meta() -> None:
