@@ -129,6 +129,127 @@ def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 #: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
+def _convolution(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``convolution(input, weight, bias?, stride, padding, dilation, transposed, output_padding, groups)`` on
+    contiguous input and weight (the CPU kernel's output is contiguous then; other layouts go to the meta kernel,
+    whose Python also pulls in sympy on a process's first convolution)."""
+    if kwargs or len(args) != 9:
+        return None
+    x, w, bias, stride, padding, dilation, transposed, output_padding, groups = args
+    spatial = x.dim() - 2
+    if (
+        spatial < 1
+        or w.dim() != x.dim()
+        or x.dtype != w.dtype
+        or x.dtype not in _FLOATS
+        or not (x.is_contiguous() and w.is_contiguous())
+        or (
+            bias is not None
+            and (bias.dtype != x.dtype or bias.shape != (w.shape[1] * groups if transposed else w.shape[0],))
+        )
+        or not all(len(v) == spatial for v in (stride, padding, dilation, output_padding))
+        or x.shape[1] != (w.shape[0] if transposed else w.shape[1] * groups)
+    ):
+        return None
+    sizes = []
+    for i in range(spatial):
+        n, k, s, p, d = x.shape[2 + i], w.shape[2 + i], stride[i], padding[i], dilation[i]
+        if transposed:
+            size = (n - 1) * s - 2 * p + d * (k - 1) + output_padding[i] + 1
+        else:
+            size = (n + 2 * p - d * (k - 1) - 1) // s + 1
+        if size <= 0:
+            return None
+        sizes.append(size)
+    channels = w.shape[1] * groups if transposed else w.shape[0]
+    return _empty((x.shape[0], channels, *sizes), x.dtype)
+
+
+def _reduction(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``mean.dim`` / ``sum.dim_IntList(x, dims, keepdim=False)`` of a contiguous floating tensor, no dtype given
+    (``mean``'s Python reference otherwise imports torch._dynamo on a process's first call: about a second)."""
+    x, dims, *rest = args
+    keepdim = rest[0] if rest else kwargs.get("keepdim", False)
+    if set(kwargs) - {"keepdim"} or len(rest) > 1 or x.dtype not in _FLOATS or not x.is_contiguous() or not x.dim():
+        return None
+    if dims is None or len(dims) == 0:
+        return None  # all dimensions: a scalar, left to the meta kernel
+    ranked = {d % x.dim() for d in dims}
+    shape = (
+        [1 if i in ranked else n for i, n in enumerate(x.shape)]
+        if keepdim
+        else [n for i, n in enumerate(x.shape) if i not in ranked]
+    )
+    return _empty(tuple(shape), x.dtype)
+
+
+def _pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """A pooling window's output size (ATen's ``pooling_output_shape``)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = span // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _pair(value: Any, default: Any = None) -> tuple[int, int] | None:
+    if value is None or (isinstance(value, list | tuple) and len(value) == 0):
+        return default
+    if isinstance(value, int):
+        return (value, value)
+    return (value[0], value[0]) if len(value) == 1 else (value[0], value[1])
+
+
+def _window(x: torch.Tensor, kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool) -> Any:
+    """The output shape of a 2-D pooling window over a contiguous [N, C, H, W] or [C, H, W] input; ``None`` where
+    unsure (another layout, a window larger than its padded input)."""
+    if x.dim() not in (3, 4) or not x.is_contiguous():
+        return None
+    k = _pair(kernel)
+    s, p, d = _pair(stride, k), _pair(padding, (0, 0)), _pair(dilation, (1, 1))
+    if k is None or any(p[i] * 2 > k[i] for i in range(2)):
+        return None
+    sizes = [_pooled_size(x.shape[-2 + i], k[i], s[i], p[i], d[i], bool(ceil_mode)) for i in range(2)]
+    if min(sizes) <= 0:
+        return None
+    return (*x.shape[:-2], *sizes)
+
+
+def _max_pool2d_with_indices(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``max_pool2d_with_indices(x, kernel, stride=[], padding=0, dilation=1, ceil_mode=False)``."""
+    if kwargs or _not_float(args[0]):
+        return None
+    defaults = ([], 0, 1, False)  # stride (the kernel's), padding, dilation, ceil_mode
+    x, kernel, stride, padding, dilation, ceil_mode = (*args, *defaults[len(args) - 2 :])
+    shape = _window(x, kernel, stride, padding, dilation, ceil_mode)
+    return None if shape is None else (_empty(shape, x.dtype), _empty(shape, torch.int64))
+
+
+def _avg_pool2d(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``avg_pool2d(x, kernel, stride=[], padding=0, ceil_mode=False, count_include_pad=True, divisor=None)``."""
+    if kwargs or _not_float(args[0]):
+        return None
+    given = args[:5]  # count_include_pad and the divisor change values, not the shape
+    defaults = ([], 0, False)  # stride (the kernel's), padding, ceil_mode
+    x, kernel, stride, padding, ceil_mode = (*given, *defaults[len(given) - 2 :])
+    shape = _window(x, kernel, stride, padding, 1, ceil_mode)
+    return None if shape is None else _empty(shape, x.dtype)
+
+
+def _adaptive_avg_pool2d(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``_adaptive_avg_pool2d(x, output_size)`` of a contiguous input."""
+    x, size = args
+    out = _pair(size)
+    if kwargs or _not_float(x) or x.dim() not in (3, 4) or not x.is_contiguous() or out is None or min(out) <= 0:
+        return None
+    return _empty((*x.shape[:-2], *out), x.dtype)
+
+
+def _not_float(x: Any) -> bool:
+    """Not a tensor of a dtype these rules are checked on."""
+    return not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS
+
+
 #: The dtypes the CPU grouped matrix product takes (its meta kernel takes bfloat16 alone: narrower than the CPU's).
 _GROUPED_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
 
@@ -161,6 +282,12 @@ _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = 
     id(_aten.addmm.default): _addmm,
     id(_aten.native_layer_norm.default): _native_layer_norm,
     id(_aten._grouped_mm.default): _grouped_mm,
+    id(_aten.convolution.default): _convolution,
+    id(_aten.mean.dim): _reduction,
+    id(_aten.max_pool2d_with_indices.default): _max_pool2d_with_indices,
+    id(_aten.avg_pool2d.default): _avg_pool2d,
+    id(_aten._adaptive_avg_pool2d.default): _adaptive_avg_pool2d,
+    id(_aten.sum.dim_IntList): _reduction,
 }
 
 

@@ -264,3 +264,68 @@ def test_calls_the_rules_do_not_know_go_to_the_meta_kernels() -> None:
     assert shape_only(_aten.mm.default, (a, _meta((3, 6), torch.float64)), {}) is None  # mixed dtypes
     assert shape_only(_aten.addmm.default, (_meta((5,)), a, b), {}) is None  # a bias that does not broadcast
     assert shape_only(_aten.native_layer_norm.default, (_meta((2, 8)), [4], None, None, 1e-5), {}) is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_convolution_pooling_reduction_and_grouped_outputs_are_what_the_cpu_kernels_make(dtype: torch.dtype) -> None:
+    """The shape functions that keep a process's first report off the Python meta kernels (convolution, pooling,
+    means and sums; the grouped product, whose meta kernel takes bfloat16 alone), each against the CPU kernel."""
+    from costmodel.graph.shape_only import shape_only
+
+    x = _meta((2, 8, 11, 11), dtype)
+    conv = [
+        (x, _meta((16, 8, 3, 3), dtype), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1),
+        (x, _meta((16, 8, 1, 1), dtype), _meta((16,), dtype), [2, 2], [0, 0], [1, 1], False, [0, 0], 1),
+        (x, _meta((8, 1, 3, 3), dtype), None, [2, 2], [1, 1], [1, 1], False, [0, 0], 8),  # depthwise
+        (x, _meta((16, 2, 5, 5), dtype), None, [1, 1], [2, 2], [2, 2], False, [0, 0], 4),  # grouped, dilated
+        (x, _meta((8, 4, 2, 2), dtype), None, [2, 2], [0, 0], [1, 1], True, [1, 1], 1),  # transposed
+        (_meta((2, 8, 20), dtype), _meta((4, 8, 3), dtype), None, [1], [0], [1], False, [0], 1),  # 1-D
+        (_meta((1, 3, 9, 9, 9), dtype), _meta((4, 3, 3, 3, 3), dtype), None, [2] * 3, [1] * 3, [1] * 3, False,
+         [0] * 3, 1),  # 3-D
+    ]  # fmt: skip
+    cases = [
+        *[(_aten.convolution.default, args, {}) for args in conv],
+        (_aten.max_pool2d_with_indices.default, (x, [3, 3], [2, 2], [1, 1]), {}),
+        (_aten.max_pool2d_with_indices.default, (x, [2, 2], [2, 2], [0, 0], [1, 1], True), {}),  # ceil mode
+        (_aten.max_pool2d_with_indices.default, (x, [3, 3]), {}),
+        (_aten.avg_pool2d.default, (x, [2, 2]), {}),
+        (_aten.avg_pool2d.default, (x, [3, 3], [2, 2], [1, 1], True, False), {}),
+        (_aten._adaptive_avg_pool2d.default, (x, [1, 1]), {}),
+        (_aten._adaptive_avg_pool2d.default, (x, [4, 3]), {}),
+        (_aten.mean.dim, (x, [2, 3]), {}),
+        (_aten.mean.dim, (x, [-1, -2], True), {}),
+        (_aten.sum.dim_IntList, (x, [1]), {}),
+        (_aten.sum.dim_IntList, (x, [0, 3], True), {}),
+    ]
+    # the grouped product: tokens routed to 3 experts (2D x 3D), a batched product (3D x 3D), K in groups (2D x 2D)
+    grouped = [
+        (_meta((10, 16), dtype), _meta((3, 16, 8), dtype), torch.tensor([2, 6, 10], dtype=torch.int32)),
+        (_meta((3, 4, 16), dtype), _meta((3, 16, 8), dtype)),
+        (_meta((4, 48), dtype), _meta((48, 8), dtype), torch.tensor([16, 32, 48], dtype=torch.int32)),
+    ]
+    cases += [(_aten._grouped_mm.default, args, {}) for args in grouped if dtype != torch.float64]
+    answered = 0
+    for func, args, kwargs in cases:
+        made = shape_only(func, args, kwargs)
+        if made is not None:
+            answered += 1
+            assert _layout(made) == _layout(func(*[_real(a) for a in args], **kwargs)), (func, args)
+    # convolution, pooling and reductions answer for float32 and float64 (bfloat16 goes to the meta kernel); the
+    # grouped product answers for float32 and bfloat16, the dtypes its CPU kernel takes
+    expected = len(cases) - (len(cases) - len(grouped) if dtype == torch.bfloat16 else 0)
+    assert answered == expected
+
+
+def test_a_process_first_report_of_a_cnn_loads_no_python_meta_kernel_machinery() -> None:
+    """Convolution, pooling and the global mean have shape functions: a fresh process's first ResNet report
+    imports neither sympy (symbolic shapes) nor torch._dynamo (``mean``'s Python reference)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, costmodel\nfrom costmodel.zoo import MODELS\n"
+        "costmodel.report(MODELS['resnet18'](), (1, 3, 224, 224))\n"
+        "print('sympy' in sys.modules, 'torch._dynamo' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert done.stdout.split() == ["False", "False"]
