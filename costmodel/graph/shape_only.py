@@ -10,6 +10,7 @@ process's first report); later meetings come from the memo.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -125,7 +126,44 @@ def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return None
     if name.endswith("_"):  # in place: returns its first argument
         return first
-    return _same_layout(tensors)
+    out = _same_layout(tensors)
+    if out is None and all(t.stride() == first.stride() for t in tensors):
+        strides = first.stride() if _dense(first) else _dense_in_stride_order(first)
+        if strides is not None:  # TensorIterator keeps the inputs' order of dimensions in memory, made dense
+            out = torch.empty_strided(first.shape, strides, dtype=first.dtype, device="meta")
+    return out
+
+
+def _dense_in_stride_order(t: torch.Tensor) -> tuple[int, ...] | None:
+    """Dense strides with ``t``'s dimensions in the order of its strides (a slice of a permuted tensor, such as
+    attention's queries cut from one projection): what TensorIterator allocates for it. ``None`` where unsure:
+    two dimensions of one stride, or a dimension of size 1 after a longer one."""
+    sizes, given = t.shape, t.stride()
+    longer = [d for d in range(t.dim()) if sizes[d] > 1]
+    if len({given[d] for d in longer}) < len(longer) or any(
+        sizes[d] == 1 and d > longer[0] for d in range(t.dim()) if longer
+    ):
+        return None
+    strides = [0] * t.dim()
+    expected = 1
+    for d in sorted(longer, key=lambda d: given[d]):
+        strides[d] = expected
+        expected *= sizes[d]
+    for d in range(t.dim()):
+        if sizes[d] == 1:
+            strides[d] = expected  # leading dimensions of size 1: outermost
+    return tuple(strides)
+
+
+def _dense(t: torch.Tensor) -> bool:
+    """Non-overlapping and dense: its strides are a contiguous tensor's, in some order of its dimensions."""
+    expected = 1
+    for size, stride in sorted(((n, s) for n, s in zip(t.shape, t.stride(), strict=True) if n > 1),
+                               key=lambda pair: pair[1]):  # fmt: skip
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 #: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
@@ -250,6 +288,49 @@ def _not_float(x: Any) -> bool:
     return not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS
 
 
+def _row_major(t: torch.Tensor) -> bool:
+    """Strides that fall from the first dimension to the last (over dimensions longer than 1): a contiguous
+    tensor, or a slice of one; not a transposed or channels-last tensor."""
+    strides = [s for s, n in zip(t.stride(), t.shape, strict=True) if n > 1]
+    return all(a > b for a, b in itertools.pairwise(strides)) and (not strides or strides[-1] == 1)
+
+
+def _cat(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``cat(tensors, dim=0)`` of tensors of one dtype and rank, equal but along ``dim``. The CPU kernel's output is
+    contiguous unless every input of rank 4 or 5 is channels-last (then it is channels-last): here, contiguous for
+    other ranks whatever the inputs' layout, and for ranks 4 and 5 when every input is row-major (contiguous, or a
+    slice of a contiguous one: a channel split's halves); other layouts go to the meta kernel. (The Python
+    reference behind ``cat``'s meta kernel imports torch._dynamo on a process's first call: most of a second.)"""
+    tensors, dim = args[0], (args[1] if len(args) > 1 else kwargs.get("dim", 0))
+    if set(kwargs) - {"dim"} or not tensors:
+        return None
+    first = tensors[0]
+    rank = first.dim()
+    if rank == 0:
+        return None
+    dim %= rank
+    for t in tensors:
+        if t.dtype != first.dtype or t.dim() != rank or (rank in (4, 5) and not _row_major(t)):
+            return None
+        if any(t.shape[i] != first.shape[i] for i in range(rank) if i != dim):
+            return None
+    shape = list(first.shape)
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    return _empty(tuple(shape), first.dtype)
+
+
+def _softmax(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``_softmax(x, dim, half_to_float=False)`` and ``_safe_softmax(x, dim, dtype=None)`` of a floating tensor: a
+    contiguous output of its shape and dtype, whatever its layout, as the CPU kernel makes (``_safe_softmax``'s
+    Python decomposition imports torch._dynamo on a process's first call)."""
+    x, dim, *rest = args
+    if kwargs or any(rest) or not isinstance(x, torch.Tensor) or x.dtype not in _GROUPED_DTYPES | _FLOATS:
+        return None
+    if not -x.dim() <= dim < max(x.dim(), 1):
+        return None
+    return _empty(x.shape, x.dtype)
+
+
 #: The dtypes the CPU grouped matrix product takes (its meta kernel takes bfloat16 alone: narrower than the CPU's).
 _GROUPED_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
 
@@ -284,6 +365,9 @@ _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = 
     id(_aten._grouped_mm.default): _grouped_mm,
     id(_aten.convolution.default): _convolution,
     id(_aten.mean.dim): _reduction,
+    id(_aten.cat.default): _cat,
+    id(_aten._softmax.default): _softmax,
+    id(_aten._safe_softmax.default): _softmax,
     id(_aten.max_pool2d_with_indices.default): _max_pool2d_with_indices,
     id(_aten.avg_pool2d.default): _avg_pool2d,
     id(_aten._adaptive_avg_pool2d.default): _adaptive_avg_pool2d,

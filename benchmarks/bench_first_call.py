@@ -1,0 +1,117 @@
+"""The first call in a fresh process, the tool's own import included, against FlopCounterMode, thop and torchinfo;
+and the wall time of CLI commands against torch's own import.
+
+    pip install thop torchinfo   # the peers (not dependencies of costmodel)
+    python benchmarks/bench_first_call.py [--rounds 5]
+
+Each measurement is a fresh interpreter: torch imported and the model built (untimed), then the tool imported and
+called once on the model (timed). Tools and models are taken round-robin, ``--rounds`` times; medians in ms with
+their IQR, and costmodel's time over the fastest peer's. thop takes positional inputs only, so it is left out for
+the Hugging Face models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CNNS = ("shufflenet_v2_x0.5", "shufflenet_v2_x1.0", "mobilenet_v2_x1.0", "mobilenet_v1_x1.0", "resnet18",
+        "squeezenet1_1", "vit_tiny")  # fmt: skip
+TRANSFORMERS = ("bert sdpa", "gpt2 eager", "llama sdpa", "t5 eager", "vit sdpa")
+TOOLS = ("costmodel", "fcm", "thop", "torchinfo")
+
+_CHILD = """
+import sys, time, warnings
+warnings.filterwarnings("ignore")
+sys.path.insert(0, {root!r})
+import torch
+name, tool = {name!r}, {tool!r}
+if " " in name:
+    from tests.test_transformers import CASES
+    build, make_inputs = CASES[name.split()[0]]
+    model, inputs = build(name.split()[1]).eval(), make_inputs()
+else:
+    from costmodel.zoo import MODELS
+    model, inputs = MODELS[name]().eval(), torch.randn(1, 3, 224, 224)
+args, kwargs = ((), inputs) if isinstance(inputs, dict) else ((inputs,), {{}})
+start = time.perf_counter()
+if tool == "costmodel":
+    import costmodel
+    costmodel.report(model, inputs)
+elif tool == "fcm":
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False), torch.no_grad():
+        model(*args, **kwargs)
+elif tool == "thop":
+    import thop
+    thop.profile(model, inputs=args, verbose=False)
+else:
+    import torchinfo
+    torchinfo.summary(model, input_data=list(args) if args else kwargs, verbose=0)
+print((time.perf_counter() - start) * 1e3)
+"""
+
+
+def _first_call(name: str, tool: str) -> float:
+    code = _CHILD.format(root=str(ROOT), name=name, tool=tool)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600)
+    return float(done.stdout.split()[-1])
+
+
+def _wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True, timeout=600, cwd=ROOT)
+    return (time.perf_counter() - start) * 1e3
+
+
+def _iqr(samples: list[float]) -> float:
+    if len(samples) < 4:
+        return max(samples) - min(samples)
+    q = statistics.quantiles(samples, n=4)
+    return q[2] - q[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    cases = [(name, tool) for name in CNNS for tool in TOOLS] + [
+        (name, tool) for name in TRANSFORMERS for tool in TOOLS if tool != "thop"
+    ]
+    times: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
+    python = [sys.executable]
+    commands = {
+        "python -c 'import torch'": [*python, "-c", "import torch"],
+        "costmodel --version": [*python, "-m", "costmodel", "--version"],
+        "costmodel rules": [*python, "-m", "costmodel", "rules"],
+        "costmodel explain G1": [*python, "-m", "costmodel", "explain", "G1"],
+        "costmodel report shufflenet_v2_x1.0": [*python, "-m", "costmodel", "report", "shufflenet_v2_x1.0"],
+        "costmodel lint shufflenet_v2_x1.0": [*python, "-m", "costmodel", "lint", "shufflenet_v2_x1.0", "--exit-zero"],
+    }
+    walls: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(args.rounds):
+        for case in cases:
+            times[case].append(_first_call(*case))
+        for label, command in commands.items():
+            walls[label].append(_wall(command))
+    print(f"first call in a fresh process, the tool's import included: medians of {args.rounds} rounds, ms (IQR)")
+    print(f"{'model':22} " + " ".join(f"{tool:>17}" for tool in TOOLS) + f" {'ours/fastest peer':>18}")
+    for name in (*CNNS, *TRANSFORMERS):
+        medians = {t: statistics.median(times[(name, t)]) for t in TOOLS if (name, t) in times}
+        cells = [
+            f"{medians[t]:9.1f} ({_iqr(times[(name, t)]):5.1f})" if t in medians else f"{'n/a':>17}" for t in TOOLS
+        ]
+        fastest = min(v for t, v in medians.items() if t != "costmodel")
+        print(f"{name:22} " + " ".join(cells) + f" {medians['costmodel'] / fastest:18.2f}")
+    print(f"\nCLI wall time, medians of {args.rounds} rounds, ms (IQR)")
+    for label, samples in walls.items():
+        print(f"{label:40} {statistics.median(samples):8.0f} ({_iqr(samples):4.0f})")
+
+
+if __name__ == "__main__":
+    main()
