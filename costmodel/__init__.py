@@ -2,38 +2,80 @@
 
 FLOPs are multiply-adds, MAC is elements read + written, parameters are unique
 elements; see ``costmodel.types`` for the conventions.
+
+The names below load on first use (PEP 562), so ``import costmodel`` and the commands that need no model
+(``costmodel --version``, ``rules``, ``explain``) do not import torch.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from costmodel._version import __version__
-from costmodel.analysis import lint, report
-from costmodel.cache import CacheInfo, cache_info, clear_caches
-from costmodel.device.calibrate import calibrate
-from costmodel.device.measure import Measurement, measure
-from costmodel.device.profile import DeviceProfile
-from costmodel.device.timing import Timing
-from costmodel.errors import (
-    CostModelError,
-    ShapeError,
-    TraceError,
-    UnsupportedInput,
-    UnsupportedOpWarning,
-    ValueDependent,
-)
-from costmodel.ops import register_cost, unregister_cost
-from costmodel.report import Report
-from costmodel.rules import RULES, LintConfig
-from costmodel.types import (
-    Cost,
-    CostedGraph,
-    Diagnostic,
-    ModelInputs,
-    ModuleCost,
-    NodeCost,
-    OpCall,
-    OpCost,
-    OpKind,
-    TensorSpec,
-)
+
+if TYPE_CHECKING:
+    from costmodel.analysis import lint, report
+    from costmodel.cache import CacheInfo, cache_info, clear_caches
+    from costmodel.device.calibrate import calibrate
+    from costmodel.device.measure import Measurement, measure
+    from costmodel.device.profile import DeviceProfile
+    from costmodel.device.timing import Timing
+    from costmodel.errors import (
+        CostModelError,
+        ShapeError,
+        TraceError,
+        UnsupportedInput,
+        UnsupportedOpWarning,
+        ValueDependent,
+    )
+    from costmodel.ops import register_cost, unregister_cost
+    from costmodel.report_record import Report
+    from costmodel.rules import RULES, LintConfig
+    from costmodel.types import (
+        Cost,
+        CostedGraph,
+        Diagnostic,
+        ModelInputs,
+        ModuleCost,
+        NodeCost,
+        OpCall,
+        OpCost,
+        OpKind,
+        TensorSpec,
+    )
+
+#: Public name -> the module that defines it.
+_WHERE = {
+    **dict.fromkeys(("lint", "report"), "costmodel.analysis"),
+    **dict.fromkeys(("CacheInfo", "cache_info", "clear_caches"), "costmodel.cache"),
+    "calibrate": "costmodel.device.calibrate",
+    **dict.fromkeys(("Measurement", "measure"), "costmodel.device.measure"),
+    "DeviceProfile": "costmodel.device.profile",
+    "Timing": "costmodel.device.timing",
+    **dict.fromkeys(
+        ("CostModelError", "ShapeError", "TraceError", "UnsupportedInput", "UnsupportedOpWarning", "ValueDependent"),
+        "costmodel.errors",
+    ),
+    **dict.fromkeys(("register_cost", "unregister_cost"), "costmodel.ops"),
+    "Report": "costmodel.report_record",
+    **dict.fromkeys(("RULES", "LintConfig"), "costmodel.rules"),
+    **dict.fromkeys(
+        (
+            "Cost",
+            "CostedGraph",
+            "Diagnostic",
+            "ModelInputs",
+            "ModuleCost",
+            "NodeCost",
+            "OpCall",
+            "OpCost",
+            "OpKind",
+            "TensorSpec",
+        ),
+        "costmodel.types",
+    ),
+}
 
 __all__ = [
     "RULES",
@@ -69,3 +111,16 @@ __all__ = [
     "report",
     "unregister_cost",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'costmodel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

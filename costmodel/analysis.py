@@ -15,7 +15,7 @@ from costmodel.device.profile import DeviceProfile
 from costmodel.errors import UnsupportedInput
 from costmodel.graph import cost_graph, gc_paused
 from costmodel.graph.inputs import normalize_inputs
-from costmodel.report import Report
+from costmodel.report_record import Report
 from costmodel.rules import LintConfig, run_rules
 from costmodel.types import Diagnostic
 from costmodel.units import milliseconds

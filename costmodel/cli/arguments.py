@@ -16,6 +16,7 @@ from costmodel._version import __version__
 from costmodel.cli.budget import LIMITS, parse_quantity
 from costmodel.cli.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL
 from costmodel.errors import UsageError
+from costmodel.formats import findings as _findings_formats  # noqa: F401 - registers the findings formats
 from costmodel.formats import format_names
 from costmodel.formats.report.table import SORT_KEYS
 from costmodel.types import TensorSpec

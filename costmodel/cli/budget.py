@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from costmodel.errors import UsageError
-from costmodel.report import Report
+from costmodel.report_record import Report
 from costmodel.units import human
 
 __all__ = ["LIMITS", "Budget", "BudgetLine", "load_budget", "parse_quantity"]

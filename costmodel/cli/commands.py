@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from costmodel import analysis
+from costmodel.cli import rule_catalog
 from costmodel.cli.arguments import EXIT_FINDINGS, EXIT_OK, dtype_named, parse_shapes
 from costmodel.cli.budget import LIMITS, load_budget
 from costmodel.cli.diff import FIGURES, diff_reports, load_reports, pair_reports
@@ -170,29 +171,16 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
-    if args.format == "json":
-        print(
-            json.dumps(
-                [
-                    {"code": r.code, "name": r.name, "summary": r.summary, "options": dict(r.options)}
-                    for r in RULES.values()
-                ],
-                indent=2,
-            )
-        )
-        return EXIT_OK
-    for rule in RULES.values():
-        options = ", ".join(f"{rule.code}.{k}={v:g}" for k, v in rule.options.items())
-        print(f"{rule.code}  {rule.name:24} {rule.summary}  [{options}]")
+    print(rule_catalog.list_rules(args.format))
     return EXIT_OK
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    rule = RULES.get(args.code.upper()) or next((r for r in RULES.values() if r.name == args.code), None)
-    if rule is None:
-        raise UsageError(f"no rule '{args.code}' (codes: {', '.join(RULES)})")
-    print(f"{rule.code} {rule.name}: {rule.summary}\n")
-    print(rule.explanation())
+    text = rule_catalog.explain(args.code)
+    if text is None:
+        codes = ", ".join(r.code for r in rule_catalog.builtin_rules())
+        raise UsageError(f"no rule '{args.code}' (codes: {codes})")
+    print(text)
     return EXIT_OK
 
 

@@ -28,7 +28,7 @@ from costmodel.graph import Recording, cost_graph
 from costmodel.graph.inputs import example_tensors, normalize_inputs
 from costmodel.graph.taxonomy import CATEGORIES, category
 from costmodel.graph.walk import Event, Structure, Walk, inference
-from costmodel.report import Report
+from costmodel.report_record import Report
 from costmodel.types import FrozenMap, OpKind, Shape
 from costmodel.units import milliseconds
 

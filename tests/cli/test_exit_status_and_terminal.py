@@ -127,3 +127,13 @@ def test_files_and_pipes_get_full_width(capsys: pytest.CaptureFixture[str], monk
     header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("node"))
     assert all(title in header for title in ("module", "op", "kind", "input", "output", "elementwise", "params"))
     assert len(header) > 120
+
+
+@pytest.mark.parametrize("command", [["--version"], ["rules"], ["rules", "--format", "json"], ["explain", "G2"]])
+def test_commands_that_need_no_model_do_not_import_torch(command: list[str]) -> None:
+    code = (
+        f"import sys\nfrom costmodel.cli import main\nmain({command!r})\nprint('torch' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stderr.strip() == "False"
+    assert done.stdout.strip()

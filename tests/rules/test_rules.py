@@ -105,3 +105,14 @@ def test_pyproject_settings_are_read(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.costmodel]\nunknown = 3\n")
     with pytest.raises(costmodel.UnsupportedInput, match="unknown key 'unknown'"):
         load_config(tmp_path)
+
+
+def test_the_clis_rule_catalog_read_from_source_matches_the_registered_rules() -> None:
+    """``costmodel rules`` and ``explain`` read the rules from their source files (no torch import): the same
+    codes, names, summaries, options and explanations as the imported classes."""
+    from costmodel.cli.rule_catalog import builtin_rules
+    from costmodel.rules.registry import BUILTIN_RULES
+
+    read = [(r.code, r.name, r.summary, r.options, r.explanation) for r in builtin_rules()]
+    imported = [(r.code, r.name, r.summary, dict(r.options), r.explanation()) for r in BUILTIN_RULES]
+    assert read == imported
