@@ -5,9 +5,10 @@ and the wall time of CLI commands against torch's own import.
     python benchmarks/bench_first_call.py [--rounds 5]
 
 Each measurement is a fresh interpreter: torch imported and the model built (untimed), then the tool imported and
-called once on the model (timed). Tools and models are taken round-robin, ``--rounds`` times; medians in ms with
-their IQR, and costmodel's time over the fastest peer's. thop takes positional inputs only, so it is left out for
-the Hugging Face models.
+called once on the model (timed). costmodel's bytecode is compiled first (``compileall``), as an installed wheel's
+is: an editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module in every process.
+Tools and models are taken round-robin, ``--rounds`` times; medians in ms with their IQR, and costmodel's time over
+the fastest peer's. thop takes positional inputs only, so it is left out for the Hugging Face models.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "costmodel")], check=True, capture_output=True)
     cases = [(name, tool) for name in CNNS for tool in TOOLS] + [
         (name, tool) for name in TRANSFORMERS for tool in TOOLS if tool != "thop"
     ]
