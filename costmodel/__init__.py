@@ -12,16 +12,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from costmodel._version import __version__
+from costmodel._version import __version__ as __version__
 
-if TYPE_CHECKING:
-    from costmodel.analysis import lint, report
-    from costmodel.cache import CacheInfo, cache_info, clear_caches
-    from costmodel.device.calibrate import calibrate
-    from costmodel.device.measure import Measurement, measure
-    from costmodel.device.profile import DeviceProfile
-    from costmodel.device.timing import Timing
-    from costmodel.errors import (
+if TYPE_CHECKING:  # what the names are, for type checkers (they load lazily below)
+    from costmodel.analysis import lint, report  # noqa: F401
+    from costmodel.cache import CacheInfo, cache_info, clear_caches  # noqa: F401
+    from costmodel.device.calibrate import calibrate  # noqa: F401
+    from costmodel.device.measure import Measurement, measure  # noqa: F401
+    from costmodel.device.profile import DeviceProfile  # noqa: F401
+    from costmodel.device.timing import Timing  # noqa: F401
+    from costmodel.errors import (  # noqa: F401
         CostModelError,
         ShapeError,
         TraceError,
@@ -29,10 +29,10 @@ if TYPE_CHECKING:
         UnsupportedOpWarning,
         ValueDependent,
     )
-    from costmodel.ops import register_cost, unregister_cost
-    from costmodel.report_record import Report
-    from costmodel.rules import RULES, LintConfig
-    from costmodel.types import (
+    from costmodel.ops import register_cost, unregister_cost  # noqa: F401
+    from costmodel.report_record import Report  # noqa: F401
+    from costmodel.rules import RULES, LintConfig  # noqa: F401
+    from costmodel.types import (  # noqa: F401
         Cost,
         CostedGraph,
         Diagnostic,
@@ -77,40 +77,7 @@ _WHERE = {
     ),
 }
 
-__all__ = [
-    "RULES",
-    "CacheInfo",
-    "Cost",
-    "CostModelError",
-    "CostedGraph",
-    "DeviceProfile",
-    "Diagnostic",
-    "LintConfig",
-    "Measurement",
-    "ModelInputs",
-    "ModuleCost",
-    "NodeCost",
-    "OpCall",
-    "OpCost",
-    "OpKind",
-    "Report",
-    "ShapeError",
-    "TensorSpec",
-    "Timing",
-    "TraceError",
-    "UnsupportedInput",
-    "UnsupportedOpWarning",
-    "ValueDependent",
-    "__version__",
-    "cache_info",
-    "calibrate",
-    "clear_caches",
-    "lint",
-    "measure",
-    "register_cost",
-    "report",
-    "unregister_cost",
-]
+__all__ = sorted([*_WHERE, "__version__"])  # the names _WHERE loads, and the version
 
 
 def __getattr__(name: str) -> Any:
