@@ -20,10 +20,10 @@ from typing import Any
 
 from costmodel._version import __version__
 from costmodel.cli import rule_catalog
+from costmodel.cli.status import EXIT_ERROR, EXIT_OK
 
 __all__ = ["main", "parse_shapes"]
 
-EXIT_OK, EXIT_ERROR = 0, 2
 _FORMATS = {"text": "text", "table": "text", "default": "text", "json": "json"}
 
 

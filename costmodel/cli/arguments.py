@@ -15,15 +15,14 @@ import torch
 from costmodel._version import __version__
 from costmodel.cli.budget import LIMITS, parse_quantity
 from costmodel.cli.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL
+from costmodel.cli.status import EXIT_ERROR
 from costmodel.errors import UsageError
 from costmodel.formats import findings as _findings_formats  # noqa: F401 - registers the findings formats
 from costmodel.formats import format_names
 from costmodel.formats.report.table import SORT_KEYS
 from costmodel.types import TensorSpec
 
-__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "build_parser", "dtype_named", "parse_shapes"]
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+__all__ = ["build_parser", "dtype_named", "parse_shapes"]
 #: Spellings of ``--format text`` kept from earlier versions (``report --format table``, ``lint --format default``).
 _FORMAT_ALIASES = {"table": "text", "default": "text"}
 

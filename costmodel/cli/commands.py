@@ -18,10 +18,11 @@ from typing import Any
 
 from costmodel import analysis
 from costmodel.cli import rule_catalog
-from costmodel.cli.arguments import EXIT_FINDINGS, EXIT_OK, dtype_named, parse_shapes
+from costmodel.cli.arguments import dtype_named, parse_shapes
 from costmodel.cli.budget import LIMITS, load_budget
 from costmodel.cli.diff import FIGURES, diff_reports, load_reports, pair_reports
 from costmodel.cli.loader import DEFAULT_INPUT_SHAPE, LoadedModel, load_models
+from costmodel.cli.status import EXIT_FINDINGS, EXIT_OK
 from costmodel.device.profile import DeviceProfile
 from costmodel.errors import UsageError
 from costmodel.formats import findings as findings_formats
