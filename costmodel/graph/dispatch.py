@@ -127,7 +127,6 @@ class Recorder(TorchDispatchMode):
 
 
 _REAL, _META, _ON_META, _NONE = object(), object(), object(), object()
-_UNSEEN = object()
 #: The most elements a factory's integer or boolean output may have to be made real.
 _INDEX_LIMIT = 1 << 20
 
@@ -151,9 +150,8 @@ def _on_values(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tupl
 def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, OpCall]:
     """Run one op on meta tensors, through the memo of meta kernel results (``costmodel.graph.memo``)."""
     key = signature(func, args, kwargs)
-    fresh = MEMO.fresh(func)  # else a view or an in-place op: its outputs are its own, only the record is kept
-    if fresh and key is not None:
-        entry = MEMO.get(key)
+    if key is not None:
+        entry = MEMO.get(func, key)
         if entry is not None:
             return entry.outputs(), entry.call
     out = shape_only(func, args, kwargs)
@@ -167,7 +165,7 @@ def _on_meta(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
     if key is None:
         MEMO.bypass("unhashable argument")
         return out, _call(func, args, kwargs, out)
-    if not fresh:
+    if not MEMO.fresh(func):  # a view or an in-place op: its outputs are its own, only the record is kept
         return out, MEMO.recorded_call(key, lambda: _call(func, args, kwargs, out), flat_specs(out))
     call = _call(func, args, kwargs, out)
     MEMO.keep(key, func, out, call)

@@ -183,9 +183,14 @@ class Memo:
         """Count a call that could not be looked up, by reason."""
         self._entries.bypass(reason)
 
-    def get(self, key: Any) -> MemoEntry | None:
-        """The entry for a signature, if one was kept."""
-        return self._entries.get(key)
+    def get(self, func: Any, key: Any) -> MemoEntry | None:
+        """The entry for ``func``'s signature ``key``, if one was kept. The lookup comes first (a hit costs one
+        dict lookup); a miss of an op whose outputs alias its arguments (never kept) counts as a bypass."""
+        entry = self._entries.get(key)
+        if entry is None and not _returns_fresh(func):
+            self._entries.misses -= 1
+            self._entries.bypass("outputs alias an argument (views, in-place ops)")
+        return entry
 
     def keep(self, key: Any, func: Any, out: Any, call: OpCall) -> None:
         """Keep what ``func`` gave for ``key``, when its outputs are fresh tensors."""

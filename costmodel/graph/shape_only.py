@@ -166,7 +166,6 @@ def _dense(t: torch.Tensor) -> bool:
     return True
 
 
-#: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
 def _convolution(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``convolution(input, weight, bias?, stride, padding, dilation, transposed, output_padding, groups)`` on
     contiguous input and weight (the CPU kernel's output is contiguous then; other layouts go to the meta kernel,
@@ -324,7 +323,7 @@ def _softmax(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     contiguous output of its shape and dtype, whatever its layout, as the CPU kernel makes (``_safe_softmax``'s
     Python decomposition imports torch._dynamo on a process's first call)."""
     x, dim, *rest = args
-    if kwargs or any(rest) or not isinstance(x, torch.Tensor) or x.dtype not in _GROUPED_DTYPES | _FLOATS:
+    if kwargs or any(rest) or not isinstance(x, torch.Tensor) or x.dtype not in _SOFTMAX_DTYPES:
         return None
     if not -x.dim() <= dim < max(x.dim(), 1):
         return None
@@ -333,6 +332,8 @@ def _softmax(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 #: The dtypes the CPU grouped matrix product takes (its meta kernel takes bfloat16 alone: narrower than the CPU's).
 _GROUPED_DTYPES = frozenset({torch.float32, torch.bfloat16, torch.float16})
+#: The dtypes softmax's shape function answers for (the CPU kernel keeps each, contiguous).
+_SOFTMAX_DTYPES = _GROUPED_DTYPES | _FLOATS
 
 
 def _grouped_mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -355,6 +356,7 @@ def _grouped_mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return _empty(shape, a.dtype)
 
 
+#: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
 _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     id(_aten._native_batch_norm_legit_no_training.default): _batch_norm_inference,
     id(_aten.native_batch_norm.default): _native_batch_norm,
