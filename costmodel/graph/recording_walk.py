@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from costmodel.cache import KeyedStore
 from costmodel.graph.dispatch import Recorder, flat_specs, spec_of
 from costmodel.graph.node_memo import NODES, NodeEntry, layout, module_key, node_key
 from costmodel.graph.source import call_site
@@ -60,6 +61,22 @@ def _fresh_bytes(made: list[torch.Tensor], given: list[torch.Tensor]) -> int:
         if id(t) not in taken and (base is None or id(base) not in taken):
             fresh += t.numel() * t.element_size()
     return fresh
+
+
+#: Tuples of shared records (a node's recorded calls, its specs) by the identity of their items -> one tuple object,
+#: so that a node met again whose ops ran anew (on values, a layer with hooks) is priced from the stores keyed by
+#: that tuple. A kept tuple holds its items, so no other object can take their ids while it is kept.
+_TUPLES: KeyedStore[tuple[int, ...], tuple[Any, ...]] = KeyedStore(
+    "graph.shared_tuples", "ids of shared records -> the one tuple of them", limit=1 << 14
+)
+
+
+def _shared(items: Iterable[Any]) -> tuple[Any, ...]:
+    """``tuple(items)``, the same tuple object each time these very objects come in this order."""
+    items = tuple(items)
+    key = tuple([id(item) for item in items])
+    found = _TUPLES.get(key)
+    return found if found is not None else _TUPLES.put(key, items)
 
 
 class _Names:
@@ -291,8 +308,8 @@ class RecordingWalk(Walk):
         if entry is not None:  # its specs and bytes as the memo has them
             input_specs, output_specs, output_bytes = entry.input_specs, entry.output_specs, entry.output_bytes
         else:
-            input_specs = tuple(TensorSpec.of(t) for t in given)
-            output_specs = tuple(TensorSpec.of(t) for t in made)
+            input_specs = _shared([TensorSpec.of(t) for t in given])
+            output_specs = _shared([TensorSpec.of(t) for t in made])
             output_bytes = _fresh_bytes(made, given)
         for index, calls in enumerate(parts):
             last = index == len(parts) - 1
@@ -312,7 +329,7 @@ class RecordingWalk(Walk):
                     inputs=tuple(inputs),
                     input_specs=input_specs,
                     output_specs=output_specs if last else calls[-1].outputs,
-                    calls=tuple(calls),
+                    calls=_shared(calls),
                     parameters=tuple(used) if index == 0 else (),
                     location=location,
                     output_bytes=output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
