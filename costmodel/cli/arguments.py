@@ -14,7 +14,8 @@ import torch
 
 from costmodel._version import __version__
 from costmodel.cli.budget import LIMITS, parse_quantity
-from costmodel.cli.loader import DEFAULT_INPUT_SHAPE, DEFAULT_MODEL
+from costmodel.cli.default_input import DEFAULT_INPUT_SHAPE
+from costmodel.cli.loader import DEFAULT_MODEL
 from costmodel.cli.status import EXIT_ERROR
 from costmodel.errors import UsageError
 from costmodel.formats import findings as _findings_formats  # noqa: F401 - registers the findings formats

@@ -21,10 +21,11 @@ from costmodel.cli import rule_catalog
 from costmodel.cli.arguments import dtype_named, parse_shapes
 from costmodel.cli.budget import LIMITS, load_budget
 from costmodel.cli.diff import FIGURES, diff_reports, load_reports, pair_reports
-from costmodel.cli.loader import DEFAULT_INPUT_SHAPE, LoadedModel, load_models
+from costmodel.cli.default_input import default_input, dtype_hint
+from costmodel.cli.loader import LoadedModel, load_models
 from costmodel.cli.status import EXIT_FINDINGS, EXIT_OK
 from costmodel.device.profile import DeviceProfile
-from costmodel.errors import UsageError
+from costmodel.errors import CostModelError, UsageError
 from costmodel.formats import findings as findings_formats
 from costmodel.formats import report as report_formats
 from costmodel.formats import writer
@@ -50,7 +51,26 @@ def _input_for(loaded: LoadedModel, args: argparse.Namespace) -> Any:
         raise UsageError(
             "--input-dtype applies to --input-shape; give both, or put the dtype in the file's INPUT_SHAPE"
         )
-    return DEFAULT_INPUT_SHAPE if loaded.input_shape is None else loaded.input_shape  # tensors, a dict: as is
+    if loaded.input_shape is not None:
+        return loaded.input_shape  # tensors, a dict: as is
+    chosen = default_input(loaded.model)
+    if chosen.flag is not None:
+        print(
+            f"costmodel {args.command}: note: no --input-shape; {loaded.name} is costed on {chosen.flag} "
+            "(read from its forward)",
+            file=sys.stderr,
+        )
+    return chosen.value
+
+
+def _report(loaded: LoadedModel, args: argparse.Namespace, **options: Any) -> Any:
+    """``analysis.report`` of one loaded model; an error names the model, with a hint where one helps."""
+    given = _input_for(loaded, args)
+    try:
+        return analysis.report(loaded.model, given, name=loaded.name, **options)
+    except CostModelError as error:
+        flag = args.input_shape or default_input(loaded.model).flag
+        raise type(error)(f"model '{loaded.name}': {error}{dtype_hint(str(error), flag)}") from error
 
 
 def _profile(args: argparse.Namespace) -> DeviceProfile | None:
@@ -60,8 +80,7 @@ def _profile(args: argparse.Namespace) -> DeviceProfile | None:
 def _cmd_report(args: argparse.Namespace) -> int:
     profile = _profile(args)
     reports = [
-        analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, device=profile)
-        for loaded in load_models(args.target, args.model)
+        _report(loaded, args, device=profile) for loaded in load_models(args.target, args.model)
     ]
     view = report_formats.TableView(args.depth, args.sort, args.top, args.max_rows, _width())
     sys.stdout.write(writer("report", args.format)(reports, view))
@@ -79,7 +98,7 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     )
     found = []
     for loaded in load_models(args.target, args.model):
-        rep = analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, rules=config, device=profile)
+        rep = _report(loaded, args, rules=config, device=profile)
         found.extend(rep.findings)
     if profile is not None:
         found.sort(key=lambda d: -d.data.get("saving_ms", 0.0))
@@ -109,7 +128,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         line
         for loaded in load_models(args.target, args.model)
         for line in budget.check(
-            analysis.report(loaded.model, _input_for(loaded, args), name=loaded.name, device=profile),
+            _report(loaded, args, device=profile),
             allow_unsupported=args.allow_unsupported,
         )
     ]

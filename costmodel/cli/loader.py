@@ -1,9 +1,10 @@
 """Find and build the models in a user's Python file (for the command line).
 
-A file offers models as module-level instances (``model = BertModel(config)``), as
-``nn.Module`` subclasses that build without arguments (a class with an instance in the
-file is offered through the instance), and as functions that take no arguments and
-return a module. It may declare the
+A file offers models as module-level instances (``model = BertModel(config)``): where it has
+any, those are its models. Otherwise its models are the ``nn.Module`` subclasses that build
+without arguments and the functions that take none and return a module, less the helpers:
+a class whose instances are layers of another model of the file (``Block`` inside ``Net``)
+is part of that model, not a model. It may declare the
 input shape as a module-level ``INPUT_SHAPE = (1, 3, 224, 224)`` (or a list of
 shapes), or per class as an ``input_shape`` attribute. Names of the built-in zoo
 (``shufflenet_v2_x1.0``, ...) are accepted in place of a file.
@@ -14,8 +15,9 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,8 @@ from torch import nn
 
 from costmodel.errors import ModelLoadError
 
-__all__ = ["DEFAULT_INPUT_SHAPE", "DEFAULT_MODEL", "LoadedModel", "load_models"]
+__all__ = ["DEFAULT_MODEL", "LoadedModel", "load_models"]
 
-DEFAULT_INPUT_SHAPE = (1, 3, 224, 224)
 DEFAULT_MODEL = "shufflenet_v2_x1.0"
 
 
@@ -111,11 +112,16 @@ def _candidates(module: Any) -> dict[str, Callable[..., Any]]:
             continue
         elif (inspect.isclass(obj) and issubclass(obj, nn.Module)) or inspect.isfunction(obj):
             found[name] = obj
-    built = {type(instance) for instance in instances.values()}
-    found = {name: obj for name, obj in found.items() if obj not in built}
-    for name, instance in instances.items():
-        found[name] = _instance(instance)
+    if instances:  # the file built its model: that is the one it means
+        return {name: _instance(instance) for name, instance in instances.items()}
     return found
+
+
+def _without_helpers(loaded: list[LoadedModel]) -> list[LoadedModel]:
+    """The models that are no layer of another model of the file (a ``Block`` that ``Net`` is built of)."""
+    inside = {type(m) for one in loaded for m in one.model.modules() if m is not one.model}
+    kept = [one for one in loaded if type(one.model) not in inside]
+    return kept or loaded
 
 
 def _instance(model: nn.Module) -> Callable[[], nn.Module]:
@@ -124,6 +130,7 @@ def _instance(model: nn.Module) -> Callable[[], nn.Module]:
     def instance() -> nn.Module:
         return model
 
+    instance.instance = True  # type: ignore[attr-defined]
     return instance
 
 
@@ -171,11 +178,25 @@ def load_models(target: str, model: str | None = None) -> list[LoadedModel]:
         shape = next((value for value in given if value is not None), None)  # may be a tensor: no truthiness
         loaded.append(LoadedModel(name, built, str(path), shape))
     if not loaded:
+        needing = [f"{name} needs arguments ({', '.join(_required_params(obj))})"
+                   for name, obj in candidates.items() if inspect.isclass(obj) and _required_params(obj)]  # fmt: skip
+        why = f": {'; '.join(needing)}; give them defaults or add `model = {needing[0].split()[0]}(...)`" if needing else ""
         raise ModelLoadError(
-            f"{path}: no model found (an nn.Module subclass that builds without arguments, "
-            "or a function without arguments that returns one; --model NAME picks one)"
+            f"{path}: no model found{why} (a file offers a module-level instance, an nn.Module subclass that builds "
+            "without arguments, or a function without arguments that returns one; --model NAME picks one)"
         )
-    return loaded
+    return _class_names(loaded if model is not None else _without_helpers(loaded), chosen)
+
+
+def _class_names(loaded: list[LoadedModel], factories: dict[str, Callable[..., Any]]) -> list[LoadedModel]:
+    """Instances go by their class's name (``model = BertModel(...)`` is ``BertModel``) where that names one."""
+    classes = Counter(type(one.model).__name__ for one in loaded)
+    return [
+        replace(one, name=type(one.model).__name__)
+        if getattr(factories[one.name], "instance", False) and classes[type(one.model).__name__] == 1
+        else one
+        for one in loaded
+    ]
 
 
 def _returns_module(fn: Callable[..., Any]) -> bool:

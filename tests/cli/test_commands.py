@@ -84,7 +84,7 @@ class Net(nn.Module):
     def forward(self, x):
         return self.fc(x)
 
-model = Net()  # offered as 'model'; its class is not offered again
+model = Net()  # offered under its class's name
 baseline = nn.Sequential(nn.Linear(4, 2))  # an instance of a library class
 """
 
@@ -93,7 +93,66 @@ def test_file_models_include_module_level_instances(tmp_path: Path, capsys: pyte
     path = _write(tmp_path, INSTANCES)
     assert main(["report", path, "--input-shape", "3,4", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert {entry["model"]: entry["totals"]["flops"] for entry in data} == {"model": 3 * 4 * 8, "baseline": 3 * 4 * 2}
+    assert {entry["model"]: entry["totals"]["flops"] for entry in data} == {"Net": 3 * 4 * 8, "Sequential": 3 * 4 * 2}
+
+
+def test_instances_of_one_class_go_by_their_variable_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "from torch import nn\nsmall = nn.Linear(4, 2)\nlarge = nn.Linear(4, 8)\n")
+    assert main(["report", path, "--input-shape", "3,4", "--format", "json"]) == 0
+    assert [entry["model"] for entry in json.loads(capsys.readouterr().out)] == ["small", "large"]
+
+
+HELPER_BLOCK = """
+from torch import nn
+
+class Block(nn.Module):
+    def __init__(self, c=16):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.block = Block()
+
+    def forward(self, x):
+        return self.block(self.stem(x))
+"""
+
+
+def test_a_helper_block_beside_the_model_is_part_of_it_not_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, HELPER_BLOCK)
+    assert main(["report", path, "--input-shape", "1,3,8,8", "--format", "json"]) == 0
+    (data,) = json.loads(capsys.readouterr().out)
+    assert data["model"] == "Net"
+    assert data["totals"]["flops"] == 16 * 8 * 8 * 3 * 9 + 16 * 8 * 8 * 16 * 9  # stem, then the block's conv
+    assert main(["report", path, "--model", "Block", "--input-shape", "1,16,8,8", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["model"] == "Block"  # still reachable by name
+
+
+def test_a_file_that_builds_its_model_is_costed_on_that_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, HELPER_BLOCK + "\nmodel = Net()\n")
+    assert main(["report", path, "--input-shape", "1,3,8,8", "--format", "json"]) == 0
+    assert [entry["model"] for entry in json.loads(capsys.readouterr().out)] == ["Net"]
+
+
+def test_a_class_needing_arguments_is_named_with_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "from torch import nn\nclass Net(nn.Module):\n    def __init__(self, width, num_classes):\n        super().__init__()\n"
+    assert main(["report", _write(tmp_path, text)]) == 2
+    err = capsys.readouterr().err
+    assert "no model found: Net needs arguments (width, num_classes)" in err
+    assert err.count("\n") == 1
+
+
+def test_an_error_names_the_model_it_came_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", _write(tmp_path, GOOD), "--input-shape", "1,4,32,32"]) == 2
+    assert "error: model 'Tiny': layer 'conv'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,49 @@ def test_cli_keyword_and_integer_inputs(tmp_path: Path, capsys: pytest.CaptureFi
         err = capsys.readouterr().err
         assert err.count("\n") == 1
         assert "--input-shape" in err
+
+
+# -- no --input-shape: the input read from the model's forward --------------------------------------------------
+HF_FILES = {
+    "bert": (
+        "from transformers import BertConfig, BertModel\n"
+        "model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,\n"
+        "                             intermediate_size=64, vocab_size=100, max_position_embeddings=64))\n",
+        [[1, 64]],  # the default 128 tokens, fewer where the positions allow fewer
+    ),
+    "vit": (
+        "from transformers import ViTConfig, ViTModel\n"
+        "model = ViTModel(ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,\n"
+        "                           intermediate_size=64, image_size=32, patch_size=8, num_channels=3))\n",
+        [[1, 3, 32, 32]],
+    ),
+    "t5": (
+        "from transformers import T5Config, T5Model\n"
+        "model = T5Model(T5Config(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16, vocab_size=100))\n",
+        [[1, 128], [1, 128]],  # an encoder-decoder: decoder_input_ids too
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(HF_FILES))
+def test_a_transformer_file_without_a_shape_gets_its_forwards_input(
+    family: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, shapes = HF_FILES[family]
+    path = tmp_path / "hf.py"
+    path.write_text(text)
+    assert main(["report", str(path), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    (data,) = json.loads(captured.out)
+    assert data["input_shapes"] == shapes
+    assert "note: no --input-shape;" in captured.err and "(read from its forward)" in captured.err
+
+
+def test_float_token_ids_get_a_hint_to_give_the_dtype(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hf.py"
+    path.write_text(HF_FILES["bert"][0])
+    assert main(["report", str(path), "--input-shape", "1,16"]) == 2
+    err = capsys.readouterr().err
+    assert "but got torch.float32" in err
+    assert "(token ids are integers: give the dtype, e.g. --input-shape 1,16:int64)" in err
+    assert err.count("\n") == 1
