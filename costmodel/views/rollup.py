@@ -61,12 +61,16 @@ def _module_shapes(graph: CostedGraph, paths: set[str]) -> dict[str, tuple[tuple
             cost=Cost(),
             params=0,
         )
-    enters: dict[str, dict[str, None]] = {p: {} for p in paths}
-    leaves: dict[str, dict[str, None]] = {p: {} for p in paths}
+    enters: dict[str, dict[str, tuple[Shape, ...]]] = {p: {} for p in paths}
+    leaves: dict[str, dict[str, tuple[Shape, ...]]] = {p: {} for p in paths}
 
     def within(node: NodeCost) -> list[str]:
         parts = node.module_path.split(".") if node.module_path else []
         return [".".join(parts[:k]) for k in range(1, len(parts) + 1) if ".".join(parts[:k]) in paths]
+
+    def add(edges: dict[str, tuple[Shape, ...]], source_name: str, shapes: tuple[Shape, ...]) -> None:
+        kept = edges.get(source_name, ())
+        edges[source_name] = kept + tuple(s for s in shapes if s not in kept)
 
     for node in graph.nodes:
         inside = set(within(node))
@@ -74,19 +78,20 @@ def _module_shapes(graph: CostedGraph, paths: set[str]) -> dict[str, tuple[tuple
             source = produced.get(source_name)
             if source is None:
                 continue
+            read = _read(source.output_shapes, node.input_shapes)
             source_inside = set(within(source))
             for path in inside - source_inside:
-                enters[path][source_name] = None
+                add(enters[path], source_name, read)
             for path in source_inside - inside:
-                leaves[path][source_name] = None
+                add(leaves[path], source_name, read)
     for name in graph.output_names:  # what the model returns leaves every module that made it
         if name in produced:
             for path in within(produced[name]):
-                leaves[path][name] = None
+                add(leaves[path], name, produced[name].output_shapes)
     shapes = {
         path: (
-            tuple(s for name in enters[path] for s in produced[name].output_shapes),
-            tuple(s for name in leaves[path] for s in produced[name].output_shapes),
+            tuple(s for read in enters[path].values() for s in read),
+            tuple(s for read in leaves[path].values() for s in read),
         )
         for path in paths
         if path
@@ -94,6 +99,18 @@ def _module_shapes(graph: CostedGraph, paths: set[str]) -> dict[str, tuple[tuple
     returned = (produced[name] for name in graph.output_names if name in produced)
     shapes[""] = (graph.input_shapes, tuple(s for node in returned for s in node.output_shapes))
     return shapes
+
+
+def _read(made: tuple[Shape, ...], taken: tuple[Shape, ...]) -> tuple[Shape, ...]:
+    """The outputs a node reads of those another made, told by shape (an LSTM's output, not its state): each
+    output whose shape the reader takes, as many times as it takes it; all of them where it takes none."""
+    wanted = list(taken)
+    read = []
+    for shape in made:
+        if shape in wanted:
+            wanted.remove(shape)
+            read.append(shape)
+    return tuple(read) or made
 
 
 def column_by_kind(graph: CostedGraph, column: str) -> dict[OpKind, float]:

@@ -32,6 +32,23 @@ def test_module_rows_carry_their_input_and_output_shapes() -> None:
     assert rows[""].output_shapes == ((2, 10),)
 
 
+def test_a_module_reading_one_output_of_a_layer_shows_that_output_alone() -> None:
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(32, 128, num_layers=2, batch_first=True, bidirectional=True)
+            self.out = nn.Linear(256, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y, _ = self.lstm(x)  # the state tuple (h, c) is dropped
+            return self.out(y)
+
+    rows = {m.path: m for m in costmodel.report(Tagger(), (4, 50, 32)).by_module(1)}
+    assert rows["lstm"].output_shapes == ((4, 50, 256),)  # what the model reads of it
+    assert rows["out"].input_shapes == ((4, 50, 256),)  # not the LSTM's (2*2, 4, 128) state too
+    assert rows["out"].output_shapes == ((4, 50, 10),)
+
+
 def test_trainable_and_frozen_parameters() -> None:
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
     model[0].requires_grad_(False)
