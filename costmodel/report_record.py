@@ -96,7 +96,7 @@ class Report(CostedGraph):
     ) -> str:
         """Plain-text table: per node, or per module when ``depth`` is given.
 
-        ``sort`` ("flops", "mem-access", "params", "time") orders rows largest first and ``top``
+        ``sort`` ("flops", "elementwise", "mac", "params", "time") orders rows largest first and ``top``
         keeps that many; ``width`` (characters) drops and shortens columns to fit a terminal.
         """
         if sort is not None and sort not in SORT_KEYS:

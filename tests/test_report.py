@@ -82,7 +82,7 @@ def test_views_render_and_round_trip(v2_report: costmodel.Report) -> None:
     assert len(data["nodes"]) == len(v2_report.nodes)
     frame = v2_report.to_dataframe()
     assert int(frame["flops"].sum()) == v2_report.flops
-    assert list(v2_report.to_dataframe(depth=1)["module"])[:2] == ["", "conv1"]
+    assert list(v2_report.to_dataframe(depth=1)["module_path"])[:2] == ["", "conv1"]
     assert "<table" in v2_report._repr_html_()
     assert repr(v2_report).startswith("Report(model='ShuffleNetV2'")
 

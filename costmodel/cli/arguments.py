@@ -27,6 +27,9 @@ __all__ = ["build_parser", "dtype_named", "parse_shapes"]
 #: Spellings of ``--format text`` kept from earlier versions (``report --format table``, ``lint --format default``).
 _FORMAT_ALIASES = {"table": "text", "default": "text"}
 
+#: How deep ``report`` rolls modules up unless told (torchinfo's default too); ``--nodes`` shows every node.
+DEFAULT_DEPTH = 3
+
 
 def dtype_named(text: str, where: str) -> torch.dtype:
     dtype = getattr(torch, text, None)
@@ -188,7 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(report)
     _add_format(report, format_names("report"))
     _add_device_argument(report, "adds a predicted_ms column and total")
-    report.add_argument("--depth", type=_count(0), default=None, help="roll costs up by module to this depth")
+    rows = report.add_mutually_exclusive_group()
+    rows.add_argument(
+        "--depth",
+        type=_count(0),
+        default=DEFAULT_DEPTH,
+        help=f"roll costs up by module to this depth (default {DEFAULT_DEPTH})",
+    )
+    rows.add_argument(
+        "--nodes", dest="depth", action="store_const", const=None, help="one row per node (every op call) instead"
+    )
     report.add_argument("--max-rows", type=_count(1), default=None, help="print at most this many rows")
     report.add_argument(
         "--sort", choices=tuple(SORT_KEYS), help="order rows by this figure, largest first (time: predicted)"

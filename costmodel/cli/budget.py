@@ -40,8 +40,8 @@ LIMITS: Mapping[str, Limit] = {
     for limit in (
         Limit("flops", "FLOPs (multiply-adds)", lambda r: r.flops),
         Limit("params", "parameters", lambda r: r.params),
-        Limit("memory_access", "memory access (elements)", lambda r: r.mac),
-        Limit("memory_access_bytes", "memory access (bytes)", lambda r: r.mac_bytes, "B"),
+        Limit("mac", "MAC, memory access cost (elements)", lambda r: r.mac),
+        Limit("mac_bytes", "MAC, memory access cost (bytes)", lambda r: r.mac_bytes, "B"),
         Limit("activation_bytes", "peak activation memory (bytes)", lambda r: r.activation_memory().peak_bytes, "B"),
         Limit("predicted_ms", "predicted time (ms, needs --device)", lambda r: r.predicted_ms, "ms"),
     )

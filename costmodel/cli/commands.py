@@ -20,8 +20,8 @@ from costmodel import analysis
 from costmodel.cli import rule_catalog
 from costmodel.cli.arguments import dtype_named, parse_shapes
 from costmodel.cli.budget import LIMITS, load_budget
-from costmodel.cli.diff import FIGURES, diff_reports, load_reports, pair_reports
 from costmodel.cli.default_input import default_input, dtype_hint
+from costmodel.cli.diff import FIGURES, diff_reports, load_reports, pair_reports
 from costmodel.cli.loader import LoadedModel, load_models
 from costmodel.cli.status import EXIT_FINDINGS, EXIT_OK
 from costmodel.device.profile import DeviceProfile
@@ -78,10 +78,10 @@ def _profile(args: argparse.Namespace) -> DeviceProfile | None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.sort == "time" and not args.device:
+        raise UsageError("--sort time needs a time column: give --device PROFILE.json (see costmodel calibrate)")
     profile = _profile(args)
-    reports = [
-        _report(loaded, args, device=profile) for loaded in load_models(args.target, args.model)
-    ]
+    reports = [_report(loaded, args, device=profile) for loaded in load_models(args.target, args.model)]
     view = report_formats.TableView(args.depth, args.sort, args.top, args.max_rows, _width())
     sys.stdout.write(writer("report", args.format)(reports, view))
     return EXIT_OK

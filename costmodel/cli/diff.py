@@ -21,7 +21,7 @@ __all__ = ["FIGURES", "ModelDiff", "diff_reports", "load_reports"]
 FIGURES: Mapping[str, str] = {
     "flops": "FLOPs",
     "params": "params",
-    "mac": "mem access",
+    "mac": "MAC",
     "predicted_ms": "predicted ms",
 }
 
@@ -49,7 +49,8 @@ def _rolled_up(rep: Mapping[str, Any], depth: int) -> dict[str, dict[str, float]
     """Figures summed by module path, up to ``depth`` levels ("" is the whole model)."""
     sums: dict[str, dict[str, float]] = {}
     for node in rep["nodes"]:
-        parts = node["module"].split(".") if node["module"] else []
+        path = node.get("module_path", node.get("module", ""))  # "module" in reports saved before 0.3
+        parts = path.split(".") if path else []
         for level in range(min(depth, len(parts)) + 1):
             entry = sums.setdefault(".".join(parts[:level]), {})
             for key in FIGURES:

@@ -178,9 +178,9 @@ def load_models(target: str, model: str | None = None) -> list[LoadedModel]:
         shape = next((value for value in given if value is not None), None)  # may be a tensor: no truthiness
         loaded.append(LoadedModel(name, built, str(path), shape))
     if not loaded:
-        needing = [f"{name} needs arguments ({', '.join(_required_params(obj))})"
-                   for name, obj in candidates.items() if inspect.isclass(obj) and _required_params(obj)]  # fmt: skip
-        why = f": {'; '.join(needing)}; give them defaults or add `model = {needing[0].split()[0]}(...)`" if needing else ""
+        needing = [name for name, obj in candidates.items() if inspect.isclass(obj) and _required_params(obj)]
+        said = [f"{name} needs arguments ({', '.join(_required_params(candidates[name]))})" for name in needing]
+        why = f": {'; '.join(said)}; give them defaults or add `model = {needing[0]}(...)`" if needing else ""
         raise ModelLoadError(
             f"{path}: no model found{why} (a file offers a module-level instance, an nn.Module subclass that builds "
             "without arguments, or a function without arguments that returns one; --model NAME picks one)"

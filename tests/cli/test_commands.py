@@ -136,14 +136,19 @@ def test_a_helper_block_beside_the_model_is_part_of_it_not_a_model(
     assert json.loads(capsys.readouterr().out)[0]["model"] == "Block"  # still reachable by name
 
 
-def test_a_file_that_builds_its_model_is_costed_on_that_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_that_builds_its_model_is_costed_on_that_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _write(tmp_path, HELPER_BLOCK + "\nmodel = Net()\n")
     assert main(["report", path, "--input-shape", "1,3,8,8", "--format", "json"]) == 0
     assert [entry["model"] for entry in json.loads(capsys.readouterr().out)] == ["Net"]
 
 
 def test_a_class_needing_arguments_is_named_with_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    text = "from torch import nn\nclass Net(nn.Module):\n    def __init__(self, width, num_classes):\n        super().__init__()\n"
+    text = (
+        "from torch import nn\nclass Net(nn.Module):\n"
+        "    def __init__(self, width, num_classes):\n        super().__init__()\n"
+    )
     assert main(["report", _write(tmp_path, text)]) == 2
     err = capsys.readouterr().err
     assert "no model found: Net needs arguments (width, num_classes)" in err
@@ -208,7 +213,7 @@ def test_python_dash_m_runs_as_a_subprocess(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].startswith("module,type,depth,flops")
+    assert done.stdout.splitlines()[0].startswith("module_path,type,depth,flops")
     failed = subprocess.run(
         [sys.executable, "-m", "costmodel", "report", str(tmp_path / "none.py")],
         capture_output=True,

@@ -116,17 +116,52 @@ def test_text_fits_the_terminal_width(
     assert main(["report", "shufflenet_v2_x0.5"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= columns
-    assert any(line.startswith("node") and "FLOPs" in line for line in lines)  # the table is still there
+    assert any(line.startswith("module") and "FLOPs" in line for line in lines)  # the table is still there
     assert main(["lint", "shufflenet_v2_x0.5"]) == 1
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= columns
 
 
 def test_files_and_pipes_get_full_width(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
-    assert main(["report", "shufflenet_v2_x0.5"]) == 0
+    assert main(["report", "shufflenet_v2_x0.5", "--nodes"]) == 0
     header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("node"))
     assert all(title in header for title in ("module", "op", "kind", "input", "output", "elementwise", "params"))
     assert len(header) > 120
+
+
+def test_the_default_report_is_modules_to_depth_3_with_no_cell_over_40_characters(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["report", "shufflenet_v2_x0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("module"))
+    rows = [line for line in lines[start + 2 :] if line.startswith(" ") or line.startswith("<model>")]
+    paths = [row.split()[0] for row in rows]
+    assert paths[0] == "<model>"
+    assert max(path.count(".") for path in paths) == 2  # depth 3: stages.0.branch1
+    assert len(lines) < 100  # torchinfo-like: not one row per op call
+    assert all(len(cell) <= 40 for row in rows for cell in row.split("  ") if cell)
+
+
+def test_sorting_by_time_without_a_time_column_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "shufflenet_v2_x0.5", "--sort", "time"]) == 2
+    err = capsys.readouterr().err
+    assert "--sort time needs a time column: give --device PROFILE.json" in err
+    assert err.count("\n") == 1
+
+
+def test_ranked_module_rows_do_not_nest_so_their_shares_add_up(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "shufflenet_v2_x0.5", "--depth", "2", "--sort", "mac", "--top", "40"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("module"))
+    rows = [line.split() for line in lines[start + 2 :] if line and line[0] != "G" and "%" in line]
+    paths = [row[0] for row in rows]
+    assert not any(p != q and q.startswith(p + ".") for p in paths for q in paths)  # no module and its part
+    assert "<model>" not in paths
+    shares = [float(row[-1].rstrip("%")) for row in rows]
+    assert shares == sorted(shares, reverse=True)
+    assert 99.0 <= sum(shares) <= 100.05  # the stem, the stages and the head: every node once
 
 
 @pytest.mark.parametrize("command", [["--version"], ["rules"], ["rules", "--format", "json"], ["explain", "G2"]])

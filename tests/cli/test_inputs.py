@@ -87,7 +87,8 @@ def test_a_transformer_file_without_a_shape_gets_its_forwards_input(
     captured = capsys.readouterr()
     (data,) = json.loads(captured.out)
     assert data["input_shapes"] == shapes
-    assert "note: no --input-shape;" in captured.err and "(read from its forward)" in captured.err
+    assert "note: no --input-shape;" in captured.err
+    assert "(read from its forward)" in captured.err
 
 
 def test_float_token_ids_get_a_hint_to_give_the_dtype(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ def node_dict(node: NodeCost) -> dict[str, Any]:
         "name": node.name,
         "op": node.op,
         "target": node.target,
-        "module": node.module_path,
+        "module_path": node.module_path,
         "module_type": node.module_type,
         "kind": node.kind.value,
         "input_shapes": [list(s) for s in node.input_shapes],
@@ -42,7 +42,7 @@ def node_dict(node: NodeCost) -> dict[str, Any]:
 def module_dict(module: ModuleCost) -> dict[str, Any]:
     """One module roll-up's fields, JSON-ready."""
     return {
-        "module": module.path,
+        "module_path": module.path,
         "type": module.type,
         "depth": module.depth,
         "flops": module.flops,

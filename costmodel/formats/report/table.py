@@ -34,7 +34,8 @@ def _time(record: Record) -> float:
 #: What a table can be sorted by (and its share column is of), with the column title of each.
 SORT_KEYS: dict[str, tuple[str, Callable[[Record], float]]] = {
     "flops": ("FLOPs", lambda r: r.flops),
-    "mem-access": ("mem access", lambda r: r.mac),
+    "elementwise": ("elementwise", lambda r: r.elementwise),
+    "mac": ("MAC", lambda r: r.mac),
     "params": ("params", lambda r: r.params),
     "time": ("time", _time),
 }
@@ -61,8 +62,21 @@ class Column:
     drop: int = 0
 
 
-def _shapes(shapes: Sequence[Shape]) -> str:
-    return ", ".join("[" + ", ".join(map(str, s)) + "]" for s in shapes)
+#: The widest a text cell of a table grows (characters): longer shape lists say how many more they hold.
+CELL_LIMIT = 40
+
+
+def _shapes(shapes: Sequence[Shape], limit: int | None = None) -> str:
+    """``[1, 3, 8, 8], [8]``; within ``limit`` characters, the shapes that fit and ``+N more``."""
+    texts = ["[" + ", ".join(map(str, s)) + "]" for s in shapes]
+    whole = ", ".join(texts)
+    if limit is None or len(whole) <= limit:
+        return whole
+    for count in range(len(texts) - 1, -1, -1):
+        cell = ", ".join([*texts[:count], f"+{len(texts) - count} more"])
+        if len(cell) <= limit or count == 0:
+            return cell if len(cell) <= limit else _shorten(texts[0], limit - 9) + f" +{len(texts) - 1} more"
+    return whole
 
 
 def _share_key(rep: CostedGraph, view: TableView) -> str:
@@ -77,8 +91,8 @@ def header_lines(rep: CostedGraph, findings: Sequence[Diagnostic]) -> list[str]:
     frozen = f", {human(rep.frozen_params)} frozen" if rep.frozen_params else ""
     lines = [
         f"{rep.model} on input {_shapes(rep.input_shapes)}",
-        f"FLOPs {human(rep.flops)}  element-wise {human(rep.elementwise)}  params {human(rep.params)}{frozen}  "
-        f"memory access {human(rep.mac)} elements ({human(rep.mac_bytes)}B)  "
+        f"FLOPs {human(rep.flops)}  elementwise {human(rep.elementwise)}  params {human(rep.params)}{frozen}  "
+        f"MAC {human(rep.mac)} elements ({human(rep.mac_bytes)}B)  "
         f"activations {human(memory.peak_bytes)}B peak, {human(memory.written_bytes)}B written",
         *(f"  {key}: {text}" for key, text in CONVENTIONS.items()),
     ]
@@ -137,12 +151,12 @@ def _percent(part: float, whole: float) -> str:
 
 def _node_cells(node: NodeCost) -> list[str]:
     return [
-        node.name,
-        node.module_path or "-",
+        _shorten(node.name, CELL_LIMIT),
+        _shorten(node.module_path or "-", CELL_LIMIT),
         node.target,
         node.kind.value,
-        _shapes(node.input_shapes),
-        _shapes(node.output_shapes),
+        _shapes(node.input_shapes, CELL_LIMIT),
+        _shapes(node.output_shapes, CELL_LIMIT),
         human(node.flops),
         human(node.elementwise),
         human(node.params),
@@ -152,21 +166,21 @@ def _node_cells(node: NodeCost) -> list[str]:
 
 def _module_cells(module: ModuleCost, indent: bool) -> list[str]:
     return [
-        ("  " * module.depth if indent else "") + (module.path or "<model>"),
+        ("  " * module.depth if indent else "") + _shorten(module.path or "<model>", CELL_LIMIT),
         module.type,
-        _shapes(module.input_shapes),
-        _shapes(module.output_shapes),
+        _shapes(module.input_shapes, CELL_LIMIT),
+        _shapes(module.output_shapes, CELL_LIMIT),
         human(module.flops),
         human(module.elementwise),
         human(module.params),
         human(module.mac),
-        human(module.mac_bytes),
+        f"{human(module.mac_bytes)}B",
     ]
 
 
 #: Shape and cost columns, shared by the node and the module tables (their cells come in this order).
 _SHAPES = (Column("input", numeric=False, drop=1), Column("output", numeric=False, drop=2))
-_COSTS = (Column("FLOPs"), Column("elementwise", drop=4), Column("params", drop=6), Column("mem access"))
+_COSTS = (Column("FLOPs"), Column("elementwise", drop=4), Column("params", drop=6), Column("MAC"))
 _NODE_COLUMNS = (
     Column("node", numeric=False),
     Column("module", numeric=False, drop=7),
@@ -180,13 +194,15 @@ _MODULE_COLUMNS = (
     Column("type", numeric=False, drop=5),
     *_SHAPES,
     *_COSTS,
-    Column("mem bytes", drop=3),
+    Column("MAC bytes", drop=3),
 )
 
 
 def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[str]]]:
     """The columns and rows of the node table (``depth`` None) or the by-module table."""
     extras = _extras(rep)
+    if view.sort == "time" and not any(e in ("predicted_ms", "time_ms") for e in extras):
+        raise ValueError("sorting by time needs a time column: a device profile (--device) or measured times")
     share_title, share_of = SORT_KEYS[_share_key(rep, view)]
     records: list[Record]
     if view.depth is None:
@@ -197,6 +213,8 @@ def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[st
         records = list(by_module(rep, view.depth))
         whole = share_of(records[0]) if records else 0.0
         base = list(_MODULE_COLUMNS)
+        if view.sort or view.top is not None:  # ranked: modules that hold no other row, so shares add up
+            records = _outermost_leaves(records)
     if view.sort:
         records.sort(key=SORT_KEYS[view.sort][1], reverse=True)
     if view.top is not None:
@@ -210,6 +228,17 @@ def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[st
     if view.max_rows is not None and len(rows) > view.max_rows:
         rows = [*rows[: view.max_rows], ["..."] * len(columns)]
     return columns, rows
+
+
+def _outermost_leaves(modules: list[ModuleCost]) -> list[ModuleCost]:
+    """The modules of a roll-up that hold no other module of it: they share no node, so their shares of the
+    model add up to at most 100%."""
+    paths = [m.path for m in modules]
+
+    def holds_another(path: str) -> bool:
+        return any(q != path and (not path or q.startswith(path + ".")) for q in paths)
+
+    return [m for m in modules if not holds_another(m.path)] or modules
 
 
 _GAP = 2
