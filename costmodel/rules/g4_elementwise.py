@@ -12,7 +12,7 @@ from costmodel.rules.base import Rule
 from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
 from costmodel.rules.memo import per_ops
-from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost
+from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, OpKind
 from costmodel.units import human
 
 
@@ -24,7 +24,8 @@ class ElementwiseParts:
     depthwise: list[NodeCost]
     total: int
     names: Counter[str]
-    batchnorm_left_out: bool = False
+    #: MAC of the batch norms left out of ``total`` (foldable into the conv before them at inference).
+    batchnorm_mac: int = 0
 
 
 def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = False) -> ElementwiseParts:
@@ -38,22 +39,21 @@ def elementwise_parts(nodes: Iterable[NodeCost], *, count_batchnorm: bool = Fals
     ops: list[OpCost] = []
     depthwise: list[NodeCost] = []
     names: Counter[str] = Counter()
-    total = 0
-    left_out = False
+    total = left_out = 0
     memo = _PARTS_WITH_BATCHNORM if count_batchnorm else _PARTS
     for node in nodes:
         parts = memo.get(node.ops)
         if parts is None:
             parts = memo.put(node.ops, _node_parts(node, count_batchnorm))
         folded, is_depthwise_node, mine, op_names = parts  # type: ignore[misc]
-        left_out |= bool(folded)
+        left_out += folded
         total += node.mac - folded
         if is_depthwise_node:
             depthwise.append(node)
             continue
         if mine:
             ops += mine
-            names.update((node.target,) if len(mine) == 1 and node.target else op_names)
+            names.update((_plain(node.target),) if len(mine) == 1 and node.target else op_names)
     if depthwise:
         names["depthwise conv"] = len(depthwise)
     return ElementwiseParts(ops, depthwise, total, names, left_out)
@@ -72,7 +72,12 @@ def _node_parts(node: NodeCost, count_batchnorm: bool) -> tuple[int, bool, list[
     if is_depthwise(node):
         return folded, True, [], []
     mine = [op for op in node.ops if op.kind in ELEMENTWISE_KINDS and (count_batchnorm or not is_batch_norm(op.call))]
-    return folded, False, mine, [op.name.rstrip("_") for op in mine]
+    return folded, False, mine, [_plain(op.name) for op in mine]
+
+
+def _plain(name: str) -> str:
+    """One spelling per op: ``ReLU``, ``F.relu``, ``.relu_`` and ATen's ``relu`` are all ``relu``."""
+    return name.lstrip("._").rstrip("_").lower()
 
 
 def elementwise_traffic(
@@ -85,6 +90,23 @@ def elementwise_traffic(
 
 def _elementwise_mac(parts: ElementwiseParts) -> int:
     return sum(op.cost.mac for op in parts.ops) + sum(node.mac for node in parts.depthwise)
+
+
+def _advice(nodes: Sequence[NodeCost]) -> str:
+    """What to do about element-wise work, for the kind of network these nodes are."""
+    kinds = {op.kind for node in nodes for op in node.ops}
+    if OpKind.CONV in kinds:
+        return (
+            "fuse them into the convs (conv, batch norm and activation as one kernel: torch.compile, TensorRT), drop "
+            "activations on one branch, join branches with concat rather than add; the paper's ResNet ran about 20% "
+            "faster without its ReLUs and shortcuts (Table 4)"
+        )
+    if kinds & {OpKind.ATTENTION, OpKind.MATMUL}:
+        return (
+            "fuse them into the matrix products and attention (a fused attention kernel such as SDPA's, fused "
+            "bias-activation and norm kernels, torch.compile)"
+        )
+    return "fuse them into one kernel (torch.compile) or drop those that do not change the result"
 
 
 class ElementwiseHeavy(Rule):
@@ -137,13 +159,17 @@ class ElementwiseHeavy(Rule):
         share = ew_mac / total if total else 0.0
         if share < self.opts["max_share"]:
             return
-        listed = ", ".join(f"{name} x{count}" for name, count in names.most_common(4))
-        batchnorm = "; batch norm left out as foldable into the conv (G4.count_batchnorm=1 counts it)"
+        shown = names.most_common(5 if len(names) == 5 else 4)
+        rest = sum(names.values()) - sum(count for _, count in shown)
+        listed = ", ".join(f"{name} x{count}" for name, count in shown) + (f", {rest} more" if rest else "")
+        batchnorm = (
+            f"; batch norm left out as foldable into the conv: {human(total + parts.batchnorm_mac)} elements with it "
+            "(G4.count_batchnorm=1 counts it)"
+        )
         yield self.finding(
-            f"{label} spends {share:.0%} of its MAC ({human(ew_mac)} of {human(total)} "
-            f"elements) in {calls} element-wise ops ({listed}); they move whole feature maps for almost no "
-            "FLOPs: fuse them into the conv, drop activations on one branch, join with concat rather than add "
-            "(ShuffleNet V2 Sec. 2, G4)" + (batchnorm if parts.batchnorm_left_out else ""),
+            f"{label} spends {share:.0%} of its MAC ({human(ew_mac)} of {human(total)} elements) in {calls} "
+            f"element-wise op{'s' if calls != 1 else ''} ({listed}); they move whole tensors for almost no FLOPs: "
+            f"{_advice(nodes)} (ShuffleNet V2 Sec. 2, G4)" + (batchnorm if parts.batchnorm_mac else ""),
             path,
             where,  # type: ignore[arg-type]
             degree=share / self.opts["max_share"],
