@@ -22,6 +22,7 @@ from typing import Any
 from torch import nn
 
 from costmodel.device import host, timing
+from costmodel.device.contention import ContentionWatch
 from costmodel.device.timing import Timing
 from costmodel.errors import MeasurementWarning, UnsupportedInput
 from costmodel.graph import Recording, cost_graph
@@ -199,7 +200,7 @@ def measure(
         # Rounds of a few whole runs and one node-by-node pass: drift hits both alike.
         started = time.perf_counter()
         spend = budget_s * (2 if per_node else 1)
-        with timing.progress(show, f"timing {rep.model}", max_repeats) as tick:
+        with ContentionWatch(used) as watch, timing.progress(show, f"timing {rep.model}", max_repeats) as tick:
             while len(whole) < max_repeats:
                 for _ in range(min(_WHOLE_PER_ROUND, max_repeats - len(whole))):
                     begin = time.perf_counter()
@@ -215,6 +216,8 @@ def measure(
     total = Timing(tuple(whole))
     model_name = rep.model
     found = [f"{model_name}: {problem}" for problem in total.problems()]
+    if device.type == "cpu" and watch.result is not None:
+        found += [f"{model_name}: {problem}" for problem in watch.result.problems()]
     if not aligned:
         found.append(
             f"{model_name}: the node-by-node run took other branches than the costed run (control flow on values "

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+import warnings
 
 import pytest
 import torch
@@ -11,6 +15,7 @@ from torch import nn
 import costmodel
 from costmodel import Timing
 from costmodel.cli import main
+from costmodel.device.contention import Contention, available_cores
 from costmodel.graph.taxonomy import CATEGORIES, category
 from costmodel.zoo import shufflenet_v1
 from tests.nets import small_cnn
@@ -112,3 +117,38 @@ def test_inputs_built_from_shapes_take_the_models_dtype() -> None:
     model = nn.Sequential(nn.Linear(4, 4)).double()  # float64 runs on CPU; a float32 input would fail
     result = costmodel.measure(model, (2, 4), **QUICK)
     assert result.report.mac_bytes == 8 * result.report.mac
+
+
+_SPINNER = "import time\nend = time.time() + 60\nwhile time.time() < end:\n    pass\n"
+
+
+def test_a_busy_core_is_said_and_a_quiet_run_is_not() -> None:
+    """Another process spinning on a core while the model runs on every core: the timing says the cores were
+    oversubscribed. Run on one thread with the cores otherwise idle, it says nothing of the kind."""
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1))
+    cores = available_cores()
+    spinners = [subprocess.Popen([sys.executable, "-c", _SPINNER]) for _ in range(cores)]
+    try:
+        time.sleep(0.3)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            busy = costmodel.measure(model, (1, 3, 32, 32), budget_s=0.3, per_node=False, threads=cores)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert any("oversubscribed" in p for p in busy.problems), busy.problems
+    assert any("oversubscribed" in str(w.message) for w in caught)
+    assert "UNSTABLE" in str(busy)
+    quiet = costmodel.measure(model, (1, 3, 32, 32), budget_s=0.3, per_node=False, threads=1)
+    assert not any("oversubscribed" in p for p in quiet.problems), quiet.problems
+
+
+def test_contention_is_read_from_the_processors_counters() -> None:
+    quiet = Contention(wall=1.0, threads=1, cores=2, others=0.2, steal=0.0, load=0.5)
+    assert quiet.problems() == []
+    crowded = Contention(wall=1.0, threads=2, cores=2, others=0.9, steal=0.0, load=2.9)
+    (said,) = crowded.problems()
+    assert "other processes kept 0.9 of the 2 cores busy while it ran on 2 threads" in said
+    stolen = Contention(wall=1.0, threads=1, cores=2, others=0.0, steal=0.2, load=0.5)
+    assert stolen.problems() == ["the hypervisor took 20% of the processor's time (steal): the times are inflated"]
