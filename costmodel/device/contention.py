@@ -83,7 +83,9 @@ class Contention:
                 "the cores may have been oversubscribed"
             )
         if self.steal is not None and self.steal > _MAX_STEAL:
-            found.append(f"the hypervisor took {self.steal:.0%} of the processor's time (steal): the times are inflated")
+            found.append(
+                f"the hypervisor took {self.steal:.0%} of the processor's time (steal): the times are inflated"
+            )
         return found
 
 
