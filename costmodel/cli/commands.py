@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import sys
@@ -234,7 +235,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from costmodel.device.calibrate import calibrate  # loads the timing code only when calibrating
 
     dtype = dtype_named(args.dtype, "--dtype")
-    profile = calibrate(budget_s=args.budget, threads=args.threads, dtype=dtype, device=args.device, scale=args.scale)
+    log = logging.getLogger("costmodel.calibrate")
+    said = logging.StreamHandler(sys.stderr)  # progress in words where no bar shows (a log, a pipe, CI)
+    said.setFormatter(logging.Formatter("costmodel calibrate: %(message)s"))
+    if not sys.stderr.isatty():
+        log.addHandler(said)
+        log.setLevel(logging.INFO)
+    try:
+        profile = calibrate(
+            budget_s=args.budget, threads=args.threads, dtype=dtype, device=args.device, scale=args.scale
+        )
+    finally:
+        log.removeHandler(said)
     if args.output:
         profile.save(args.output)
     if args.format == "json":

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import statistics
 import sys
@@ -46,6 +47,11 @@ __all__ = ["CalibrationRun", "calibrate"]
 #: Seconds one timed sample aims for: long enough that the clock's resolution does not matter.
 _SAMPLE_S = 2e-4
 _MIN_ROUNDS, _MAX_ROUNDS = 3, 21
+#: Fitting's share of the time spent before it, kept free in the budget.
+_FIT_ALLOWANCE = 0.05
+#: Seconds between progress lines in the log (``costmodel.calibrate``: shown on stderr by the command line).
+_LOG_EVERY_S = 10.0
+_LOG = logging.getLogger("costmodel.calibrate")
 _IDENTITY_CHAIN = 64
 _NETWORKS = 48
 
@@ -194,7 +200,8 @@ def calibrate(
     """Time the synthetic micro-benchmarks here and fit the per-family time model.
 
     Args:
-        budget_s: Seconds to spend timing (the suite's costing and set-up come on top, a few seconds).
+        budget_s: Wall seconds the whole call may take: building and costing the suite, timing it, fitting
+            (at least ``_MIN_ROUNDS`` timing rounds are run, whatever the budget).
         threads: CPU threads (``torch.set_num_threads``) during calibration, and so of the profile.
         dtype: Floating dtype of the micro-benchmarks (the profile predicts models of this dtype).
         device: ``"cpu"`` or ``"cuda"`` (synchronised after every sample).
@@ -216,6 +223,7 @@ def calibrate(
     target = torch.device(device)
     if target.type == "cuda" and not torch.cuda.is_available():
         raise UnsupportedInput("calibrate(): device 'cuda' was asked for, but torch sees no CUDA device")
+    called = time.perf_counter()
     sync = host.synchronizer(target)
     show = sys.stderr.isatty() if progress is None else progress
     generator = torch.Generator().manual_seed(seed)
@@ -224,8 +232,12 @@ def calibrate(
         timed = [_Timed(c.name, c.build(), c.inputs, target, dtype, generator) for c in suite]
         count = max(8, round(_NETWORKS * scale / 4))
         nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, count)]
-        started = time.perf_counter()
+        _LOG.info(
+            "built and costed %d micro-benchmarks and %d networks in %.0f s of the %.0f s budget",
+            len(timed), len(nets), time.perf_counter() - called, budget_s,
+        )  # fmt: skip
         elsewhere = 0.0  # seconds spent in between_rounds, outside the budget
+        said = time.perf_counter()
         with (
             inference(nn.Sequential(*(t.module for t in (*timed, *nets)))),
             timing.progress(show, "calibrating", _MAX_ROUNDS) as tick,
@@ -233,6 +245,7 @@ def calibrate(
             module_call = _identity_overhead(target, dtype, sync)
             for t in (*timed, *nets):
                 t.warm_up(sync)
+            timing_started = time.perf_counter()
             for round_ in range(_MAX_ROUNDS):  # micro-benchmarks and networks in every round: the same drift
                 for t in (*timed, *nets):
                     t.sample(sync)
@@ -241,9 +254,15 @@ def calibrate(
                     between_rounds()
                     elsewhere += time.perf_counter() - paused
                 tick()
-                spent = time.perf_counter() - started - elsewhere
-                if round_ + 1 >= _MIN_ROUNDS and spent * (round_ + 2) / (round_ + 1) > budget_s:
+                now = time.perf_counter()
+                per_round = (now - timing_started - elsewhere) / (round_ + 1)
+                spent = now - called - elsewhere
+                if now - said >= _LOG_EVERY_S:
+                    _LOG.info("timing round %d: %.0f s of the %.0f s budget", round_ + 1, spent, budget_s)
+                    said = now
+                if round_ + 1 >= _MIN_ROUNDS and spent + per_round + _FIT_ALLOWANCE * spent > budget_s:
                     break
+    _LOG.info("timed %d rounds; fitting", round_ + 1)
     runs = [CalibrationRun(case, t.graph, t.seconds) for case, t in zip(suite, timed, strict=True)]
     if runs_out is not None:
         runs_out.extend(runs)

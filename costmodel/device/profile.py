@@ -216,21 +216,28 @@ class DeviceProfile:
             f"{self.dtype}, torch {self.torch_version}",
             "node overhead: "
             + ", ".join(f"{kind} {seconds * 1e6:.2f} us" for kind, seconds in sorted(self.node_overhead.items())),
-            f"{'family':16} {'per call':>9} {'parallel':>9} {'rate 1|n thr':>21} {'bandwidth 1|n thr':>19} "
-            f"{'held-out':>8} {'n':>4}",
         ]
 
         def rate(per: float) -> str:
             return f"{1 / per / 1e9:.1f}" if per > 1e-15 else "-"  # below 1e-15 s/unit: not a real term
 
+        rows = [["family", "per call", "parallel", "rate 1|n thr", "bandwidth 1|n thr", "held-out", "n"]]
         for name, fit in sorted(self.families.items()):
             call, parallel, work_1, work_n, bytes_1, bytes_n = fit.coefficients
-            held = "-" if fit.held_out is None else f"{fit.held_out:.0%}"
-            lines.append(
-                f"{name:16} {call * 1e6:7.2f}us {parallel * 1e6:7.2f}us "
-                f"{rate(work_1) + ' | ' + rate(work_n) + ' Gop/s':>21} "
-                f"{rate(bytes_1) + ' | ' + rate(bytes_n) + ' GB/s':>19} {held:>8} {fit.samples:4d}"
-            )
+            rows.append([
+                name,
+                f"{call * 1e6:.2f} us",
+                f"{parallel * 1e6:.2f} us",
+                f"{rate(work_1)} | {rate(work_n)} Gop/s",
+                f"{rate(bytes_1)} | {rate(bytes_n)} GB/s",
+                "-" if fit.held_out is None else f"{fit.held_out:.0%}",
+                str(fit.samples),
+            ])  # fmt: skip
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines += [
+            "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+            for row in rows
+        ]
         by_backend = sorted(name for name, fit in self.families.items() if fit.regime == "backend")
         lines.append(
             "time of one call = per call + parallel + work / rate + bytes / bandwidth, with 'parallel' and the "

@@ -211,9 +211,17 @@ def test_cli_reports_and_lints_with_a_device_profile(tmp_path: Path, capsys: pyt
 def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "cpu.json"
     assert main(["calibrate", "-o", str(path), "--budget", "1", "--scale", "0.15", "--threads", "1"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "saved to" in out
     assert "held-out" in out
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("family"))
+    rows = lines[start + 1 : next(i for i, line in enumerate(lines) if line.startswith("time of one call"))]
+    assert len({line.index(" us") for line in rows}) == 1  # per call's unit in one column, however wide
+    assert len({len(line) for line in rows}) == 1
+    assert "costmodel calibrate: built and costed" in captured.err  # progress in words off a terminal
+    assert "costmodel calibrate: timed" in captured.err
     profile = DeviceProfile.load(path)
     assert profile.threads == 1
     assert {str(f) for f in Family} - {str(Family.ATTENTION)} <= set(profile.families)
