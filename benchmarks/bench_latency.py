@@ -146,7 +146,7 @@ class Suite:
         """Measured and predicted, every model at ``batch``."""
         rows = []
         for name, (model, x) in self.models[batch].items():
-            rep = costmodel.report(model, tuple(x.shape), device=profile)
+            rep = costmodel.report(model, tuple(x.shape), profile=profile)
             q1, median, q3 = statistics.quantiles(self.samples[batch][name], n=4, method="inclusive")
             rows.append(Row(name, median * 1e3, q1 * 1e3, q3 * 1e3, rep.flops, rep.mac_bytes, rep.predicted_ms))
         return rows
@@ -186,7 +186,7 @@ def report_overhead(profile: costmodel.DeviceProfile, repeats: int) -> dict[str,
         model, shape = MODELS[zoo]().eval(), (1, 3, side, side)
         runs = {
             "plain": lambda m=model, s=shape: costmodel.report(m, s),
-            "profile": lambda m=model, s=shape: costmodel.report(m, s, device=profile),
+            "profile": lambda m=model, s=shape: costmodel.report(m, s, profile=profile),
         }
         samples = measure_round_robin(runs, repeats, per_visit=1)
         for key, values in samples.items():

@@ -35,6 +35,7 @@ def report(
     *,
     name: str | None = None,
     rules: LintConfig | None = None,
+    profile: DeviceProfile | None = None,
     device: DeviceProfile | None = None,
 ) -> Report:
     """Trace ``model`` and cost every node on inputs of ``input_shape``, then run the guideline rules.
@@ -46,9 +47,10 @@ def report(
         name: Name shown in the report (default: the model's class name).
         rules: Which guideline rules run for ``Report.findings`` and with which
             options (default: all, with their default options).
-        device: A calibrated ``DeviceProfile``: adds the ``predicted_ms`` column
+        profile: A calibrated ``DeviceProfile``: adds the ``predicted_ms`` column
             (``Report.predicted_ms`` in total) and states each finding's predicted
-            time and saving on that device.
+            time and saving on that device (``--profile`` on the command line).
+        device: The same as ``profile`` (its name before 0.3).
 
     Returns:
         The frozen ``Report``.
@@ -61,6 +63,7 @@ def report(
     """
     model = _model(model, "report")
     inputs = normalize_inputs(input_shape, model)
+    device = profile if profile is not None else device
     with gc_paused():
         graph, _ = cost_graph(model, inputs, name or type(model).__name__)
         if device is None:

@@ -160,7 +160,15 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_device_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--device", metavar="PROFILE.json", help=f"a profile from 'costmodel calibrate': {what}")
+    parser.add_argument(
+        "--profile", metavar="PROFILE.json", help=f"a device profile from 'costmodel calibrate': {what}"
+    )
+    parser.add_argument("--device", dest="profile", help=argparse.SUPPRESS)  # its name before 0.3
+
+
+def _add_hardware_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--device``: hardware, in every command that runs on some (a profile file is ``--profile``)."""
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help=f"{what} (default cpu)")
 
 
 def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
@@ -294,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--min-repeats", type=_count(1), default=5)
     measure.add_argument("--max-repeats", type=_count(1), default=1000)
     measure.add_argument("--threads", type=_count(1), default=None, help="CPU threads (default: torch's)")
+    _add_hardware_argument(measure, "the device to time the model on (it is moved there)")
     measure.add_argument("--no-per-node", action="store_true", help="skip the node-by-node pass")
     measure.add_argument("--max-rows", type=_count(1), default=40, help="rows of the per-node table (default 40)")
     _add_format(measure, ("text", "json"))
@@ -305,10 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fits the per-family time model, and prints it with its held-out error.",
     )
     calibrate.add_argument("-o", "--output", help="write the profile to this JSON file")
-    calibrate.add_argument("--budget", type=_seconds, default=120.0, help="seconds of timing (default 120)")
+    calibrate.add_argument(
+        "--budget", type=_seconds, default=120.0, help="wall seconds the calibration may take (default 120)"
+    )
     calibrate.add_argument("--threads", type=_count(1), default=None, help="CPU threads (default: torch's)")
     calibrate.add_argument("--dtype", default="float32", help="dtype of the benchmarks (default float32)")
-    calibrate.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    _add_hardware_argument(calibrate, "the device to calibrate")
     calibrate.add_argument("--scale", type=_seconds, default=4.0, help="cases per family, relative (default 4)")
     _add_format(calibrate, ("text", "json"))
 

@@ -43,7 +43,7 @@ LIMITS: Mapping[str, Limit] = {
         Limit("mac", "MAC, memory access cost (elements)", lambda r: r.mac),
         Limit("mac_bytes", "MAC, memory access cost (bytes)", lambda r: r.mac_bytes, "B"),
         Limit("activation_bytes", "peak activation memory (bytes)", lambda r: r.activation_memory().peak_bytes, "B"),
-        Limit("predicted_ms", "predicted time (ms, needs --device)", lambda r: r.predicted_ms, "ms"),
+        Limit("predicted_ms", "predicted time (ms, needs --profile)", lambda r: r.predicted_ms, "ms"),
     )
 }
 

@@ -75,14 +75,14 @@ def _report(loaded: LoadedModel, args: argparse.Namespace, **options: Any) -> An
 
 
 def _profile(args: argparse.Namespace) -> DeviceProfile | None:
-    return DeviceProfile.load(args.device) if args.device else None
+    return DeviceProfile.load(args.profile) if args.profile else None
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    if args.sort == "time" and not args.device:
-        raise UsageError("--sort time needs a time column: give --device PROFILE.json (see costmodel calibrate)")
+    if args.sort == "time" and not args.profile:
+        raise UsageError("--sort time needs a time column: give --profile PROFILE.json (see costmodel calibrate)")
     profile = _profile(args)
-    reports = [_report(loaded, args, device=profile) for loaded in load_models(args.target, args.model)]
+    reports = [_report(loaded, args, profile=profile) for loaded in load_models(args.target, args.model)]
     view = report_formats.TableView(args.depth, args.sort, args.top, args.max_rows, _width())
     sys.stdout.write(writer("report", args.format)(reports, view))
     return EXIT_OK
@@ -92,14 +92,14 @@ def _cmd_lint(args: argparse.Namespace) -> int:
     base = load_config(args.target if Path(args.target).exists() else None)
     profile = _profile(args)
     if args.min_saving and profile is None:
-        raise UsageError("--min-saving needs --device PROFILE.json: savings are predicted on a calibrated device")
+        raise UsageError("--min-saving needs --profile PROFILE.json: savings are predicted on a calibrated device")
     minimum_ms, minimum_share = args.min_saving or (None, None)
     config = base.merged(
         args.select, args.ignore, dict(args.option or ()), min_saving_ms=minimum_ms, min_saving_share=minimum_share
     )
     found = []
     for loaded in load_models(args.target, args.model):
-        rep = _report(loaded, args, rules=config, device=profile)
+        rep = _report(loaded, args, rules=config, profile=profile)
         found.extend(rep.findings)
     if profile is not None:
         found.sort(key=lambda d: -d.data.get("saving_ms", 0.0))
@@ -122,14 +122,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not budget.limits:
         flags = ", ".join(f"--max-{k.replace('_', '-')}" for k in LIMITS)
         raise UsageError(f"no budget: give limits ({flags}) or [tool.costmodel.budget] in pyproject.toml")
-    if "predicted_ms" in budget.limits and not args.device:
-        raise UsageError("a predicted-time limit needs --device PROFILE.json")
+    if "predicted_ms" in budget.limits and not args.profile:
+        raise UsageError("a predicted-time limit needs --profile PROFILE.json")
     profile = _profile(args)
     lines = [
         line
         for loaded in load_models(args.target, args.model)
         for line in budget.check(
-            _report(loaded, args, device=profile),
+            _report(loaded, args, profile=profile),
             allow_unsupported=args.allow_unsupported,
         )
     ]
@@ -208,9 +208,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 def _cmd_measure(args: argparse.Namespace) -> int:
     from costmodel.device.measure import measure  # loads the timing code only when timing
 
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: torch sees no CUDA device here")
     results = [
         measure(
-            loaded.model,
+            loaded.model.to(args.device),
             _input_for(loaded, args),
             budget_s=args.budget,
             min_repeats=args.min_repeats,

@@ -234,10 +234,9 @@ class DeviceProfile:
                 str(fit.samples),
             ])  # fmt: skip
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines += [
-            "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-            for row in rows
-        ]
+        for row in rows:
+            cells = [cell.rjust(w) for cell, w in zip(row, widths, strict=True)]
+            lines.append("  ".join([row[0].ljust(widths[0]), *cells[1:]]))
         by_backend = sorted(name for name, fit in self.families.items() if fit.regime == "backend")
         lines.append(
             "time of one call = per call + parallel + work / rate + bytes / bandwidth, with 'parallel' and the "

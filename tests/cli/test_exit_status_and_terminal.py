@@ -147,7 +147,7 @@ def test_the_default_report_is_modules_to_depth_3_with_no_cell_over_40_character
 def test_sorting_by_time_without_a_time_column_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "shufflenet_v2_x0.5", "--sort", "time"]) == 2
     err = capsys.readouterr().err
-    assert "--sort time needs a time column: give --device PROFILE.json" in err
+    assert "--sort time needs a time column: give --profile PROFILE.json" in err
     assert err.count("\n") == 1
 
 

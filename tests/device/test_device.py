@@ -124,21 +124,23 @@ def test_a_large_output_counts_as_a_parallel_launch() -> None:
 
 
 def test_predictions_are_positive_and_add_up_over_nodes() -> None:
-    rep = costmodel.report(small_cnn(), (1, 3, 32, 32), device=known_profile())
+    rep = costmodel.report(small_cnn(), (1, 3, 32, 32), profile=known_profile())
     column = [n.predicted_ms for n in rep.nodes]
     assert all(v is not None and v >= 0 for v in column)
     assert any(v > 0 for v in column)
     assert rep.predicted_ms == pytest.approx(sum(column))
     assert rep.by_module(0)[0].predicted_ms == pytest.approx(rep.predicted_ms)
     assert sum(rep.column_by_kind("predicted_ms").values()) == pytest.approx(rep.predicted_ms)
+    older = costmodel.report(small_cnn(), (1, 3, 32, 32), device=known_profile())  # the keyword's name before 0.3
+    assert older.predicted_ms == rep.predicted_ms
 
 
 def test_predictions_scale_with_the_profile_and_grow_with_width() -> None:
     shape = (1, 3, 224, 224)
-    slow = costmodel.report(shufflenet_v2(1.0), shape, device=known_profile(2.0)).predicted_ms
-    fast = costmodel.report(shufflenet_v2(1.0), shape, device=known_profile(1.0)).predicted_ms
+    slow = costmodel.report(shufflenet_v2(1.0), shape, profile=known_profile(2.0)).predicted_ms
+    fast = costmodel.report(shufflenet_v2(1.0), shape, profile=known_profile(1.0)).predicted_ms
     assert slow > fast
-    times = [costmodel.report(mobilenet_v2(w), shape, device=known_profile()).predicted_ms for w in (0.5, 1.0, 1.4)]
+    times = [costmodel.report(mobilenet_v2(w), shape, profile=known_profile()).predicted_ms for w in (0.5, 1.0, 1.4)]
     assert times == sorted(times)
     assert costmodel.report(shufflenet_v2(1.0), shape).predicted_ms is None  # no profile, no prediction
 
@@ -159,7 +161,7 @@ def test_predictions_by_backend_grow_with_width_and_resolution() -> None:
 
 
 def test_findings_state_predicted_time_and_are_ranked_by_saving() -> None:
-    rep = costmodel.report(shufflenet_v1(3, 1.0), (1, 3, 224, 224), device=known_profile())
+    rep = costmodel.report(shufflenet_v1(3, 1.0), (1, 3, 224, 224), profile=known_profile())
     savings = [f.data["saving_ms"] for f in rep.findings]
     assert savings == sorted(savings, reverse=True)
     assert all("predicted" in f.message and "saves" in f.message for f in rep.findings)
@@ -171,9 +173,9 @@ def test_findings_state_predicted_time_and_are_ranked_by_saving() -> None:
 
 def test_min_saving_quiets_findings_that_do_not_matter() -> None:
     model, shape = shufflenet_v1(3, 1.0), (1, 3, 224, 224)
-    everything = costmodel.report(model, shape, device=known_profile()).findings
+    everything = costmodel.report(model, shape, profile=known_profile()).findings
     config = costmodel.LintConfig().merged(min_saving_ms=0.05)
-    kept = costmodel.report(model, shape, device=known_profile(), rules=config).findings
+    kept = costmodel.report(model, shape, profile=known_profile(), rules=config).findings
     assert 0 < len(kept) < len(everything)
     assert all(f.data["saving_ms"] >= 0.05 for f in kept)
 
@@ -194,16 +196,16 @@ def test_timing_statistics_flag_spread_drift_and_outliers() -> None:
 def test_cli_reports_and_lints_with_a_device_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "cpu.json"
     known_profile().save(path)
-    assert main(["report", "shufflenet_v2_x0.5", "--device", str(path), "--depth", "1"]) == 0
+    assert main(["report", "shufflenet_v2_x0.5", "--profile", str(path), "--depth", "1"]) == 0
     out = capsys.readouterr().out
     assert "predicted_ms" in out
     assert "ms per inference" in out
-    assert main(["lint", "shufflenet_v1_g3_x1.0", "--device", str(path), "--format", "json"]) == 1
+    assert main(["lint", "shufflenet_v1_g3_x1.0", "--profile", str(path), "--format", "json"]) == 1
     found = json.loads(capsys.readouterr().out)
     assert [f["data"]["saving_ms"] for f in found] == sorted((f["data"]["saving_ms"] for f in found), reverse=True)
     assert main(["lint", "shufflenet_v1_g3_x1.0", "--device", str(path), "--min-saving", "100%"]) == 0
     assert main(["lint", "shufflenet_v1_g3_x1.0", "--min-saving", "1ms"]) == 2
-    assert "--min-saving needs --device" in capsys.readouterr().err
+    assert "--min-saving needs --profile" in capsys.readouterr().err
     assert main(["report", "shufflenet_v2_x0.5", "--device", str(tmp_path / "none.json")]) == 2
     assert "cannot read the device profile" in capsys.readouterr().err
 

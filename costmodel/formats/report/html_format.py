@@ -13,9 +13,27 @@ from costmodel.types import CostedGraph, Diagnostic
 __all__ = ["html", "write"]
 
 
+#: Numbers right-aligned in figures of one width, names left-aligned, a module's depth as its indent.
+_STYLE = (
+    "<style>.costmodel td,.costmodel th{padding:1px 8px;white-space:nowrap}"
+    ".costmodel .num{text-align:right;font-variant-numeric:tabular-nums}.costmodel .text{text-align:left}"
+    ".costmodel table{border-collapse:collapse;font-family:ui-monospace,monospace;font-size:12px}"
+    ".costmodel .findings li{margin-bottom:4px}</style>"
+)
+
+
+def _cell(value: str, column: Column) -> str:
+    if column.numeric:
+        return f'<td class="num">{html_lib.escape(value)}</td>'
+    text = value.lstrip(" ")
+    depth = (len(value) - len(text)) // 2  # a module row's indent: two spaces a level
+    indent = f' style="padding-left:{8 + 16 * depth}px"' if depth else ""
+    return f'<td class="text"{indent}>{html_lib.escape(text)}</td>'
+
+
 def _html_table(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{html_lib.escape(c.title)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html_lib.escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    head = "".join(f'<th class="{"num" if c.numeric else "text"}">{html_lib.escape(c.title)}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(_cell(v, c) for v, c in zip(row, columns, strict=True)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -26,10 +44,11 @@ def html(rep: CostedGraph, findings: Sequence[Diagnostic] = ()) -> str:
     columns, rows = cells(rep, TableView())
     found = "".join(f"<li>{html_lib.escape(line)}</li>" for line in finding_lines(findings))
     return (
-        f"<div><p>{header}</p><h4>By module</h4>{modules}"
+        f'{_STYLE}<div class="costmodel"><p>{header}</p>'
+        + (f'<h4>Findings</h4><ul class="findings">{found}</ul>' if found else "")
+        + f"<h4>By module</h4>{modules}"
         f"<details><summary>{len(rows)} nodes</summary>{_html_table(columns, rows)}</details>"
-        + (f"<h4>Findings</h4><ul>{found}</ul>" if found else "")
-        + "</div>"
+        "</div>"
     )
 
 

@@ -145,6 +145,11 @@ def _shown(node: NodeCost) -> bool:
     return node.op != "get_attr" and bool(node.ops or node.output_shapes or node.params)
 
 
+def _extra(column: str, value: float) -> str:
+    """A per-node column's cell: times in milliseconds to the microsecond, one precision down the column."""
+    return f"{value:.3f}" if column.endswith("_ms") else f"{value:.4g}"
+
+
 def _percent(part: float, whole: float) -> str:
     return f"{part / whole:.1%}" if whole else "-"
 
@@ -202,7 +207,7 @@ def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[st
     """The columns and rows of the node table (``depth`` None) or the by-module table."""
     extras = _extras(rep)
     if view.sort == "time" and not any(e in ("predicted_ms", "time_ms") for e in extras):
-        raise ValueError("sorting by time needs a time column: a device profile (--device) or measured times")
+        raise ValueError("sorting by time needs a time column: a device profile (--profile) or measured times")
     share_title, share_of = SORT_KEYS[_share_key(rep, view)]
     records: list[Record]
     if view.depth is None:
@@ -223,7 +228,7 @@ def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[st
     rows = []
     for record in records:
         cells = _node_cells(record) if isinstance(record, NodeCost) else _module_cells(record, indent=not view.sort)
-        cells += [f"{record.extras[e]:.4g}" if e in record.extras else "" for e in extras]
+        cells += [_extra(e, record.extras[e]) if e in record.extras else "" for e in extras]
         rows.append([*cells, _percent(share_of(record), whole)])
     if view.max_rows is not None and len(rows) > view.max_rows:
         rows = [*rows[: view.max_rows], ["..."] * len(columns)]
