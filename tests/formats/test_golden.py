@@ -47,3 +47,12 @@ def test_grouped_lint_lines_on_shufflenet_v2(
 def test_the_sorted_top_table_with_shapes_and_shares(snapshot: SnapshotAssertion) -> None:
     rep = costmodel.report(shufflenet_v2(0.5), (1, 3, 224, 224))
     assert rep.table(depth=1, sort="flops", top=4) == snapshot
+
+
+def test_the_default_command_line_report(
+    snapshot: SnapshotAssertion, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `costmodel report` prints for a new user: modules three levels deep, a transformer's block tree."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(["report", "vit_tiny"]) == 0
+    assert capsys.readouterr().out == snapshot
