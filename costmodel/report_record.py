@@ -21,6 +21,7 @@ from costmodel.units import CONVENTIONS
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console, ConsoleOptions, RenderResult
+    from torch import fx, nn
 
 __all__ = ["CONVENTIONS", "ModuleCost", "Report"]
 
@@ -73,6 +74,22 @@ class Report(CostedGraph):
         return views.activation_memory(self)
 
     # -- formats (costmodel.formats.report) ---------------------------------------
+    def at(self, **sizes: int) -> Report:
+        """The numeric report of a symbolic one at these sizes (``r.at(B=1, H=224, W=224)``): every op priced
+        again, findings and predicted time as a numeric report has them."""
+        source = self.symbolic_source
+        if source is None or source.recount is None:
+            raise ValueError(f"at() is for a report of named sizes; {self.model}'s sizes are numbers already")
+        return source.recount(sizes)  # type: ignore[no-any-return]
+
+    def to_fx(self, model: nn.Module | None = None) -> fx.GraphModule:
+        """The report as a ``torch.fx.GraphModule``: a node per report node with its ``NodeCost`` in
+        ``node.meta["cost"]`` (and ``meta["predicted_ms"]`` with a profile), the report's data flow as edges;
+        ``model`` gives the layers of its ``call_module`` nodes (empty stand-ins without it)."""
+        from costmodel.formats.report.fx_graph import to_fx  # torch.fx only when asked for
+
+        return to_fx(self, model)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: conventions, totals, unsupported ops, nodes, findings."""
         return json_format.report_dict(self)

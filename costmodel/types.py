@@ -573,6 +573,10 @@ class CostedGraph(_CostTotals):
     on_values: str | None = None
     #: Assumptions the counts rest on, said by the formulas used (``register_cost(..., note=...)``).
     notes: tuple[str, ...] = ()
+    #: The named input sizes the costs are formulas of (sympy symbols of these names); empty: numbers.
+    symbols: tuple[str, ...] = ()
+    #: What a symbolic graph was counted from, to count it at given sizes (``costmodel.graph.symbolic``).
+    symbolic_source: Any = field(default=None, repr=False, compare=False)
     #: Sum of every node's cost (``cost``), summed once as the record is made.
     _cost: Cost = field(init=False, repr=False, compare=False, default=Cost())
 

@@ -43,8 +43,8 @@ def parse_shapes(text: str, dtype: str | None = None) -> Any:
 
     ``1,3,224,224`` is one shape; ``a;b`` are several positional inputs; ``name=1,128`` passes an input
     by keyword (then every input is named: a dict); ``1,128:int64`` gives an input its dtype (token ids),
-    else ``dtype`` (``--input-dtype``) or the model's. Returns a shape, a list, or a dict of shapes and
-    ``TensorSpec``s.
+    else ``dtype`` (``--input-dtype``) or the model's; a size given as a name (``B,3,H,W``) is symbolic: the
+    costs come out as formulas of it. Returns a shape, a list, or a dict of shapes and ``TensorSpec``s.
     """
     items: list[Any] = []
     names: list[str | None] = []
@@ -54,10 +54,10 @@ def parse_shapes(text: str, dtype: str | None = None) -> Any:
         if name and not name.isidentifier():
             raise UsageError(f"--input-shape: '{name}' in '{part}' is not a parameter name")
         try:
-            shape = tuple(int(d) for d in dims.split(","))
+            shape = tuple(d.strip() if d.strip().isidentifier() else int(d) for d in dims.split(","))
         except ValueError:
-            raise UsageError(f"--input-shape: '{part}' is not a comma-separated list of ints") from None
-        if not shape or any(d <= 0 for d in shape):
+            raise UsageError(f"--input-shape: '{part}' is not a comma-separated list of ints (or size names)") from None
+        if not shape or any(isinstance(d, int) and d <= 0 for d in shape):
             raise UsageError(f"--input-shape: '{part}' must list positive ints, like 1,3,224,224")
         chosen = own_dtype or dtype
         items.append(TensorSpec(shape, dtype_named(chosen, "--input-shape")) if chosen else shape)

@@ -30,6 +30,7 @@ __all__ = [
     "input_names",
     "meta_tensors",
     "normalize_inputs",
+    "symbol_names",
     "walk_inputs",
 ]
 
@@ -99,6 +100,28 @@ def normalize_inputs(input_shape: Any, model: nn.Module) -> ModelInputs:
     if not specs:
         raise UnsupportedInput("no tensor input given: at least one input must be a shape, a TensorSpec or a tensor")
     return ModelInputs(tuple(specs), tuple(examples), tuple(kept), constants)
+
+
+def symbol_names(input_shape: Any) -> tuple[str, ...]:
+    """The sizes of an input description given by name (``("B", 3, "H", "W")``), in order of first appearance;
+    none for a numeric input."""
+    found: dict[str, None] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, TensorSpec):
+            visit(value.shape)
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, str):
+                    found[item] = None
+                else:
+                    visit(item)
+
+    visit(input_shape)
+    return tuple(found)
 
 
 def meta_tensors(inputs: ModelInputs) -> list[torch.Tensor]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
 
 from costmodel.cache import IdentityStore
 from costmodel.graph.record import RecordedNode
-from costmodel.graph.walk import Structure
 from costmodel.ops import io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, Shape, SourceLocation, TensorSpec
 
@@ -95,14 +97,24 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
         return OpKind.NONE
     if len(ops) == 1:
         return ops[0].kind
-    return max(ops, key=lambda op: (op.cost.flops, op.cost.mac)).kind
+    return max(ops, key=lambda op: (_magnitude(op.cost.flops), _magnitude(op.cost.mac))).kind
+
+
+def _magnitude(value: Any) -> float:
+    """A count to compare: itself, or a formula of named sizes at 64 each (which op does most of a node's work
+    hardly depends on the sizes)."""
+    if isinstance(value, int | float):
+        return value
+    return float(value.xreplace(dict.fromkeys(value.free_symbols, 64)))
 
 
 def annotate(
-    records: Sequence[RecordedNode], structure: Structure, definition: Callable[[str], SourceLocation | None]
+    records: Sequence[RecordedNode],
+    parameters: Sequence[tuple[str, nn.Parameter]],
+    definition: Callable[[str], SourceLocation | None],
 ) -> PricedNodes:
-    """Price every recorded node and tally unsupported ops and unused parameters; a layer's node gets the line that
-    built it (``definition`` of its path)."""
+    """Price every recorded node and tally unsupported ops and the ``parameters`` (by name) no node used; a layer's
+    node gets the line that built it (``definition`` of its path)."""
     seen: set[int] = set()
     unsupported: Counter[str] = Counter()
     notes: dict[str, None] = {}
@@ -140,5 +152,5 @@ def annotate(
                 frozen_params=frozen,
             )
         )
-    unused = tuple(name for name, p in structure.parameters if id(p) not in seen)
+    unused = tuple(name for name, p in parameters if id(p) not in seen)
     return PricedNodes(tuple(nodes), FrozenMap(unsupported), unused, tuple(notes))

@@ -22,7 +22,7 @@ from costmodel.graph.split import all_free, big_op_parts, part_name
 from costmodel.graph.walk import Event, Structure, Walk, tensors_in
 from costmodel.types import OpCall, SourceLocation, TensorSpec
 
-__all__ = ["RecordedNode", "RecordingWalk"]
+__all__ = ["NodeNames", "RecordedNode", "RecordingWalk"]
 
 _UNSEEN = object()
 
@@ -79,7 +79,7 @@ def _shared(items: Iterable[Any]) -> tuple[Any, ...]:
     return found if found is not None else _TUPLES.put(key, items)
 
 
-class _Names:
+class NodeNames:
     """Unique node names: a stem the first time, then ``stem_1``, ``stem_2``, ... (as torch.fx names nodes)."""
 
     def __init__(self, taken: Iterable[str]) -> None:
@@ -131,7 +131,7 @@ class RecordingWalk(Walk):
         self.records: list[RecordedNode] = []
         #: Event ordinal -> (node name, the event's own stem): where a later run of the same model meets each node.
         self.ordinals: dict[int, tuple[str, str]] = {}
-        self.names = _Names(inputs)
+        self.names = NodeNames(inputs)
         self.makers: dict[int, tuple[weakref.ref[torch.Tensor], str]] = {}
         for name, tensor in inputs.items():
             self.makers[id(tensor)] = (weakref.ref(tensor), name)

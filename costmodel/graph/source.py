@@ -21,7 +21,7 @@ from torch import nn
 from costmodel.cache import KeyedStore, memoize
 from costmodel.types import SourceLocation
 
-__all__ = ["call_site", "class_site", "definition_site"]
+__all__ = ["call_site", "class_site", "definition_site", "trace_site"]
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 _OWN_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep  # the costmodel package
@@ -82,6 +82,17 @@ def call_site(skip: int = 1) -> SourceLocation | None:
         column = (position[2] or 0) + 1 if position and position[0] == line else 1
         found = _SITES.put(key, SourceLocation(code.co_filename, line, column))
     return found
+
+
+_TRACE_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def trace_site(stack_trace: str | None) -> SourceLocation | None:
+    """The innermost frame outside torch and costmodel in an fx node's ``stack_trace`` (innermost last)."""
+    for filename, line in reversed(_TRACE_FRAME.findall(stack_trace or "")):
+        if not _is_library_file(filename):
+            return SourceLocation(filename, int(line))
+    return None
 
 
 def _class_line(cls: type) -> tuple[str, int] | None:

@@ -170,7 +170,11 @@ def inference(model: nn.Module, modules: Iterable[nn.Module] | None = None) -> I
     """
     training = [m for m in (model.modules() if modules is None else modules) if m.training]
     if training:
-        model.eval()
+        try:
+            model.eval()
+        except (NotImplementedError, RuntimeError):  # an exported program's module refuses eval(): the flags
+            for m in training:
+                m.training = False
     try:
         with torch.no_grad():
             yield

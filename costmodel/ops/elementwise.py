@@ -35,6 +35,7 @@ softmax = register_cost(aten._softmax, aten._log_softmax, aten._safe_softmax, ki
 )
 # Training-mode dropout: draw a mask and multiply (eval-mode dropout runs no op at all).
 dropout = register_cost(aten.native_dropout, aten.bernoulli, kind=OpKind.ELEMENTWISE)(elementwise_factory(2))
+
 # Activations PyTorch leaves untagged: one op per output element like the tagged ones.
 register_cost(
     aten.hardswish,

@@ -177,7 +177,7 @@ def test_an_error_names_the_model_it_came_from(tmp_path: Path, capsys: pytest.Ca
         ),
         (GOOD, ["--model", "Nope"], "no model named 'Nope' (found: Tiny, build_wide, helper)"),
         (GOOD, ["--model", "Tiny", "--input-shape", "1,4,32,32"], "layer 'conv'"),
-        (GOOD, ["--input-shape", "1,x,3"], "--input-shape: '1,x,3' is not"),
+        (GOOD, ["--input-shape", "1,3.5,3"], "--input-shape: '1,3.5,3' is not"),
         (GOOD, ["--input-shape", "1,0,3"], "must list positive ints"),
     ],
 )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from costmodel.formats.registry import register_format
+from costmodel.formats.report.formulas import formula_dict
 from costmodel.formats.report.table import TableView
 from costmodel.types import CostedGraph, ModuleCost, NodeCost
 from costmodel.units import CONVENTIONS
@@ -59,6 +60,8 @@ def module_dict(module: ModuleCost) -> dict[str, Any]:
 
 def report_dict(rep: CostedGraph) -> dict[str, Any]:
     """A report as a JSON-ready dict: conventions, totals, unsupported ops, nodes, findings."""
+    if rep.symbols:
+        return formula_dict(rep)
     memory = activation_memory(rep)
     predicted = [n.extras["predicted_ms"] for n in rep.nodes if "predicted_ms" in n.extras]
     return {

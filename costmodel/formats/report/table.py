@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from costmodel.formats.grouping import group_findings
+from costmodel.formats.report.formulas import formula_text
 from costmodel.types import CostedGraph, Diagnostic, ModuleCost, NodeCost, Shape
 from costmodel.units import CONVENTIONS, human
 from costmodel.views import Completeness, activation_memory, by_module, completeness
@@ -310,6 +311,8 @@ def _wrapped(lines: Sequence[str], width: int | None) -> list[str]:
 def text(rep: CostedGraph, findings: Sequence[Diagnostic] = (), view: TableView | None = None, **options: Any) -> str:
     """The costed graph and its findings as plain text (no colour codes); ``options`` are ``TableView`` fields."""
     view = view or TableView(**options)
+    if rep.symbols:  # formulas of named sizes: a table of numbers has nothing to show
+        return formula_text(rep, view.depth)
     lines = [
         *_wrapped(header_lines(rep, findings), view.width),
         "",
