@@ -8,6 +8,7 @@ joins a report column (``predicted_ms``, ``time_ms``), through ``milliseconds``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["CONVENTIONS", "human", "milliseconds"]
 
@@ -29,6 +30,14 @@ def human(value: float) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.2f}{suffix}"
     return f"{value:g}"
+
+
+def magnitude(value: Any) -> float:
+    """A count to compare or divide: itself, or a formula of named sizes (sympy) evaluated at 64 for each size
+    (which of two counts is larger, or what share one is of another, hardly depends on the sizes)."""
+    if isinstance(value, int | float):
+        return value
+    return float(value.xreplace(dict.fromkeys(value.free_symbols, 64)))
 
 
 def milliseconds(seconds: float) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
@@ -19,6 +18,7 @@ from costmodel.cache import IdentityStore
 from costmodel.graph.record import RecordedNode
 from costmodel.ops import io_cost, lookup
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, Shape, SourceLocation, TensorSpec
+from costmodel.units import magnitude
 
 __all__ = ["PricedNodes", "annotate", "price"]
 
@@ -97,15 +97,7 @@ def _main_kind(ops: Sequence[OpCost]) -> OpKind:
         return OpKind.NONE
     if len(ops) == 1:
         return ops[0].kind
-    return max(ops, key=lambda op: (_magnitude(op.cost.flops), _magnitude(op.cost.mac))).kind
-
-
-def _magnitude(value: Any) -> float:
-    """A count to compare: itself, or a formula of named sizes at 64 each (which op does most of a node's work
-    hardly depends on the sizes)."""
-    if isinstance(value, int | float):
-        return value
-    return float(value.xreplace(dict.fromkeys(value.free_symbols, 64)))
+    return max(ops, key=lambda op: (magnitude(op.cost.flops), magnitude(op.cost.mac))).kind
 
 
 def annotate(

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from costmodel.types import CostedGraph
+from costmodel.units import magnitude
 
 __all__ = ["LARGE_SHARE", "Completeness", "completeness"]
 
@@ -51,5 +52,5 @@ def completeness(graph: CostedGraph) -> Completeness:
     return Completeness(
         unsupported=names,
         matrix_like=tuple(n for n in names if _MATRIX_LIKE.search(n.lower())),
-        mac_share=missing / graph.mac if graph.mac else 0.0,
+        mac_share=magnitude(missing) / magnitude(graph.mac) if magnitude(graph.mac) else 0.0,
     )
