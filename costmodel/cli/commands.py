@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from costmodel import analysis
 from costmodel.cli import rule_catalog
 from costmodel.cli.arguments import dtype_named, parse_shapes
@@ -54,6 +56,8 @@ def _input_for(loaded: LoadedModel, args: argparse.Namespace) -> Any:
         )
     if loaded.input_shape is not None:
         return loaded.input_shape  # tensors, a dict: as is
+    if not isinstance(loaded.model, nn.Module):  # an exported program has its shapes
+        return None
     chosen = default_input(loaded.model)
     if chosen.flag is not None:
         print(
@@ -70,7 +74,7 @@ def _report(loaded: LoadedModel, args: argparse.Namespace, **options: Any) -> An
     try:
         return analysis.report(loaded.model, given, name=loaded.name, **options)
     except CostModelError as error:
-        flag = args.input_shape or default_input(loaded.model).flag
+        flag = args.input_shape or (default_input(loaded.model).flag if isinstance(loaded.model, nn.Module) else None)
         raise type(error)(f"model '{loaded.name}': {error}{dtype_hint(str(error), flag)}") from error
 
 

@@ -35,7 +35,7 @@ class LoadedModel:
     """A built model, its name, the file it came from and its declared input shape."""
 
     name: str
-    model: nn.Module
+    model: nn.Module  # or a torch.export.ExportedProgram (a .pt2 file)
     source: str
     input_shape: Any | None
 
@@ -140,6 +140,23 @@ def _load_zoo(name: str) -> list[LoadedModel]:
     return [LoadedModel(name, MODELS[name](), "costmodel.zoo", None)]
 
 
+def _load_program(path: Path) -> LoadedModel:
+    """A program saved with ``torch.export.save``: costed from its graph, on the shapes it was exported with."""
+    import logging
+
+    import torch
+
+    log = logging.getLogger("torch.export")
+    level, log.level = log.level, logging.CRITICAL  # torch logs a traceback before it raises: the line is ours
+    try:
+        program = torch.export.load(path)
+    except Exception as error:  # a corrupt or foreign file: torch says what
+        raise ModelLoadError(f"{path}: not a torch.export program: {type(error).__name__}: {error}") from error
+    finally:
+        log.setLevel(level)
+    return LoadedModel(path.stem, program, str(path), None)
+
+
 def load_models(target: str, model: str | None = None) -> list[LoadedModel]:
     """Build the models of a file (or the zoo model named ``target``).
 
@@ -152,6 +169,8 @@ def load_models(target: str, model: str | None = None) -> list[LoadedModel]:
     if target in MODELS and not Path(target).exists():
         return _load_zoo(target)
     path = Path(target)
+    if path.suffix == ".pt2" and path.is_file():
+        return [_load_program(path)]
     if not path.is_file():
         hint = f"; zoo models are: {', '.join(sorted(MODELS))}" if not path.suffix else ""
         raise ModelLoadError(f"{target}: no such file{hint}")

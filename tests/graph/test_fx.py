@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from functools import cache
+from pathlib import Path
 
 import pytest
 import torch
@@ -200,3 +201,18 @@ def test_the_numeric_path_imports_neither_sympy_nor_the_symbolic_reader() -> Non
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_saved_program_is_a_model_file_of_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "squeeze.pt2"
+    torch.export.save(_exported("squeezenet1_1"), path)
+    assert main(["report", str(path), "--format", "json"]) == 0
+    (data,) = json.loads(capsys.readouterr().out)
+    assert data["totals"]["flops"] == costmodel.report(MODELS["squeezenet1_1"](), IMAGE).flops
+    (tmp_path / "bad.pt2").write_text("not a program")
+    assert main(["report", str(tmp_path / "bad.pt2")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.pt2: not a torch.export program" in err
+    assert err.count("\n") == 1
