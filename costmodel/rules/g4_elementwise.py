@@ -13,7 +13,7 @@ from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
 from costmodel.rules.memo import per_ops
 from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost, OpCost, OpKind
-from costmodel.units import human
+from costmodel.units import human, magnitude
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +93,21 @@ def _elementwise_mac(parts: ElementwiseParts) -> int:
 
 
 def _advice(nodes: Sequence[NodeCost]) -> str:
-    """What to do about element-wise work, for the kind of network these nodes are."""
-    kinds = {op.kind for node in nodes for op in node.ops}
-    if OpKind.CONV in kinds:
+    """What to do about element-wise work, for the kind of network these nodes are: the kind that does most of
+    their FLOPs (a ViT's patch conv does not make it a CNN)."""
+    flops = {OpKind.CONV: 0, OpKind.MATMUL: 0}
+    for node in nodes:
+        for op in node.ops:
+            kind = OpKind.MATMUL if op.kind is OpKind.ATTENTION else op.kind
+            if kind in flops:
+                flops[kind] += magnitude(op.cost.flops)
+    if flops[OpKind.CONV] and flops[OpKind.CONV] >= flops[OpKind.MATMUL]:
         return (
             "fuse them into the convs (conv, batch norm and activation as one kernel: torch.compile, TensorRT), drop "
             "activations on one branch, join branches with concat rather than add; the paper's ResNet ran about 20% "
             "faster without its ReLUs and shortcuts (Table 4)"
         )
-    if kinds & {OpKind.ATTENTION, OpKind.MATMUL}:
+    if flops[OpKind.MATMUL]:
         return (
             "fuse them into the matrix products and attention (a fused attention kernel such as SDPA's, fused "
             "bias-activation and norm kernels, torch.compile)"

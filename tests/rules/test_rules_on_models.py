@@ -114,3 +114,11 @@ def test_g4_advice_fits_the_architecture() -> None:
     (cnn,) = costmodel.lint(Relu6Net(), (1, 8, 16, 16), select=["G4"], options={"G4.max_share": 0.1})
     assert "fuse them into the convs" in cnn.message
     assert "ResNet ran about 20% faster" in cnn.message  # why a plain residual block is flagged at all
+
+
+def test_g4_advice_follows_the_kind_that_does_most_of_the_work() -> None:
+    from costmodel.zoo import MODELS
+
+    rep = costmodel.report(MODELS["vit_tiny"](), (1, 3, 224, 224))
+    model_level = next(f for f in rep.findings if f.code == "G4" and f.module == "")
+    assert "fuse them into the matrix products and attention" in model_level.message  # its patch conv is 2%
