@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from costmodel.types import ActivationMemory, CostedGraph
 
 __all__ = ["activation_memory"]
@@ -25,14 +27,25 @@ def activation_memory(graph: CostedGraph) -> ActivationMemory:
             owner[node.name] = node.name
             size[node.name] = node.output_bytes
             last_read.setdefault(node.name, index)
-    live = peak = graph.input_bytes  # the caller holds the inputs throughout
+    live = graph.input_bytes  # the caller holds the inputs throughout
+    peaks = [live]
     written = 0
     for index, node in enumerate(graph.nodes):
         if owner[node.name] == node.name:
             live += size[node.name]
             written += size[node.name]
-        peak = max(peak, live)
+        peaks.append(live)
         for root in {owner.get(source, source) for source in node.inputs} | {node.name}:
             if last_read.get(root) == index and root in size:
                 live -= size.pop(root)
-    return ActivationMemory(peak, written)
+    return ActivationMemory(_largest(peaks), written)
+
+
+def _largest(counts: list[Any]) -> Any:
+    """The largest byte count; of formulas of named sizes, their symbolic ``Max`` (left unevaluated: comparing
+    formulas of floors costs seconds, and a substitution of sizes evaluates it)."""
+    if all(isinstance(count, int | float) for count in counts):
+        return max(counts)
+    import sympy
+
+    return sympy.Max(*dict.fromkeys(counts), evaluate=False)

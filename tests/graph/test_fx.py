@@ -132,6 +132,17 @@ def test_formulas_at_random_sizes_equal_the_numeric_report(name: str, batch: int
     assert _findings(at) == _findings(numeric)
 
 
+def test_activation_memory_is_a_formula_too() -> None:
+    import sympy
+
+    rep = _symbolic("shufflenet_v2_x0.5")
+    memory = rep.activation_memory()
+    sizes = {sympy.Symbol(s, integer=True, positive=True): v for s, v in (("B", 2), ("H", 160), ("W", 97))}
+    numeric = rep.at(B=2, H=160, W=97).activation_memory()
+    assert int(memory.peak_bytes.xreplace(sizes)) == numeric.peak_bytes
+    assert int(memory.written_bytes.xreplace(sizes)) == numeric.written_bytes
+
+
 def test_a_resnet_is_a_formula_in_the_image_size_with_the_papers_conv_count() -> None:
     """The FLOPs of ResNet-18's first conv, written out: 64 filters of 7x7x3 on ceil(H/2) x ceil(W/2) outputs."""
     import sympy

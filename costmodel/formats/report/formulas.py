@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from costmodel.types import CostedGraph
-from costmodel.views import by_module
+from costmodel.views import activation_memory, by_module
 
 __all__ = ["formula_dict", "formula_text"]
 
@@ -23,6 +23,11 @@ def formula_text(rep: CostedGraph, depth: int | None = None) -> str:
     sizes = ", ".join(rep.symbols)
     lines = [f"{rep.model} on input {', '.join(_shape(s) for s in rep.input_shapes)}: costs as formulas of {sizes}"]
     lines += [f"  {label} = {getattr(rep, attribute)}" for attribute, label in _FIGURES]
+    memory = activation_memory(rep)
+    lines += [
+        f"  activations written = {memory.written_bytes} bytes",
+        f"  activations peak = {memory.peak_bytes} bytes",
+    ]
     lines += [f"note: {note}" for note in rep.notes]
     lines.append(f"by module, to depth {1 if depth is None else depth}:")
     for module in by_module(rep, 1 if depth is None else depth)[1:]:
@@ -43,7 +48,11 @@ def formula_dict(rep: CostedGraph) -> dict[str, Any]:
         "model": rep.model,
         "symbols": list(rep.symbols),
         "input_shapes": [[_plain(d) for d in s] for s in rep.input_shapes],
-        "totals": {attribute: _plain(getattr(rep, attribute)) for attribute, _ in _FIGURES},
+        "totals": {
+            **{attribute: _plain(getattr(rep, attribute)) for attribute, _ in _FIGURES},
+            "activation_peak_bytes": _plain(activation_memory(rep).peak_bytes),
+            "activation_written_bytes": _plain(activation_memory(rep).written_bytes),
+        },
         "notes": list(rep.notes),
         "nodes": [
             {
