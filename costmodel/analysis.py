@@ -103,12 +103,17 @@ def report(
         graph = _costed(model, input_shape, name, "report")
         if graph.symbols:
             return _symbolic_report(graph, rules, device)
-        if device is None:
-            return Report.of(graph, run_rules(graph, rules))
-        time = GraphTime(device)  # each op priced once, for the column and the rules alike
-        seconds = predict(time, graph)
-        findings = run_rules(graph, rules, time, sum(seconds.values()))  # shares of the report's own total
-        return Report.of(graph, findings).with_column(PREDICTED, {n: milliseconds(s) for n, s in seconds.items()})
+        return _finished(graph, rules, device)
+
+
+def _finished(graph: CostedGraph, rules: LintConfig | None, profile: DeviceProfile | None) -> Report:
+    """The report of a numeric costed graph: its findings and, with a profile, its predicted time."""
+    if profile is None:
+        return Report.of(graph, run_rules(graph, rules))
+    time = GraphTime(profile)  # each op priced once, for the column and the rules alike
+    seconds = predict(time, graph)
+    findings = run_rules(graph, rules, time, sum(seconds.values()))  # shares of the report's own total
+    return Report.of(graph, findings).with_column(PREDICTED, {n: milliseconds(s) for n, s in seconds.items()})
 
 
 def _symbolic_report(graph: CostedGraph, rules: LintConfig | None, profile: DeviceProfile | None) -> Report:
@@ -116,13 +121,7 @@ def _symbolic_report(graph: CostedGraph, rules: LintConfig | None, profile: Devi
     of given sizes, with its findings and, with a profile, its predicted time."""
 
     def recount(sizes: dict[str, int]) -> Report:
-        numeric = graph_at(graph, sizes)
-        if profile is None:
-            return Report.of(numeric, run_rules(numeric, rules))
-        time = GraphTime(profile)
-        seconds = predict(time, numeric)
-        findings = run_rules(numeric, rules, time, sum(seconds.values()))
-        return Report.of(numeric, findings).with_column(PREDICTED, {n: milliseconds(s) for n, s in seconds.items()})
+        return _finished(graph_at(graph, sizes), rules, profile)
 
     source = dataclasses.replace(graph.symbolic_source, recount=recount)
     return Report.of(dataclasses.replace(graph, symbolic_source=source))

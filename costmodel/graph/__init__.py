@@ -127,9 +127,7 @@ def cost_symbolic(model: nn.Module, input_shape: Any, name: str) -> CostedGraph:
 
 def graph_at(graph: CostedGraph, sizes: dict[str, int]) -> CostedGraph:
     """A symbolic graph counted again at numeric sizes (``Report.at``): every op priced at those sizes."""
-    import sympy
-
-    from costmodel.graph.symbolic import substitute
+    from costmodel.graph.symbolic import size_symbol, substitute
 
     missing = [s for s in graph.symbols if s not in sizes]
     unknown = [s for s in sizes if s not in graph.symbols]
@@ -138,7 +136,7 @@ def graph_at(graph: CostedGraph, sizes: dict[str, int]) -> CostedGraph:
             f"at() takes every size of {graph.model} by name ({', '.join(graph.symbols) or 'none'}); "
             + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}")
         )
-    values = {sympy.Symbol(k, integer=True, positive=True): int(v) for k, v in sizes.items()}
+    values = {size_symbol(k): int(v) for k, v in sizes.items()}
     read = graph.symbolic_source.read
     numeric = dataclasses.replace(
         read,

@@ -28,7 +28,7 @@ from costmodel.graph.recording_walk import RecordedNode
 from costmodel.graph.walk import inference
 from costmodel.types import FrozenMap, OpCall, TensorSpec
 
-__all__ = ["SymbolicSource", "read_symbolic", "substitute"]
+__all__ = ["SymbolicSource", "read_symbolic", "size_symbol", "substitute"]
 
 #: The example size of the k-th name is ``first + 2k`` for the first of these that traces: distinct (export
 #: would take equal example sizes for one size), odd (a stride-2 floor is not exact), large enough that a 32x
@@ -44,6 +44,11 @@ class SymbolicSource:
     read: ExportedGraph
     symbols: tuple[str, ...]
     recount: Callable[[dict[str, int]], Any] | None = None
+
+
+def size_symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol a named size goes by in the formulas: a positive integer."""
+    return sympy.Symbol(name, integer=True, positive=True)
 
 
 def _with_sizes(value: Any, sizes: Mapping[str, int]) -> Any:
@@ -123,7 +128,7 @@ def read_symbolic(
             if label is None:
                 continue
             if isinstance(size, torch.SymInt) and isinstance(size.node.expr, sympy.Symbol):
-                rename[size.node.expr] = sympy.Symbol(label, integer=True, positive=True)
+                rename[size.node.expr] = size_symbol(label)
                 found[label].append(size.node.expr)
             else:
                 found[label].append(int(size) if not isinstance(size, torch.SymInt) else size.node.expr)
