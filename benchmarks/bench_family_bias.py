@@ -1,9 +1,11 @@
 """Where a calibrated profile's predictions go wrong, op family by op family (issue 18's first step).
 
-Calibrates (90 s, 2 threads), then measures each zoo model with ``measure()`` (per-node times, 3 s) and
-predicts it with the profile; per model the measured and predicted totals, and over all of them each family's
-predicted time against its measured share (each node's measured time, scaled so the nodes sum to the whole run,
-split among its ops as the prediction splits it).
+Calibrates (90 s, 2 threads), timing each zoo model inside the calibration's rounds too (10 calls after each
+round: the machine's drift hits them and the micro-benchmarks alike), then measures each model with
+``measure()`` (per-node times, 3 s) and predicts it with the profile. Per model: the time in rounds, the time
+measured after, and the prediction against each; over all models, each family's predicted time against its
+measured share (each node's measured time, scaled so the nodes sum to the whole run, split among its ops as the
+prediction splits it). In-rounds against after tells drift from a bias of the model.
 
     python benchmarks/bench_family_bias.py
 """
@@ -11,6 +13,7 @@ split among its ops as the prediction splits it).
 from __future__ import annotations
 
 import collections
+import statistics
 import sys
 import time
 import warnings
@@ -32,7 +35,19 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(2)
     started = time.time()
-    profile = costmodel.calibrate(budget_s=90, threads=2, progress=False)
+    built = {name: (MODELS[name]().eval(), torch.randn(1, 3, 224, 224)) for name in MODELS_TIMED}
+    in_rounds: dict[str, list[float]] = {name: [] for name in MODELS_TIMED}
+
+    def between_rounds() -> None:
+        with torch.no_grad():
+            for name, (model, image) in built.items():
+                model(image)  # one untimed call, as the calibration's own samples start
+                for _ in range(10):
+                    begin = time.perf_counter()
+                    model(image)
+                    in_rounds[name].append(time.perf_counter() - begin)
+
+    profile = costmodel.calibrate(budget_s=90, threads=2, progress=False, between_rounds=between_rounds)
     print("calibrated", round(time.time() - started), "s", flush=True)
     predicted, measured = collections.Counter(), collections.Counter()
     for name in MODELS_TIMED:
@@ -54,9 +69,10 @@ def main() -> None:
                 measured["(no op)"] += timed.node_times[node.name] * scale
             predicted["(overhead)"] += node.extras["predicted_ms"] / 1e3 - sum(seconds for _, seconds in ops)
         whole_ms = timed.total.median * 1e3
+        rounds_ms = statistics.median(in_rounds[name]) * 1e3
         print(
-            f"{name:24} measured {whole_ms:8.2f} ms  predicted {rep.predicted_ms:8.2f} ms  "
-            f"{rep.predicted_ms / whole_ms - 1:+.0%}  node-sum/whole {node_sum / timed.total.median:.2f}",
+            f"{name:24} in rounds {rounds_ms:7.2f} ms  after {whole_ms:7.2f} ms  predicted {rep.predicted_ms:7.2f} ms  "
+            f"vs in rounds {rep.predicted_ms / rounds_ms - 1:+.0%}  vs after {rep.predicted_ms / whole_ms - 1:+.0%}",
             timed.problems[:1],
             flush=True,
         )
