@@ -28,6 +28,7 @@ __all__ = [
     "index_bound",
     "input_dtype",
     "input_names",
+    "input_shapes",
     "meta_tensors",
     "normalize_inputs",
     "symbol_names",
@@ -102,26 +103,26 @@ def normalize_inputs(input_shape: Any, model: nn.Module) -> ModelInputs:
     return ModelInputs(tuple(specs), tuple(examples), tuple(kept), constants)
 
 
+def input_shapes(input_shape: Any) -> list[tuple[Any, ...]]:
+    """Each tensor input's shape in an input description, in order (sizes as given: ints, or names); an example
+    tensor's shape too, plain values (flags, options) left out."""
+    if isinstance(input_shape, TensorSpec):
+        return [tuple(input_shape.shape)]
+    if isinstance(input_shape, torch.Tensor):
+        return [tuple(input_shape.shape)]
+    if isinstance(input_shape, Mapping):
+        return [shape for item in input_shape.values() for shape in input_shapes(item)]
+    if isinstance(input_shape, list | tuple) and input_shape and all(isinstance(d, int | str) for d in input_shape):
+        return [tuple(input_shape)]
+    if isinstance(input_shape, list | tuple):
+        return [shape for item in input_shape for shape in input_shapes(item)]
+    return []
+
+
 def symbol_names(input_shape: Any) -> tuple[str, ...]:
     """The sizes of an input description given by name (``("B", 3, "H", "W")``), in order of first appearance;
     none for a numeric input."""
-    found: dict[str, None] = {}
-
-    def visit(value: Any) -> None:
-        if isinstance(value, TensorSpec):
-            visit(value.shape)
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                visit(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                if isinstance(item, str):
-                    found[item] = None
-                else:
-                    visit(item)
-
-    visit(input_shape)
-    return tuple(found)
+    return tuple(dict.fromkeys(d for shape in input_shapes(input_shape) for d in shape if isinstance(d, str)))
 
 
 def meta_tensors(inputs: ModelInputs) -> list[torch.Tensor]:

@@ -23,7 +23,7 @@ from torch import nn
 
 from costmodel.errors import TraceError, UnsupportedInput
 from costmodel.graph.exported import ExportedGraph, quiet_export, read_exported
-from costmodel.graph.inputs import example_tensors, input_names, normalize_inputs, symbol_names
+from costmodel.graph.inputs import example_tensors, input_names, input_shapes, normalize_inputs, symbol_names
 from costmodel.graph.recording_walk import RecordedNode
 from costmodel.graph.walk import inference
 from costmodel.types import FrozenMap, OpCall, TensorSpec
@@ -65,18 +65,10 @@ def _with_sizes(value: Any, sizes: Mapping[str, int]) -> Any:
 
 
 def _dims(value: Any) -> list[dict[int, Any]]:
-    """Per tensor input, in order: which dimensions are named."""
+    """Per tensor input, in order: its named dimensions, dynamic for torch.export."""
     from torch.export import Dim
 
-    if isinstance(value, TensorSpec):
-        value = value.shape
-    if isinstance(value, Mapping):
-        return [d for v in value.values() for d in _dims(v)]
-    if isinstance(value, list | tuple) and value and all(isinstance(d, int | str) for d in value):
-        return [{i: Dim.AUTO for i, d in enumerate(value) if isinstance(d, str)}]
-    if isinstance(value, list | tuple):
-        return [d for v in value for d in _dims(v)]
-    return [] if value is None or isinstance(value, bool | int | float | str) else [{}]
+    return [{i: Dim.AUTO for i, d in enumerate(shape) if isinstance(d, str)} for shape in input_shapes(value)]
 
 
 def read_symbolic(
