@@ -1,0 +1,296 @@
+"""Predicted latency judged the way a user meets it: calibrate once, measure later, in another process.
+
+Three steps, each its own process (run them minutes, hours or days apart):
+
+    python benchmarks/bench_latency_independent.py calibrate --threads 2 --out DIR
+    python benchmarks/bench_latency_independent.py measure --profile DIR/profile_t2.json --batches 1 8 --out DIR
+    python benchmarks/bench_latency_independent.py score DIR/measured_*.json
+    python benchmarks/bench_latency_independent.py in-rounds --threads 2 --out DIR
+
+``in-rounds`` is the other view, for telling the model's bias from the machine's drift: one process calibrates
+and times every model of the suite in the calibration's own rounds (after each round, one untimed call and one
+timed call of each model), so the drift hits the profile and the models alike; it writes a file ``score`` reads.
+
+``calibrate`` runs ``costmodel.calibrate`` and then times the *reference*: four synthetic networks (the
+calibration's generator at another seed; no evaluated model), saved beside the profile. ``measure`` builds every
+model of the suite (the zoo, ``architectures.FAMILIES`` written from their papers, Hugging Face transformers
+from configs), times each with ``costmodel.measure`` (per-node times too) in two passes over the suite in
+opposite orders, each model bracketed by timings of the reference, and predicts it with the profile. The
+reference's time now over its time at calibration is the machine's drift, shown per model; ``score`` gives
+Kendall's tau, median |error| and the share within +-15%, raw and with the prediction scaled by the drift, and
+each op family's predicted time against its measured share (per-node times scaled to the whole run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from architectures import FAMILIES, transformers_models
+from bench_latency import SUITE, kendall_tau
+
+import costmodel
+from costmodel.device.calibration import networks
+from costmodel.device.families import family
+from costmodel.device.predict import GraphTime
+from costmodel.graph.inputs import example_tensors, normalize_inputs
+from costmodel.zoo import MODELS
+
+_REFERENCE_SEED, _REFERENCES = 7, 4
+
+
+def _reference_modules() -> list[tuple[nn.Module, torch.Tensor]]:
+    made = []
+    for _, module, shape in networks(_REFERENCE_SEED, _REFERENCES):
+        made.append((module.eval(), torch.randn(shape, generator=torch.Generator().manual_seed(0))))
+    return made
+
+
+def time_reference(references: list[tuple[nn.Module, torch.Tensor]], rounds: int = 5) -> float:
+    """Seconds of one pass over the reference networks: per network the median of ``rounds`` visits (an
+    untimed call, then 3 timed), summed."""
+    samples: list[list[float]] = [[] for _ in references]
+    with torch.no_grad():
+        for _ in range(rounds):
+            for index, (module, x) in enumerate(references):
+                module(x)
+                for _ in range(3):
+                    begin = time.perf_counter()
+                    module(x)
+                    samples[index].append(time.perf_counter() - begin)
+    return sum(statistics.median(s) for s in samples)
+
+
+def suite(batch: int) -> dict[str, tuple[Callable[[], nn.Module], object]]:
+    """name -> (builder, input) at ``batch``: the zoo, the paper families and the transformers."""
+    models: dict[str, tuple[Callable[[], nn.Module], object]] = {}
+    for name, zoo, side in SUITE:
+        models[name] = (MODELS[zoo], (batch, 3, side, side))
+    for name, (build, side) in FAMILIES.items():
+        models[name] = (build, (batch, 3, side, side))
+    for name, (build, shape) in transformers_models().items():
+        shape = (batch, *shape[1:])
+        models[name] = (build, costmodel.TensorSpec(shape, torch.int64) if len(shape) == 2 else shape)
+    return models
+
+
+def family_seconds(report: costmodel.Report, profile: costmodel.DeviceProfile, node_times: dict[str, float],
+                   whole: float) -> tuple[dict[str, float], dict[str, float]]:  # fmt: skip
+    """Per op family: predicted seconds, and measured seconds (each node's time scaled so the nodes sum to the
+    whole run, split among its ops as the prediction splits it). Module-call overhead is family
+    ``(overhead)``."""
+    prices = GraphTime(profile)
+    predicted: dict[str, float] = collections.Counter()
+    measured: dict[str, float] = collections.Counter()
+    node_sum = sum(node_times.values()) or 1.0
+    for node in report.nodes:
+        ops = [(str(family(op)), prices.op_seconds(op)) for op in node.ops]
+        share = sum(seconds for _, seconds in ops) or 1.0
+        taken = node_times.get(node.name, 0.0) * whole / node_sum
+        for kind, seconds in ops:
+            predicted[kind] += seconds
+            measured[kind] += taken * seconds / share
+        if not ops:
+            measured["(no op)"] += taken
+        predicted["(overhead)"] += node.extras.get("predicted_ms", 0.0) / 1e3 - sum(s for _, s in ops)
+    return dict(predicted), dict(measured)
+
+
+def do_calibrate(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    profile = costmodel.calibrate(budget_s=args.budget, threads=args.threads, progress=False)
+    spent = time.perf_counter() - began
+    with costmodel_threads(args.threads):
+        reference = time_reference(_reference_modules(), rounds=9)
+    path = out / f"profile_t{args.threads}.json"
+    profile.save(path)
+    meta = {"calibrated_s": spent, "budget_s": args.budget, "reference_s": reference, "threads": args.threads,
+            "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}  # fmt: skip
+    path.with_suffix(".reference.json").write_text(json.dumps(meta, indent=2))
+    print(f"calibrated in {spent:.1f} s (budget {args.budget:g} s); reference {reference * 1e3:.2f} ms; {path}")
+
+
+class costmodel_threads:  # noqa: N801 - a context manager read as a phrase
+    """``torch.set_num_threads`` for a block, restored after."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads, self.before = threads, torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.threads)
+
+    def __exit__(self, *_: object) -> None:
+        torch.set_num_threads(self.before)
+
+
+def _measure_pass(names: Iterable[str], built: dict, profile: costmodel.DeviceProfile, threads: int,
+                  references: list, budget: float, rows: dict) -> None:  # fmt: skip
+    for name in names:
+        model, shape = built[name]
+        before = time_reference(references, rounds=2)
+        timed = costmodel.measure(model, shape, budget_s=budget, threads=threads, progress=False)
+        after = time_reference(references, rounds=2)
+        row = rows.setdefault(name, {"measured_s": [], "reference_s": [], "problems": []})
+        row["measured_s"].append(timed.total.median)
+        row["reference_s"].append((before + after) / 2)
+        row["problems"] += list(timed.problems)
+        if "node_times" not in row:
+            row["node_times"] = dict(timed.node_times)
+            row["whole_for_nodes"] = timed.total.median
+
+
+def do_measure(args: argparse.Namespace) -> None:
+    warnings.filterwarnings("ignore")
+    profile = costmodel.DeviceProfile.load(args.profile)
+    meta = json.loads(Path(args.profile).with_suffix(".reference.json").read_text())
+    threads = profile.threads
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    references = _reference_modules()
+    results = {"profile": args.profile, "calibration": meta, "threads": threads,
+               "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "batches": {}}  # fmt: skip
+    with costmodel_threads(threads):
+        for batch in args.batches:
+            models = suite(batch)
+            if args.only:
+                models = {k: v for k, v in models.items() if any(part in k for part in args.only)}
+            built = {name: (build().eval(), shape) for name, (build, shape) in models.items()}
+            rows: dict[str, dict] = {}
+            order = list(built)
+            for index in range(args.passes):
+                _measure_pass(order if index % 2 == 0 else order[::-1], built, profile, threads, references,
+                              args.budget, rows)  # fmt: skip
+            for name, (model, shape) in built.items():
+                row = rows[name]
+                rep = costmodel.report(model, shape, profile=profile)
+                row["measured_ms"] = statistics.median(row["measured_s"]) * 1e3
+                row["drift"] = statistics.median(row["reference_s"]) / meta["reference_s"]
+                row["predicted_ms"] = rep.predicted_ms
+                predicted, measured = family_seconds(rep, profile, row.pop("node_times"), row.pop("whole_for_nodes"))
+                row["family_predicted_s"], row["family_measured_s"] = predicted, measured
+                print(f"b{batch} t{threads} {name:24} measured {row['measured_ms']:8.2f} ms  predicted "
+                      f"{row['predicted_ms']:8.2f}  {row['predicted_ms'] / row['measured_ms'] - 1:+5.0%}  drift "
+                      f"x{row['drift']:.2f}", flush=True)  # fmt: skip
+            results["batches"][str(batch)] = rows
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M")
+    path = out / f"measured_{stamp}_t{threads}.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(path)
+
+
+def do_in_rounds(args: argparse.Namespace) -> None:
+    warnings.filterwarnings("ignore")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    models = suite(1)
+    built = {name: (build().eval(), shape) for name, (build, shape) in models.items()}
+    examples = {}
+    for name, (model, shape) in built.items():
+        specs = normalize_inputs(shape, model)
+        examples[name] = example_tensors(specs, torch.device("cpu"), model=model)
+    samples: dict[str, list[float]] = {name: [] for name in built}
+
+    def visit() -> None:
+        with torch.no_grad():
+            for name, (model, _) in built.items():
+                model(*examples[name])
+                begin = time.perf_counter()
+                model(*examples[name])
+                samples[name].append(time.perf_counter() - begin)
+
+    began = time.perf_counter()
+    profile = costmodel.calibrate(budget_s=args.budget, threads=args.threads, progress=False, between_rounds=visit)
+    spent = time.perf_counter() - began
+    rows = {}
+    for name, (model, shape) in built.items():
+        rep = costmodel.report(model, shape, profile=profile)
+        rows[name] = {"measured_ms": statistics.median(samples[name]) * 1e3, "predicted_ms": rep.predicted_ms,
+                      "drift": 1.0, "family_predicted_s": {}, "family_measured_s": {}}  # fmt: skip
+    at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    results = {"profile": profile.to_dict(), "calibration": {"at": at, "calibrated_s": spent}, "threads": args.threads,
+               "at": at + " (in the calibration's rounds)", "batches": {"1": rows}}  # fmt: skip
+    path = out / f"in_rounds_{datetime.datetime.now(datetime.UTC).strftime('%Y%m%dT%H%M')}_t{args.threads}.json"
+    path.write_text(json.dumps(results, indent=1))
+    print(f"calibrated with the models in its rounds in {spent:.0f} s; {path}")
+
+
+def _scores(measured: list[float], predicted: list[float]) -> tuple[float, float, float]:
+    errors = [abs(p / m - 1) for m, p in zip(measured, predicted, strict=True)]
+    return kendall_tau(measured, predicted), statistics.median(errors), sum(e <= 0.15 for e in errors) / len(errors)
+
+
+def do_score(args: argparse.Namespace) -> None:
+    for file in args.files:
+        data = json.loads(Path(file).read_text())
+        calibrated_at = data["calibration"]["at"]
+        for batch, rows in data["batches"].items():
+            names = list(rows)
+            measured = [rows[n]["measured_ms"] for n in names]
+            predicted = [rows[n]["predicted_ms"] for n in names]
+            adjusted = [rows[n]["predicted_ms"] * rows[n]["drift"] for n in names]
+            drifts = sorted(rows[n]["drift"] for n in names)
+            print(f"\n## {Path(file).name}: batch {batch}, {data['threads']} threads, {len(names)} models; "
+                  f"calibrated {calibrated_at}, measured {data['at']}")  # fmt: skip
+            print(f"drift (reference now / at calibration): median x{statistics.median(drifts):.2f}, "
+                  f"range x{drifts[0]:.2f}-x{drifts[-1]:.2f}")  # fmt: skip
+            if args.rows:
+                for n, m, p, a in zip(names, measured, predicted, adjusted, strict=True):
+                    print(f"  {n:24} measured {m:8.2f}  predicted {p:8.2f} {p / m - 1:+5.0%}  drift-scaled "
+                          f"{a / m - 1:+5.0%}  x{rows[n]['drift']:.2f}")  # fmt: skip
+            for label, values in (("raw", predicted), ("drift-scaled", adjusted)):
+                tau, error, within = _scores(measured, values)
+                print(f"{label:13} Kendall tau {tau:.3f}  median |error| {error:.1%}  within +-15% {within:.0%}")
+            by_family_p, by_family_m = collections.Counter(), collections.Counter()
+            for n in names:
+                by_family_p.update(rows[n]["family_predicted_s"])
+                by_family_m.update(rows[n]["family_measured_s"])
+            if not by_family_m:
+                continue
+            print("family           predicted ms  measured ms   error")
+            for kind in sorted(set(by_family_p) | set(by_family_m), key=lambda k: -by_family_m[k]):
+                p, m = by_family_p[kind] * 1e3, by_family_m[kind] * 1e3
+                print(f"  {kind:15} {p:11.2f} {m:12.2f} {(p / m - 1) if m else 0:+7.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    steps = parser.add_subparsers(dest="step", required=True)
+    cal = steps.add_parser("calibrate")
+    cal.add_argument("--threads", type=int, default=2)
+    cal.add_argument("--budget", type=float, default=90.0)
+    cal.add_argument("--out", default="benchmarks/results/independent")
+    mea = steps.add_parser("measure")
+    mea.add_argument("--profile", required=True)
+    mea.add_argument("--batches", type=int, nargs="+", default=[1])
+    mea.add_argument("--passes", type=int, default=2)
+    mea.add_argument("--budget", type=float, default=0.6, help="seconds per measure() pass (x2 with per-node)")
+    mea.add_argument("--only", nargs="*", help="models whose name holds one of these")
+    mea.add_argument("--out", default="benchmarks/results/independent")
+    rounds = steps.add_parser("in-rounds")
+    rounds.add_argument("--threads", type=int, default=2)
+    rounds.add_argument("--budget", type=float, default=90.0)
+    rounds.add_argument("--out", default="benchmarks/results/independent")
+    sco = steps.add_parser("score")
+    sco.add_argument("files", nargs="+")
+    sco.add_argument("--rows", action="store_true")
+    args = parser.parse_args()
+    {"calibrate": do_calibrate, "measure": do_measure, "in-rounds": do_in_rounds, "score": do_score}[args.step](args)
+
+
+if __name__ == "__main__":
+    main()
