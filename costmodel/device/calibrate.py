@@ -6,10 +6,14 @@
    spent (drift on a shared machine hits every case alike); a sample is one untimed
    call, then timed calls back to back (steady state, as ``measure()`` times a model);
    each case's time is the median of its samples.
-3. The Python overhead of a module call is timed on a chain of ``nn.Identity``.
-4. Per family, the coefficients are fit by non-negative least squares on relative
+3. Every linear case has a cold twin that reads its weights from a pool three times
+   a large last-level cache, a new copy each call (``ColdLinear``), as a network
+   reads each layer's weights once per call; the cost per byte of weights read from
+   memory is fit on the pairs (cold minus warm against weight bytes).
+4. The Python overhead of a module call is timed on a chain of ``nn.Identity``.
+5. Per family, the coefficients are fit by non-negative least squares on relative
    error; every fourth case is first held out to report the fit's own error.
-5. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
+6. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
    blocks; none of them a published architecture) are timed whole, and two more
    terms are fit on them: the extra time per kernel call inside a network (thread
    pool and scheduler state between different ops), and the cost per byte of fresh
@@ -19,6 +23,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import math
 import statistics
@@ -32,7 +37,17 @@ from torch import nn
 
 from costmodel.device import host, timing
 from costmodel.device.calibration import Case, cases, networks
-from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features, fresh_bytes, launches
+from costmodel.device.calibration.ops import ColdLinear
+from costmodel.device.families import (
+    CONV_FAMILIES,
+    FEATURES,
+    Family,
+    family,
+    features,
+    fresh_bytes,
+    launches,
+    weight_bytes,
+)  # fmt: skip
 from costmodel.device.fit import fit_nonnegative, relative_errors
 from costmodel.device.predict import predict
 from costmodel.device.profile import DeviceProfile, FamilyFit
@@ -53,6 +68,9 @@ _FIT_ALLOWANCE = 0.05
 _LOG_EVERY_S = 10.0
 _LOG = logging.getLogger("costmodel.calibrate")
 _IDENTITY_CHAIN = 64
+#: Bytes of the pool cold linear layers read their weights from: three times a large last-level cache, so no
+#: copy is still cached when its turn comes again.
+_COLD_POOL_BYTES = 96 * 2**20
 _NETWORKS = 48
 
 
@@ -166,6 +184,18 @@ def _fit_family(rows: list[tuple[float, ...]], seconds: list[float], regime: str
     return FamilyFit(coefficients, len(rows), held_out, regime)  # type: ignore[arg-type]
 
 
+def _fit_cold_weights(runs: Sequence[CalibrationRun]) -> float:
+    """Seconds per byte of weights read from memory: ``cold ~ warm + c * weight bytes`` over each cold case and the
+    warm case before it (non-negative, relative error; 0 without pairs)."""
+    rows, cold, warm = [], [], []
+    for before, run in itertools.pairwise(runs):
+        if run.case.cold and not before.case.cold:
+            rows.append((float(sum(weight_bytes(node) for node in run.graph.nodes)),))
+            cold.append(run.seconds)
+            warm.append(before.seconds)
+    return fit_nonnegative(rows, cold, warm)[0] if rows else 0.0
+
+
 def _fit_network_terms(
     alone: Sequence[float], calls: Sequence[int], fresh: Sequence[int], seconds: Sequence[float]
 ) -> tuple[float, float, float]:
@@ -232,6 +262,10 @@ def calibrate(
         timed = [_Timed(c.name, c.build(), c.inputs, target, dtype, generator) for c in suite]
         count = max(8, round(_NETWORKS * scale / 4))
         nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, count)]
+        pool = torch.rand(_COLD_POOL_BYTES // dtype.itemsize, generator=generator).to(target, dtype)
+        for t in timed:
+            if isinstance(t.module, ColdLinear):
+                t.module.rotate(pool)
         _LOG.info(
             "built and costed %d micro-benchmarks and %d networks in %.0f s of the %.0f s budget",
             len(timed), len(nets), time.perf_counter() - called, budget_s,
@@ -271,10 +305,12 @@ def calibrate(
     by_backend = target.type == "cpu" and dtype == torch.float32
     for fam in (Family.VIEW, *(f for f in Family if f is not Family.VIEW)):
         backend = by_backend and fam in CONV_FAMILIES
-        rows, seconds = _fit_rows([r for r in runs if r.case.family is fam], fam, fitted, module_call, used, backend)
+        chosen = [r for r in runs if r.case.family is fam and not r.case.cold]
+        rows, seconds = _fit_rows(chosen, fam, fitted, module_call, used, backend)
         if rows:
             fitted[str(fam)] = _fit_family(rows, seconds, "backend" if backend else "grain")
-    alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call})
+    cold_weight_byte_s = _fit_cold_weights(runs)
+    alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call}, cold_weight_byte_s=cold_weight_byte_s)
     alone_s = [sum(predict(alone, t.graph).values()) for t in nets]
     fresh = [sum(fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
     calls = [sum(launches(op) for node in t.graph.nodes for op in node.ops) for t in nets]
@@ -290,6 +326,7 @@ def calibrate(
         network_call_s=network_call_s,
         fresh_byte_s=fresh_byte_s,
         network_held_out=network_held_out,
+        cold_weight_byte_s=cold_weight_byte_s,
         machine=host.cpu_name(),
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         budget_s=budget_s,

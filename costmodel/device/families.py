@@ -15,7 +15,7 @@ import torch
 
 from costmodel.cache import memoize
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs
-from costmodel.types import OpCost, OpKind
+from costmodel.types import NodeCost, OpCost, OpKind
 
 __all__ = [
     "CONV_FAMILIES",
@@ -27,6 +27,7 @@ __all__ = [
     "fresh_bytes",
     "launches",
     "onednn_conv",
+    "weight_bytes",
 ]
 
 #: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
@@ -136,6 +137,21 @@ def fresh_bytes(op: OpCost) -> int:
     if op.kind in _NO_KERNEL or _mutates(op.call.target):
         return 0
     return sum(spec.nbytes for spec in op.call.outputs)
+
+
+def weight_bytes(node: NodeCost) -> int:
+    """Bytes of weights a node's matrix product reads (its parameters, at its product's dtype); 0 for other nodes.
+
+    A network reads each linear layer's weights once per call, from memory rather than cache: a product of few
+    rows (a transformer's tokens, a classifier) then waits on them, which a micro-benchmark run back to back on
+    one layer never does.
+    """
+    if not node.params:
+        return 0
+    for op in node.ops:
+        if op.kind is OpKind.MATMUL and op.call.outputs:
+            return node.params * op.call.outputs[0].itemsize
+    return 0
 
 
 def launches(op: OpCost) -> int:

@@ -1,7 +1,8 @@
 """Predicted time of a costed graph on a calibrated device: per op, per node, in total.
 
-A node's time is the Python overhead of its kind of graph node (a module call)
-plus the predicted time of every ATen call it makes; each user-defined module
+A node's time is the Python overhead of its kind of graph node (a module call),
+the reading of a linear layer's weights from memory, plus the predicted time of
+every ATen call it makes; each user-defined module
 that the graph passes through (a block, the model itself) adds one module call,
 charged to its first node. The model's time is the sum over nodes, as eager
 PyTorch runs them one after another. Records only: nothing here runs a model.
@@ -47,12 +48,12 @@ class GraphTime:
         return seconds
 
     def node_seconds(self, node: NodeCost) -> float:
-        """Predicted seconds of one graph node: its Python overhead plus its ATen calls."""
+        """Predicted seconds of one graph node: its fixed part (``DeviceProfile.node_fixed_seconds``) plus its
+        ATen calls."""
         found = self._nodes.get(id(node))
         if found is not None and found[0] is node:
             return found[1]
-        overhead = self.profile.node_overhead.get(node.op, 0.0) if node.ops else 0.0
-        seconds = overhead + sum(self.op_seconds(op) for op in node.ops)
+        seconds = self.profile.node_fixed_seconds(node) + sum(self.op_seconds(op) for op in node.ops)
         self._nodes[id(node)] = (node, seconds)
         return seconds
 

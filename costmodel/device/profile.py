@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features, fresh_bytes, launches
+from costmodel.device.families import (
+    FEATURES,
+    GRAIN_SIZE,
+    Family,
+    family,
+    features,
+    fresh_bytes,
+    launches,
+    weight_bytes,
+)  # fmt: skip
 from costmodel.errors import UnsupportedInput
 from costmodel.types import FrozenMap, NodeCost, OpCost
 
@@ -78,6 +87,8 @@ class DeviceProfile:
     network_call_s: float = 0.0
     fresh_byte_s: float = 0.0
     network_held_out: float | None = None
+    #: Seconds per byte of a matrix product's weights read from memory in a network (``weight_bytes``).
+    cold_weight_byte_s: float = 0.0
     machine: str = ""
     created: str = ""
     budget_s: float = 0.0
@@ -99,10 +110,16 @@ class DeviceProfile:
             seconds += self.fresh_byte_s * fresh_bytes(op)
         return seconds
 
+    def node_fixed_seconds(self, node: NodeCost) -> float:
+        """Predicted seconds of one graph node beyond its ATen calls: its Python overhead (a module call) and the
+        reading of its matrix product's weights from memory."""
+        if not node.ops:
+            return 0.0
+        return self.node_overhead.get(node.op, 0.0) + self.cold_weight_byte_s * weight_bytes(node)
+
     def node_seconds(self, node: NodeCost) -> float:
-        """Predicted seconds of one graph node: its Python overhead (a module call) plus its ATen calls."""
-        overhead = self.node_overhead.get(node.op, 0.0) if node.ops else 0.0
-        return overhead + sum(self.op_seconds(op) for op in node.ops)
+        """Predicted seconds of one graph node: ``node_fixed_seconds`` plus its ATen calls."""
+        return self.node_fixed_seconds(node) + sum(self.op_seconds(op) for op in node.ops)
 
     @property
     def held_out(self) -> float | None:
@@ -128,6 +145,7 @@ class DeviceProfile:
                 "call_s": self.network_call_s,
                 "fresh_byte_s": self.fresh_byte_s,
                 "held_out": self.network_held_out,
+                "cold_weight_byte_s": self.cold_weight_byte_s,
             },
             "families": {
                 name: {
@@ -182,6 +200,7 @@ class DeviceProfile:
                 network_call_s=float(data["network"]["call_s"]),
                 fresh_byte_s=float(data["network"]["fresh_byte_s"]),
                 network_held_out=None if data["network"]["held_out"] is None else float(data["network"]["held_out"]),
+                cold_weight_byte_s=float(data["network"].get("cold_weight_byte_s", 0.0)),  # older profiles: none
                 machine=str(data.get("machine", "")),
                 created=str(data.get("created", "")),
                 budget_s=float(data.get("budget_s", 0.0)),
@@ -248,7 +267,8 @@ class DeviceProfile:
         lines.append(
             f"in a network: {self.network_call_s * 1e6:.2f} us more per kernel call than alone, and "
             f"{self.fresh_byte_s * 1e12:.1f} us per MB of fresh output (allocation); held-out on random synthetic "
-            f"networks: {_percent(self.network_held_out)}"
+            f"networks: {_percent(self.network_held_out)}; a linear layer's weights read from memory: "
+            + (f"{1 / self.cold_weight_byte_s / 1e9:.1f} GB/s" if self.cold_weight_byte_s > 1e-15 else "not charged")
         )
         return "\n".join(lines)
 

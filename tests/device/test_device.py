@@ -19,10 +19,14 @@ from torch import nn
 import costmodel
 from costmodel.cli import main
 from costmodel.device import calibrate as calibrate_module
-from costmodel.device.families import CONV_FAMILIES, FEATURES, GRAIN_SIZE, Family, features
+from costmodel.device.calibration import Case
+from costmodel.device.calibration.ops import ColdLinear
+from costmodel.device.families import CONV_FAMILIES, FEATURES, GRAIN_SIZE, Family, features, weight_bytes
 from costmodel.device.fit import fit_nonnegative
 from costmodel.device.profile import DeviceProfile, FamilyFit, ProfileError
 from costmodel.device.timing import Timing
+from costmodel.graph import cost_graph
+from costmodel.graph.inputs import normalize_inputs
 from costmodel.types import OpKind
 from costmodel.zoo import mobilenet_v2, shufflenet_v1, shufflenet_v2
 from tests.nets import small_cnn
@@ -326,3 +330,60 @@ def test_a_family_fit_by_backend_prices_each_path_and_round_trips(tmp_path: Path
     data["families"]["conv_1x1"]["regime"] = "cache"
     with pytest.raises(ProfileError, match="regime 'cache'"):
         DeviceProfile.from_dict(data)
+
+
+def test_a_cold_linear_is_costed_as_a_linear_and_reads_a_new_copy_of_its_weights_each_call() -> None:
+    torch.manual_seed(0)
+    cold, plain = ColdLinear(64, 32), nn.Linear(64, 32)
+    plain.load_state_dict(cold.state_dict())
+    cold_report, plain_report = costmodel.report(cold, (8, 64)), costmodel.report(plain, (8, 64))
+    assert [op.call.target for n in cold_report.nodes for op in n.ops] == [
+        op.call.target for n in plain_report.nodes for op in n.ops
+    ]
+    assert (cold_report.flops, cold_report.params) == (plain_report.flops, plain_report.params) == (8 * 64 * 32, 2080)
+    pool = torch.randn(3 * 64 * 32 + 5)  # three whole copies; the tail is never read
+    cold.rotate(pool)
+    x = torch.randn(8, 64)
+    for call in range(4):
+        copy = (call + 1) % 3
+        weights = pool[copy * 64 * 32 : (copy + 1) * 64 * 32].view(32, 64)
+        torch.testing.assert_close(cold(x), x @ weights.T + cold.bias)
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "dtype", "expected"),
+    [
+        (nn.Linear(64, 32), (8, 64), torch.float32, 4 * (64 * 32 + 32)),
+        (nn.Linear(64, 32, bias=False), (2, 5, 64), torch.bfloat16, 2 * 64 * 32),
+        (nn.Conv2d(8, 8, 3), (1, 8, 16, 16), torch.float32, 0),  # a convolution reuses its weights per pixel
+        (nn.LayerNorm(64), (8, 64), torch.float32, 0),
+    ],
+)
+def test_weight_bytes_are_a_matrix_products_parameters_at_its_dtype(
+    layer: nn.Module, shape: tuple[int, ...], dtype: torch.dtype, expected: int
+) -> None:
+    rep = costmodel.report(layer.to(dtype), costmodel.TensorSpec(shape, dtype))
+    assert sum(weight_bytes(node) for node in rep.nodes) == expected
+
+
+def test_the_cold_weight_term_is_fit_on_warm_and_cold_twins_and_priced_per_linear_node(tmp_path: Path) -> None:
+    runs = []
+    for k, n in ((64, 64), (256, 128), (512, 512)):
+        graph, _ = cost_graph(nn.Linear(k, n), normalize_inputs((4, k), nn.Linear(k, n)), "case")
+        warm = 20 * US + k * n * 1e-10
+        bytes_ = 4 * (k * n + n)
+        for cold, seconds in ((False, warm), (True, warm + 6e-11 * bytes_)):
+            case = Case(f"linear {k}->{n}", Family.MATMUL, lambda: nn.Identity(), ((4, k),), cold=cold)
+            runs.append(calibrate_module.CalibrationRun(case, graph, seconds))
+    assert calibrate_module._fit_cold_weights(runs) == pytest.approx(6e-11, rel=1e-6)
+    assert calibrate_module._fit_cold_weights(runs[::2]) == 0.0  # no cold twins: no term
+
+    profile = dataclasses.replace(known_profile(), cold_weight_byte_s=6e-11)
+    plain, charged = (costmodel.report(nn.Linear(512, 512), (4, 512), profile=p) for p in (known_profile(), profile))
+    assert charged.predicted_ms - plain.predicted_ms == pytest.approx(6e-11 * 4 * (512 * 512 + 512) * 1e3)
+    path = tmp_path / "cpu.json"
+    profile.save(path)
+    assert DeviceProfile.load(path) == profile
+    older = profile.to_dict()
+    del older["network"]["cold_weight_byte_s"]  # a profile from before the term: none charged
+    assert DeviceProfile.from_dict(older).cold_weight_byte_s == 0.0

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from costmodel.device.calibration.ops import Binary, Bmm, Concat, Mean, Pad, Permute, Shuffle, Unary, Views
+from costmodel.device.calibration.ops import Binary, Bmm, ColdLinear, Concat, Mean, Pad, Permute, Shuffle, Unary, Views
 from costmodel.device.families import Family
 from costmodel.types import Shape
 
@@ -26,12 +26,17 @@ __all__ = ["Case", "cases"]
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """A micro-benchmark: the family it calibrates, a builder of its module, and its input shapes."""
+    """A micro-benchmark: the family it calibrates, a builder of its module, and its input shapes.
+
+    ``cold``: the twin of the case before it, its weights read from memory (``ColdLinear``): it calibrates the
+    cost of a matrix product's weights in a network, not its family.
+    """
 
     name: str
     family: Family
     build: Callable[[], nn.Module]
     inputs: tuple[Shape, ...]
+    cold: bool = False
 
 
 def _log_choice(rng: random.Random, low: int, high: int) -> int:
@@ -84,12 +89,9 @@ def _matmul_cases(rng: random.Random, count: int) -> Iterator[Case]:
         tokens, k, n = _log_choice(rng, 1, 512), _log_choice(rng, 32, 2048), _log_choice(rng, 32, 4096)
         if tokens * k * n > 3e8:
             tokens = max(1, int(3e8 // (k * n)))
-        yield Case(
-            f"linear {tokens}x{k}->{n}",
-            Family.MATMUL,
-            lambda k=k, n=n: nn.Linear(k, n),
-            ((tokens, k),),
-        )
+        yield Case(f"linear {tokens}x{k}->{n}", Family.MATMUL, lambda k=k, n=n: nn.Linear(k, n), ((tokens, k),))
+        yield Case(f"linear {tokens}x{k}->{n} cold", Family.MATMUL, lambda k=k, n=n: ColdLinear(k, n), ((tokens, k),),
+                   cold=True)  # fmt: skip
 
 
 #: (name, op, family): the activations of vision and sequence models; the transcendental ones have a family

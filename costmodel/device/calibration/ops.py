@@ -1,5 +1,6 @@
 """The small modules the calibration times: one op or one pattern each (binary and unary element-wise ops,
-concatenation, channel shuffle, permutes, padding, views, reductions, batched products)."""
+concatenation, channel shuffle, permutes, padding, views, reductions, batched products, and linear layers whose
+weights are read from memory, as a network reads them)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["Binary", "Bmm", "Concat", "Mean", "Pad", "Permute", "Shuffle", "Unary", "Views"]
+__all__ = ["Binary", "Bmm", "ColdLinear", "Concat", "Mean", "Pad", "Permute", "Shuffle", "Unary", "Views"]
 
 
 class Binary(nn.Module):
@@ -89,3 +90,28 @@ class Mean(nn.Module):
 class Bmm(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.bmm(x, y)
+
+
+class ColdLinear(nn.Linear):
+    """A linear layer timed as a network meets it: its weights not in cache.
+
+    A network reads each layer's weights once per call, long after the layer last ran; a micro-benchmark that
+    calls one layer back to back finds them in cache. Once ``rotate`` gives it a pool larger than the
+    last-level cache, each call reads the next copy of the weights from the pool. Costed, it is ``nn.Linear``:
+    the same ATen calls on the same shapes.
+    """
+
+    def rotate(self, pool: torch.Tensor) -> None:
+        """Read the weights from successive slices of ``pool`` (a flat tensor of the weights' dtype and device)."""
+        size = self.weight.numel()
+        self._copies = [
+            pool[i * size : (i + 1) * size].view_as(self.weight) for i in range(max(1, pool.numel() // size))
+        ]
+        self._next = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        copies = getattr(self, "_copies", None)
+        if not copies:
+            return super().forward(x)
+        self._next = (self._next + 1) % len(copies)
+        return F.linear(x, copies[self._next], self.bias)
