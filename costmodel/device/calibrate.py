@@ -35,19 +35,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from costmodel.device import families as per_call
 from costmodel.device import host, timing
 from costmodel.device.calibration import Case, cases, networks
 from costmodel.device.calibration.ops import ColdLinear
-from costmodel.device.families import (
-    CONV_FAMILIES,
-    FEATURES,
-    Family,
-    family,
-    features,
-    fresh_bytes,
-    launches,
-    weight_bytes,
-)  # fmt: skip
+from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features
 from costmodel.device.fit import fit_nonnegative, relative_errors
 from costmodel.device.predict import predict
 from costmodel.device.profile import DeviceProfile, FamilyFit
@@ -190,7 +182,7 @@ def _fit_cold_weights(runs: Sequence[CalibrationRun]) -> float:
     rows, cold, warm = [], [], []
     for before, run in itertools.pairwise(runs):
         if run.case.cold and not before.case.cold:
-            rows.append((float(sum(weight_bytes(node) for node in run.graph.nodes)),))
+            rows.append((float(sum(per_call.weight_bytes(node) for node in run.graph.nodes)),))
             cold.append(run.seconds)
             warm.append(before.seconds)
     return fit_nonnegative(rows, cold, warm)[0] if rows else 0.0
@@ -312,8 +304,8 @@ def calibrate(
     cold_weight_byte_s = _fit_cold_weights(runs)
     alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call}, cold_weight_byte_s=cold_weight_byte_s)
     alone_s = [sum(predict(alone, t.graph).values()) for t in nets]
-    fresh = [sum(fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
-    calls = [sum(launches(op) for node in t.graph.nodes for op in node.ops) for t in nets]
+    fresh = [sum(per_call.fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
+    calls = [sum(per_call.launches(op) for node in t.graph.nodes for op in node.ops) for t in nets]
     network_seconds = [t.seconds for t in nets]
     network_call_s, fresh_byte_s, network_held_out = _fit_network_terms(alone_s, calls, fresh, network_seconds)
     return DeviceProfile(

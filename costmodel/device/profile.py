@@ -15,16 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costmodel.device.families import (
-    FEATURES,
-    GRAIN_SIZE,
-    Family,
-    family,
-    features,
-    fresh_bytes,
-    launches,
-    weight_bytes,
-)  # fmt: skip
+from costmodel.device import families as per_call
+from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features
 from costmodel.errors import UnsupportedInput
 from costmodel.types import FrozenMap, NodeCost, OpCost
 
@@ -105,9 +97,9 @@ class DeviceProfile:
         regime_threads = self.threads if fit is not None and fit.regime == "backend" else None
         seconds = fit.seconds(features(op, regime_threads)) if fit is not None else 0.0
         if self.network_call_s:
-            seconds += self.network_call_s * launches(op)
+            seconds += self.network_call_s * per_call.launches(op)
         if self.fresh_byte_s:
-            seconds += self.fresh_byte_s * fresh_bytes(op)
+            seconds += self.fresh_byte_s * per_call.fresh_bytes(op)
         return seconds
 
     def node_fixed_seconds(self, node: NodeCost) -> float:
@@ -115,7 +107,7 @@ class DeviceProfile:
         reading of its matrix product's weights from memory."""
         if not node.ops:
             return 0.0
-        return self.node_overhead.get(node.op, 0.0) + self.cold_weight_byte_s * weight_bytes(node)
+        return self.node_overhead.get(node.op, 0.0) + self.cold_weight_byte_s * per_call.weight_bytes(node)
 
     def node_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node: ``node_fixed_seconds`` plus its ATen calls."""
