@@ -16,8 +16,10 @@
 6. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
    blocks; none of them a published architecture) are timed whole, and two more
    terms are fit on them: the extra time per kernel call inside a network (thread
-   pool and scheduler state between different ops), and the cost per byte of fresh
-   output (allocation), both non-negative, with a 4-fold held-out error.
+   pool and scheduler state between different ops; half the networks apply their
+   ReLUs in place, and a term of its own for calls in place measured about the same,
+   19 against 21 µs), and the cost per byte of fresh output (allocation), both
+   non-negative, with a 4-fold held-out error.
 """
 
 from __future__ import annotations

@@ -16,17 +16,20 @@ __all__ = ["networks"]
 
 
 class _ConvUnit(nn.Module):
-    """Conv, batch norm, optional ReLU; optionally depthwise."""
+    """Conv, batch norm, optional ReLU (in place on the norm's output when ``inplace``); optionally depthwise."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, groups: int, relu: bool) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(c_out)
         self.relu = relu
+        self.inplace = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn(self.conv(x))
-        return torch.relu(x) if self.relu else x
+        if not self.relu:
+            return x
+        return torch.relu_(x) if self.inplace else torch.relu(x)
 
 
 class _Residual(nn.Module):
@@ -111,7 +114,12 @@ def _random_network(rng: random.Random) -> tuple[nn.Module, Shape]:
             groups = rng.choice((1, 1, 2, 4)) if width % 4 == 0 else 1
             layers.append(_ConvUnit(width, width, kernel, 1, groups, rng.random() < 0.8))
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, rng.choice((10, 100, 1000)))]
-    return nn.Sequential(*layers), (1, 3, side, side)
+    network = nn.Sequential(*layers)
+    if rng.random() < 0.5:  # half the networks apply their ReLUs in place, as many published ones do
+        for unit in network.modules():
+            if isinstance(unit, _ConvUnit):
+                unit.inplace = True
+    return network, (1, 3, side, side)
 
 
 def networks(seed: int = 0, count: int = 40) -> tuple[tuple[str, nn.Module, Shape], ...]:
