@@ -40,9 +40,10 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from architectures import FAMILIES, transformers_models
-from bench_latency import SUITE, kendall_tau
+from bench_latency import SUITE, scores
 
 import costmodel
+from costmodel.device import host
 from costmodel.device.calibration import networks
 from costmodel.device.families import family
 from costmodel.device.predict import GraphTime
@@ -115,7 +116,7 @@ def do_calibrate(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     profile = costmodel.calibrate(budget_s=args.budget, threads=args.threads, progress=False)
     spent = time.perf_counter() - began
-    with costmodel_threads(args.threads):
+    with host.threads(args.threads):
         reference = time_reference(_reference_modules(), rounds=9)
     path = out / f"profile_t{args.threads}.json"
     profile.save(path)
@@ -123,19 +124,6 @@ def do_calibrate(args: argparse.Namespace) -> None:
             "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}  # fmt: skip
     path.with_suffix(".reference.json").write_text(json.dumps(meta, indent=2))
     print(f"calibrated in {spent:.1f} s (budget {args.budget:g} s); reference {reference * 1e3:.2f} ms; {path}")
-
-
-class costmodel_threads:  # noqa: N801 - a context manager read as a phrase
-    """``torch.set_num_threads`` for a block, restored after."""
-
-    def __init__(self, threads: int) -> None:
-        self.threads, self.before = threads, torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        torch.set_num_threads(self.threads)
-
-    def __exit__(self, *_: object) -> None:
-        torch.set_num_threads(self.before)
 
 
 def _measure_pass(names: Iterable[str], built: dict, profile: costmodel.DeviceProfile, threads: int,
@@ -164,7 +152,7 @@ def do_measure(args: argparse.Namespace) -> None:
     references = _reference_modules()
     results = {"profile": args.profile, "calibration": meta, "threads": threads,
                "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "batches": {}}  # fmt: skip
-    with costmodel_threads(threads):
+    with host.threads(threads):
         for batch in args.batches:
             models = suite(batch)
             if args.only:
@@ -229,11 +217,6 @@ def do_in_rounds(args: argparse.Namespace) -> None:
     print(f"calibrated with the models in its rounds in {spent:.0f} s; {path}")
 
 
-def _scores(measured: list[float], predicted: list[float]) -> tuple[float, float, float]:
-    errors = [abs(p / m - 1) for m, p in zip(measured, predicted, strict=True)]
-    return kendall_tau(measured, predicted), statistics.median(errors), sum(e <= 0.15 for e in errors) / len(errors)
-
-
 def do_score(args: argparse.Namespace) -> None:
     for file in args.files:
         data = json.loads(Path(file).read_text())
@@ -253,7 +236,7 @@ def do_score(args: argparse.Namespace) -> None:
                     print(f"  {n:24} measured {m:8.2f}  predicted {p:8.2f} {p / m - 1:+5.0%}  drift-scaled "
                           f"{a / m - 1:+5.0%}  x{rows[n]['drift']:.2f}")  # fmt: skip
             for label, values in (("raw", predicted), ("drift-scaled", adjusted)):
-                tau, error, within = _scores(measured, values)
+                tau, error, within = scores(measured, values)
                 print(f"{label:13} Kendall tau {tau:.3f}  median |error| {error:.1%}  within +-15% {within:.0%}")
             by_family_p, by_family_m = collections.Counter(), collections.Counter()
             for n in names:
