@@ -14,9 +14,9 @@ timed call of each model), so the drift hits the profile and the models alike; i
 ``calibrate`` runs ``costmodel.calibrate`` and then times the *reference*: four synthetic networks (the
 calibration's generator at another seed; no evaluated model), saved beside the profile. ``measure`` builds every
 model of the suite (the zoo, ``architectures.FAMILIES`` written from their papers, Hugging Face transformers
-from configs), times each with ``costmodel.measure`` (per-node times too) in two passes over the suite in
-opposite orders, each model bracketed by timings of the reference, and predicts it with the profile. The
-reference's time now over its time at calibration is the machine's drift, shown per model; ``score`` gives
+from configs), times each with ``costmodel.measure`` (per-node times in the first) in passes over the suite (4
+by default) in alternating orders, each model bracketed by timings of the reference, and predicts it with the
+profile. The reference's time now over its time at calibration is the machine's drift, shown per model; ``score`` gives
 Kendall's tau, median |error| and the share within +-15%, raw and with the prediction scaled by the drift, and
 each op family's predicted time against its measured share (per-node times scaled to the whole run).
 """
@@ -131,7 +131,8 @@ def _measure_pass(names: Iterable[str], built: dict, profile: costmodel.DevicePr
     for name in names:
         model, shape = built[name]
         before = time_reference(references, rounds=2)
-        timed = costmodel.measure(model, shape, budget_s=budget, threads=threads, progress=False)
+        first = name not in rows
+        timed = costmodel.measure(model, shape, budget_s=budget, threads=threads, progress=False, per_node=first)
         after = time_reference(references, rounds=2)
         row = rows.setdefault(name, {"measured_s": [], "reference_s": [], "problems": []})
         row["measured_s"].append(timed.total.median)
@@ -217,6 +218,20 @@ def do_in_rounds(args: argparse.Namespace) -> None:
     print(f"calibrated with the models in its rounds in {spent:.0f} s; {path}")
 
 
+def _score_passes(rows: dict, names: list[str], predicted: list[float]) -> None:
+    """Each pass scored alone (what one ``measure()`` call per model meets), and the measurement's own
+    repeatability: the share of (model, pass) times within +-15% of that model's median over the passes."""
+    passes = min((len(rows[n].get("measured_s", [])) for n in names), default=0)
+    if passes < 2:
+        return
+    alone = [scores([rows[n]["measured_s"][k] * 1e3 for n in names], predicted) for k in range(passes)]
+    print(f"each pass alone ({passes}): within +-15% " + " ".join(f"{w:.0%}" for _, _, w in alone)
+          + "; Kendall tau " + " ".join(f"{t:.3f}" for t, _, _ in alone))  # fmt: skip
+    own = [t / statistics.median(rows[n]["measured_s"]) for n in names for t in rows[n]["measured_s"]]
+    print(f"repeatability: {sum(abs(r - 1) <= 0.15 for r in own) / len(own):.0%} of single passes within +-15% "
+          f"of their model's median over the passes (range x{min(own):.2f}-x{max(own):.2f})")  # fmt: skip
+
+
 def do_score(args: argparse.Namespace) -> None:
     for file in args.files:
         data = json.loads(Path(file).read_text())
@@ -238,6 +253,7 @@ def do_score(args: argparse.Namespace) -> None:
             for label, values in (("raw", predicted), ("drift-scaled", adjusted)):
                 tau, error, within = scores(measured, values)
                 print(f"{label:13} Kendall tau {tau:.3f}  median |error| {error:.1%}  within +-15% {within:.0%}")
+            _score_passes(rows, names, predicted)
             by_family_p, by_family_m = collections.Counter(), collections.Counter()
             for n in names:
                 by_family_p.update(rows[n]["family_predicted_s"])
@@ -260,7 +276,7 @@ def main() -> None:
     mea = steps.add_parser("measure")
     mea.add_argument("--profile", required=True)
     mea.add_argument("--batches", type=int, nargs="+", default=[1])
-    mea.add_argument("--passes", type=int, default=2)
+    mea.add_argument("--passes", type=int, default=4)
     mea.add_argument("--budget", type=float, default=0.6, help="seconds per measure() pass (x2 with per-node)")
     mea.add_argument("--only", nargs="*", help="models whose name holds one of these")
     mea.add_argument("--out", default="benchmarks/results/independent")

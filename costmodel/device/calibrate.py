@@ -190,11 +190,25 @@ def _fit_cold_weights(runs: Sequence[CalibrationRun]) -> float:
     return fit_nonnegative(rows, cold, warm)[0] if rows else 0.0
 
 
+def _network_features(graph: CostedGraph) -> tuple[float, float, float]:
+    """A network's kernel calls other than convolutions, its convolutions, and its bytes of fresh outputs."""
+    other = conv = fresh = 0
+    for node in graph.nodes:
+        for op in node.ops:
+            if per_call.launches(op):
+                if family(op) in CONV_FAMILIES:
+                    conv += 1
+                else:
+                    other += 1
+            fresh += per_call.fresh_bytes(op)
+    return float(other), float(conv), float(fresh)
+
+
 def _fit_network_terms(
-    alone: Sequence[float], calls: Sequence[int], fresh: Sequence[int], seconds: Sequence[float]
-) -> tuple[float, float, float]:
-    """``(per call, per fresh byte, held-out median |error|)`` of ``seconds ~ alone + a * calls + b * fresh``."""
-    rows = [(float(c), float(f)) for c, f in zip(calls, fresh, strict=True)]
+    alone: Sequence[float], rows: Sequence[tuple[float, float, float]], seconds: Sequence[float]
+) -> tuple[tuple[float, ...], float]:
+    """The coefficients of ``seconds ~ alone + a * other calls + b * convolutions + c * fresh bytes`` (the rows of
+    ``_network_features``), and their held-out median |relative error| (4 folds)."""
     errors = []
     for fold in range(4):
         train = [i for i in range(len(rows)) if i % 4 != fold]
@@ -205,8 +219,7 @@ def _fit_network_terms(
         errors += list(
             abs(relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial, [alone[i] for i in test]))
         )
-    per_call, per_byte = fit_nonnegative(rows, seconds, alone)
-    return per_call, per_byte, float(statistics.median(errors))
+    return tuple(fit_nonnegative(rows, seconds, alone)), float(statistics.median(errors))
 
 
 def calibrate(
@@ -306,10 +319,9 @@ def calibrate(
     cold_weight_byte_s = _fit_cold_weights(runs)
     alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call}, cold_weight_byte_s=cold_weight_byte_s)
     alone_s = [sum(predict(alone, t.graph).values()) for t in nets]
-    fresh = [sum(per_call.fresh_bytes(op) for node in t.graph.nodes for op in node.ops) for t in nets]
-    calls = [sum(per_call.launches(op) for node in t.graph.nodes for op in node.ops) for t in nets]
-    network_seconds = [t.seconds for t in nets]
-    network_call_s, fresh_byte_s, network_held_out = _fit_network_terms(alone_s, calls, fresh, network_seconds)
+    rows = [_network_features(t.graph) for t in nets]
+    terms, network_held_out = _fit_network_terms(alone_s, rows, [t.seconds for t in nets])
+    network_call_s, network_conv_call_s, fresh_byte_s = terms
     return DeviceProfile(
         device=host.device_name(target),
         threads=used,
@@ -318,6 +330,7 @@ def calibrate(
         families=fitted,
         node_overhead={"call_module": module_call},
         network_call_s=network_call_s,
+        network_conv_call_s=network_conv_call_s,
         fresh_byte_s=fresh_byte_s,
         network_held_out=network_held_out,
         cold_weight_byte_s=cold_weight_byte_s,

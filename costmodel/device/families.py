@@ -53,6 +53,7 @@ class Family(StrEnum):
     TRANSCENDENTAL = "transcendental"
     NORM = "norm"
     POOL = "pool"
+    MAX_POOL = "max_pool"
     REDUCTION = "reduction"
     COPY = "copy"
     REORDER = "reorder"
@@ -78,6 +79,17 @@ _BY_KIND = {
 #: Copies that make a reordered view contiguous (``contiguous()`` after a transpose: channel shuffle,
 #: attention heads): strided reads, much slower per byte than ``cat`` or padding.
 _REORDERING_COPIES = frozenset({torch.ops.aten.clone, torch.ops.aten.copy_, torch.ops.aten._to_copy})
+
+
+#: Pools that take a window's maximum: on CPU several times slower per window element than an average.
+_MAX_POOLS = frozenset(
+    getattr(torch.ops.aten, name)
+    for name in (
+        "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
+        "mkldnn_max_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    )
+    if hasattr(torch.ops.aten, name)
+)  # fmt: skip
 
 
 #: Element-wise ops that evaluate an exponential, a logarithm, an error function or a power per element:
@@ -124,6 +136,8 @@ def family(op: OpCost) -> Family:
         return Family.REORDER
     if kind is OpKind.ELEMENTWISE and getattr(op.call.target, "overloadpacket", None) in _TRANSCENDENTAL:
         return Family.TRANSCENDENTAL
+    if kind is OpKind.POOL and getattr(op.call.target, "overloadpacket", None) in _MAX_POOLS:
+        return Family.MAX_POOL
     return _BY_KIND[kind]
 
 

@@ -22,13 +22,18 @@ from costmodel.types import FrozenMap, NodeCost, OpCost
 
 __all__ = ["SCHEMA", "DeviceProfile", "FamilyFit", "ProfileError"]
 
-#: Where a family has no fit of its own: fused attention is priced as matrix products, the rest by traffic.
-_FALLBACK = {Family.ATTENTION: Family.MATMUL}
+#: Where a family has no fit of its own: fused attention is priced as matrix products, max pools (in a profile
+#: older than their family) as pools, the rest by traffic.
+_FALLBACK = {Family.ATTENTION: Family.MATMUL, Family.MAX_POOL: Family.POOL}
 
 #: Version of the JSON layout; a file of another version is refused with a clear message.
 SCHEMA = 1
 #: What splits a family's two regimes (see ``FamilyFit.regime``).
 _REGIMES = frozenset({"grain", "backend"})
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _percent(value: float | None) -> str:
@@ -77,6 +82,8 @@ class DeviceProfile:
     families: Mapping[str, FamilyFit]
     node_overhead: Mapping[str, float] = field(default_factory=FrozenMap)
     network_call_s: float = 0.0
+    #: A convolution's extra seconds per call in a network (``None``: ``network_call_s``, as older profiles have it).
+    network_conv_call_s: float | None = None
     fresh_byte_s: float = 0.0
     network_held_out: float | None = None
     #: Seconds per byte of a matrix product's weights read from memory in a network (``weight_bytes``).
@@ -96,8 +103,9 @@ class DeviceProfile:
         fit = fits.get(kind) or fits.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
         regime_threads = self.threads if fit is not None and fit.regime == "backend" else None
         seconds = fit.seconds(features(op, regime_threads)) if fit is not None else 0.0
-        if self.network_call_s:
-            seconds += self.network_call_s * per_call.launches(op)
+        if per_call.launches(op):
+            conv = self.network_conv_call_s is not None and kind in per_call.CONV_FAMILIES
+            seconds += self.network_conv_call_s if conv else self.network_call_s
         if self.fresh_byte_s:
             seconds += self.fresh_byte_s * per_call.fresh_bytes(op)
         return seconds
@@ -135,6 +143,7 @@ class DeviceProfile:
             "node_overhead_s": dict(self.node_overhead),
             "network": {
                 "call_s": self.network_call_s,
+                "conv_call_s": self.network_conv_call_s,
                 "fresh_byte_s": self.fresh_byte_s,
                 "held_out": self.network_held_out,
                 "cold_weight_byte_s": self.cold_weight_byte_s,
@@ -190,8 +199,9 @@ class DeviceProfile:
                 families=families,
                 node_overhead={str(k): float(v) for k, v in data["node_overhead_s"].items()},
                 network_call_s=float(data["network"]["call_s"]),
+                network_conv_call_s=_optional_float(data["network"].get("conv_call_s")),  # older profiles: none
                 fresh_byte_s=float(data["network"]["fresh_byte_s"]),
-                network_held_out=None if data["network"]["held_out"] is None else float(data["network"]["held_out"]),
+                network_held_out=_optional_float(data["network"]["held_out"]),
                 cold_weight_byte_s=float(data["network"].get("cold_weight_byte_s", 0.0)),  # older profiles: none
                 machine=str(data.get("machine", "")),
                 created=str(data.get("created", "")),
@@ -257,7 +267,13 @@ class DeviceProfile:
             + f"; held-out: median |error| on micro-benchmarks left out of the fit (overall {_percent(self.held_out)})"
         )  # fmt: skip
         lines.append(
-            f"in a network: {self.network_call_s * 1e6:.2f} us more per kernel call than alone, and "
+            f"in a network: {self.network_call_s * 1e6:.2f} us more per kernel call than alone"
+            + (
+                f" ({self.network_conv_call_s * 1e6:.2f} us per convolution)"
+                if self.network_conv_call_s is not None
+                else ""
+            )
+            + ", and "
             f"{self.fresh_byte_s * 1e12:.1f} us per MB of fresh output (allocation); held-out on random synthetic "
             f"networks: {_percent(self.network_held_out)}; a linear layer's weights read from memory: "
             + (f"{1 / self.cold_weight_byte_s / 1e9:.1f} GB/s" if self.cold_weight_byte_s > 1e-15 else "not charged")

@@ -387,3 +387,68 @@ def test_the_cold_weight_term_is_fit_on_warm_and_cold_twins_and_priced_per_linea
     older = profile.to_dict()
     del older["network"]["cold_weight_byte_s"]  # a profile from before the term: none charged
     assert DeviceProfile.from_dict(older).cold_weight_byte_s == 0.0
+
+
+def test_max_pools_have_a_family_of_their_own_and_older_profiles_price_them_as_pools() -> None:
+    from costmodel.device.families import family
+
+    model = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.AvgPool2d(3, 1, 1), nn.AdaptiveMaxPool2d(2))
+    rep = costmodel.report(model, (1, 4, 8, 8))
+    kinds = [family(op) for node in rep.nodes for op in node.ops]
+    assert kinds == [Family.MAX_POOL, Family.POOL, Family.MAX_POOL]
+    pool = FamilyFit((10 * US, 0.0, 1e-9, 1e-9, 0.0, 0.0), samples=0)
+    old = DeviceProfile("old", 1, "float32", "test", {str(Family.POOL): pool})
+    # one call: 10 us + 4 x 8 x 8 outputs x 9 window elements x 1 ns (the pool fit's serial work rate)
+    assert costmodel.report(nn.MaxPool2d(3, 1, 1), (1, 4, 8, 8), profile=old).predicted_ms == pytest.approx(
+        (10 * US + 4 * 8 * 8 * 9 * 1e-9) * 1e3
+    )
+
+
+def test_the_calibration_times_both_kinds_of_pool_strided_and_not() -> None:
+    from costmodel.device.calibration import cases
+
+    pools = [c for c in cases(0, 1.0) if c.family in (Family.POOL, Family.MAX_POOL)]
+    built = [c.build() for c in pools]
+    assert {(type(m).__name__, getattr(m, "stride", None)) for m in built} >= {
+        ("MaxPool2d", 1), ("MaxPool2d", 2), ("AvgPool2d", 1), ("AvgPool2d", 2), ("AdaptiveAvgPool2d", None),
+    }  # fmt: skip
+    assert all((c.family is Family.MAX_POOL) == isinstance(m, nn.MaxPool2d) for c, m in zip(pools, built, strict=True))
+
+
+def test_the_network_terms_split_convolutions_from_other_calls_and_older_profiles_charge_one_term(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(0)
+    rows = [(float(rng.randint(10, 200)), float(rng.randint(5, 100)), float(rng.randint(0, 10**7))) for _ in range(24)]
+    alone = [rng.uniform(1e-3, 2e-2) for _ in rows]
+    seconds = [a + 5 * US * o + 30 * US * c + 2e-11 * f for a, (o, c, f) in zip(alone, rows, strict=True)]
+    terms, held_out = calibrate_module._fit_network_terms(alone, rows, seconds)
+    assert terms == pytest.approx((5 * US, 30 * US, 2e-11), rel=1e-6)
+    assert held_out == pytest.approx(0.0, abs=1e-9)
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+    plain = known_profile()
+    split = dataclasses.replace(plain, network_call_s=5 * US, network_conv_call_s=30 * US)
+    one = dataclasses.replace(plain, network_call_s=5 * US)
+    base, with_split, with_one = (
+        costmodel.report(model, (1, 3, 8, 8), profile=p).predicted_ms for p in (plain, split, one)
+    )
+    assert with_split - base == pytest.approx((30 + 5) * US * 1e3)  # the conv's term and the ReLU's
+    assert with_one - base == pytest.approx((5 + 5) * US * 1e3)  # no conv term: every call the one term
+    path = tmp_path / "cpu.json"
+    split.save(path)
+    assert DeviceProfile.load(path) == split
+    older = split.to_dict()
+    del older["network"]["conv_call_s"]
+    assert DeviceProfile.from_dict(older).network_conv_call_s is None
+
+
+def test_a_deployed_calibration_unit_folds_its_norm_into_the_convs_bias() -> None:
+    from costmodel.device.calibration.networks import _ConvUnit
+
+    unit = _ConvUnit(8, 16, 3, 1, 1, True)
+    unit.fold()
+    ops = [op.name for node in costmodel.report(unit, (1, 8, 10, 10)).nodes for op in node.ops]
+    assert unit.conv.bias is not None
+    assert not any("norm" in name for name in ops)
+    assert sum("convolution" in name for name in ops) == 1

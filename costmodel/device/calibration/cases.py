@@ -124,6 +124,17 @@ def _elementwise_cases(rng: random.Random, count: int) -> Iterator[Case]:
             yield Case(f"{name} {shape}", family, lambda fn=fn: Unary(fn), (shape,))
 
 
+#: Pools of both kinds, strided (down-sampling) and not (a branch's or token mixer's; at most 28x28, they are slow).
+_POOLS: tuple[tuple[nn.Module, Family], ...] = (
+    (nn.MaxPool2d(3, 2, 1), Family.MAX_POOL),
+    (nn.AvgPool2d(2), Family.POOL),
+    (nn.MaxPool2d(2), Family.MAX_POOL),
+    (nn.AdaptiveAvgPool2d(1), Family.POOL),
+    (nn.MaxPool2d(3, 1, 1), Family.MAX_POOL),
+    (nn.AvgPool2d(3, 1, 1, count_include_pad=False), Family.POOL),
+)
+
+
 def _other_cases(rng: random.Random, count: int) -> Iterator[Case]:
     for index in range(count):
         shape = _map_shape(rng)
@@ -131,8 +142,9 @@ def _other_cases(rng: random.Random, count: int) -> Iterator[Case]:
         yield Case(f"batch norm {shape}", Family.NORM, lambda c=c: nn.BatchNorm2d(c).eval(), (shape,))
         tokens, width = _log_choice(rng, 1, 512), rng.choice((64, 128, 256, 384, 512, 768, 1024))
         yield Case(f"layer norm {tokens}x{width}", Family.NORM, lambda w=width: nn.LayerNorm(w), ((tokens, width),))
-        pool = (nn.MaxPool2d(3, 2, 1), nn.AvgPool2d(2), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1))[index % 4]
-        yield Case(f"{type(pool).__name__} {shape}", Family.POOL, lambda p=pool: p, (shape,))
+        pool, kind = _POOLS[index % len(_POOLS)]
+        pooled = shape if getattr(pool, "stride", None) != 1 else (*shape[:2], min(shape[2], 28), min(shape[3], 28))
+        yield Case(f"{pool} {pooled}", kind, lambda p=pool: p, (pooled,))
         yield Case(f"mean {shape}", Family.REDUCTION, Mean, (shape,))
         even = (shape[0], c - c % 4 or 4, shape[2], shape[3])
         copy = (Concat(2), Concat(4), Pad())[index % 3]

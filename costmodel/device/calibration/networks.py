@@ -16,7 +16,8 @@ __all__ = ["networks"]
 
 
 class _ConvUnit(nn.Module):
-    """Conv, batch norm, optional ReLU (in place on the norm's output when ``inplace``); optionally depthwise."""
+    """Conv, batch norm, optional ReLU (in place on the norm's output when ``inplace``); optionally depthwise.
+    With ``folded``, the norm is folded into the conv's bias, as a deployed network has it (no norm call)."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, groups: int, relu: bool) -> None:
         super().__init__()
@@ -24,6 +25,13 @@ class _ConvUnit(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
         self.relu = relu
         self.inplace = False
+
+    def fold(self) -> None:
+        """Fold the norm into the conv (a bias; the norm becomes an identity)."""
+        conv = self.conv
+        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                              groups=conv.groups, bias=True)  # fmt: skip
+        self.bn = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn(self.conv(x))
@@ -115,10 +123,13 @@ def _random_network(rng: random.Random) -> tuple[nn.Module, Shape]:
             layers.append(_ConvUnit(width, width, kernel, 1, groups, rng.random() < 0.8))
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, rng.choice((10, 100, 1000)))]
     network = nn.Sequential(*layers)
-    if rng.random() < 0.5:  # half the networks apply their ReLUs in place, as many published ones do
-        for unit in network.modules():
-            if isinstance(unit, _ConvUnit):
-                unit.inplace = True
+    inplace = rng.random() < 0.5  # half the networks apply their ReLUs in place, as many published ones do
+    folded = rng.random() < 0.35  # and a third are deployed: norms folded into the convs (fewer calls per conv)
+    for unit in network.modules():
+        if isinstance(unit, _ConvUnit):
+            unit.inplace = inplace
+            if folded:
+                unit.fold()
     return network, (1, 3, side, side)
 
 
