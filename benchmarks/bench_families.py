@@ -3,10 +3,12 @@ grouped and eager experts, Qwen2-MoE), a model that collects outputs with hooks 
 GAT, GraphSAGE on a random graph of 500 nodes and 4000 edges with 16 features, and on one of Cora's sizes: 2708
 nodes, 10556 edges, 1433 features) and a weight-normed convolution. Small configs, no downloads.
 
-    python benchmarks/bench_families.py [--repeats 15]
+    python benchmarks/bench_families.py [--repeats 60]
 
 Per model: FLOPs of each (FlopCounterMode with a ``_grouped_mm`` formula added, math SDPA), and the median wall
-time of each over ``--repeats`` calls, timed round-robin (the machine drifts), with the ratio report/FCM.
+time over ``--repeats`` rounds of FlopCounterMode, of the walk alone (``cost_graph``: the model run and every node
+costed) and of ``report()`` (the walk, the guideline rules and the report), each round in a rotated order (the
+machine drifts, and what ran just before a call moves its time), with the ratios to FlopCounterMode.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import costmodel
+from costmodel.graph import cost_graph
+from costmodel.graph.inputs import normalize_inputs
 
 
 def _grouped_mm_flop(a_shape: Any, b_shape: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
@@ -99,25 +103,31 @@ def _cases() -> dict[str, tuple[nn.Module, dict[str, Any]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=60)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; medians of {args.repeats} round-robin runs")
-    print(f"{'model':24} {'FLOPs report':>14} {'FLOPs FCM':>14} {'report ms':>10} {'FCM ms':>9} {'report/FCM':>10}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; medians of {args.repeats} rotated rounds")
+    print(f"{'model':24} {'FLOPs report':>14} {'FLOPs FCM':>14} {'FCM ms':>9} {'walk ms':>9} {'report ms':>10} "
+          f"{'walk/FCM':>9} {'report/FCM':>10}")  # fmt: skip
     for name, (model, inputs) in _cases().items():
         model.eval()
         reported = costmodel.report(model, inputs).flops
         reference = _flop_counter(model, inputs)
-        fns = [lambda m=model, i=inputs: costmodel.report(m, i), lambda m=model, i=inputs: _flop_counter(m, i)]
-        times: list[list[float]] = [[], []]
-        for _ in range(args.repeats):
-            for fn, samples in zip(fns, times, strict=True):
+        fns = [
+            lambda m=model, i=inputs: _flop_counter(m, i),
+            lambda m=model, i=inputs: cost_graph(m, normalize_inputs(i, m), "model"),
+            lambda m=model, i=inputs: costmodel.report(m, i),
+        ]
+        times: list[list[float]] = [[] for _ in fns]
+        for round_ in range(args.repeats):
+            for index in (*range(round_ % 3, 3), *range(round_ % 3)):
                 start = time.perf_counter()
-                fn()
-                samples.append(time.perf_counter() - start)
-        ours, theirs = (statistics.median(s) * 1e3 for s in times)
-        print(f"{name:24} {reported:>14,} {reference:>14,} {ours:10.2f} {theirs:9.2f} {ours / theirs:10.2f}")
+                fns[index]()
+                times[index].append(time.perf_counter() - start)
+        theirs, walk, ours = (statistics.median(s) * 1e3 for s in times)
+        print(f"{name:24} {reported:>14,} {reference:>14,} {theirs:9.2f} {walk:9.2f} {ours:10.2f} "
+              f"{walk / theirs:9.2f} {ours / theirs:10.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
