@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from costmodel.device.predict import PREDICTED, GraphTime, predict
-from costmodel.device.profile import DeviceProfile
 from costmodel.errors import UnsupportedInput
-from costmodel.graph import cost_exported, cost_graph, cost_symbolic, gc_paused, graph_at
-from costmodel.graph.exported import is_exported_program
+from costmodel.graph import cost_exported, cost_graph, cost_symbolic, gc_paused, graph_at, is_exported_program
 from costmodel.graph.inputs import normalize_inputs, symbol_names
 from costmodel.report_record import Report
 from costmodel.rules import LintConfig, run_rules
 from costmodel.types import CostedGraph, Diagnostic
 from costmodel.units import milliseconds
+
+if TYPE_CHECKING:
+    from costmodel.device.profile import DeviceProfile
 
 __all__ = ["lint", "report"]
 
@@ -110,6 +110,8 @@ def _finished(graph: CostedGraph, rules: LintConfig | None, profile: DeviceProfi
     """The report of a numeric costed graph: its findings and, with a profile, its predicted time."""
     if profile is None:
         return Report.of(graph, run_rules(graph, rules))
+    from costmodel.device.predict import PREDICTED, GraphTime, predict  # the device part only with a profile
+
     time = GraphTime(profile)  # each op priced once, for the column and the rules alike
     seconds = predict(time, graph)
     findings = run_rules(graph, rules, time, sum(seconds.values()))  # shares of the report's own total

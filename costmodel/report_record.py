@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costmodel import views
-from costmodel.formats.report import csv_format, html_format, json_format, rich_format
-from costmodel.formats.report.table import SORT_KEYS, TableView, text
 from costmodel.types import ActivationMemory, Cost, CostedGraph, Diagnostic, ModuleCost, OpKind
 from costmodel.units import CONVENTIONS
 
@@ -92,6 +90,8 @@ class Report(CostedGraph):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: conventions, totals, unsupported ops, nodes, findings."""
+        from costmodel.formats.report import json_format  # the formats load when a report is written
+
         return json_format.report_dict(self)
 
     def to_json(self, **kwargs: Any) -> str:
@@ -100,6 +100,8 @@ class Report(CostedGraph):
 
     def to_dataframe(self, *, depth: int | None = None) -> pd.DataFrame:
         """One row per node (or per module when ``depth`` is given) as a pandas DataFrame."""
+        from costmodel.formats.report import csv_format
+
         return csv_format.dataframe(self, depth)
 
     def table(
@@ -116,6 +118,8 @@ class Report(CostedGraph):
         ``sort`` ("flops", "elementwise", "mac", "params", "time") orders rows largest first and ``top``
         keeps that many; ``width`` (characters) drops and shortens columns to fit a terminal.
         """
+        from costmodel.formats.report.table import SORT_KEYS, TableView, text
+
         if sort is not None and sort not in SORT_KEYS:
             raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
         view = TableView(depth=depth, sort=sort, top=top, max_rows=max_rows, width=width)
@@ -131,9 +135,13 @@ class Report(CostedGraph):
         )
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from costmodel.formats.report import rich_format
+
         yield from rich_format.renderables(self, self.findings)
 
     def _repr_html_(self) -> str:
+        from costmodel.formats.report import html_format
+
         return html_format.html(self, self.findings)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "gc_paused",
     "graph_at",
     "graph_of",
+    "is_exported_program",
     "warn_unsupported",
 ]
 
@@ -94,6 +95,13 @@ def cost_graph(model: nn.Module, inputs: ModelInputs, name: str) -> tuple[Costed
     )
     warn_unsupported(graph)
     return graph, recording
+
+
+def is_exported_program(value: Any) -> bool:
+    """Whether ``value`` is a ``torch.export.ExportedProgram`` (without importing ``torch.export`` or the reader
+    of exported programs)."""
+    kind = type(value)
+    return kind.__name__ == "ExportedProgram" and kind.__module__.startswith("torch.export")
 
 
 def cost_exported(program: Any, name: str) -> CostedGraph:

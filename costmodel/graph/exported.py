@@ -29,13 +29,7 @@ from costmodel.graph.source import class_site, trace_site
 from costmodel.graph.walk import tensors_in
 from costmodel.types import FrozenMap, OpCall, SourceLocation, TensorSpec
 
-__all__ = ["ExportedGraph", "is_exported_program", "quiet_export", "read_exported"]
-
-
-def is_exported_program(value: Any) -> bool:
-    """Whether ``value`` is a ``torch.export.ExportedProgram`` (without importing ``torch.export``)."""
-    kind = type(value)
-    return kind.__name__ == "ExportedProgram" and kind.__module__.startswith("torch.export")
+__all__ = ["ExportedGraph", "quiet_export", "read_exported"]
 
 
 @dataclass(frozen=True, slots=True)

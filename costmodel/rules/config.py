@@ -7,7 +7,6 @@ then the command line or the call.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +101,8 @@ def load_config(start: str | Path | None = None) -> LintConfig:
     for candidate in (folder, *folder.parents):
         path = candidate / "pyproject.toml"
         if path.is_file():
+            import tomllib  # only where a project file is read
+
             try:
                 table = tomllib.loads(path.read_text()).get("tool", {}).get("costmodel")
             except tomllib.TOMLDecodeError as error:

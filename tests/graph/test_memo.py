@@ -327,14 +327,23 @@ def test_convolution_pooling_reduction_and_grouped_outputs_are_what_the_cpu_kern
 
 def test_a_process_first_report_of_a_cnn_loads_no_python_meta_kernel_machinery() -> None:
     """Convolution, pooling and the global mean have shape functions: a fresh process's first ResNet report
-    imports neither sympy (symbolic shapes) nor torch._dynamo (``mean``'s Python reference)."""
+    imports neither sympy (symbolic shapes) nor torch._dynamo (``mean``'s Python reference), nor the parts of
+    costmodel a plain report does not use."""
     import subprocess
     import sys
 
     code = (
         "import sys, costmodel\nfrom costmodel.zoo import MODELS\n"
-        "costmodel.report(MODELS['resnet18'](), (1, 3, 224, 224))\n"
+        "report = costmodel.report(MODELS['resnet18'](), (1, 3, 224, 224))\n"
         "print('sympy' in sys.modules, 'torch._dynamo' in sys.modules)\n"
+        "print(*(name in sys.modules for name in ('costmodel.device', 'costmodel.formats.report', 'tomllib',\n"
+        "    'costmodel.graph.exported')))\n"
+        "str(report)\n"
+        "print('costmodel.formats.report' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
-    assert done.stdout.split() == ["False", "False"]
+    no_meta_kernels, nothing_unused, formats_when_printed = done.stdout.splitlines()
+    assert no_meta_kernels.split() == ["False", "False"]
+    # a plain report needs no device part, no report format (until it is written), no project file, no program reader
+    assert nothing_unused.split() == ["False", "False", "False", "False"]
+    assert formats_when_printed == "True"
