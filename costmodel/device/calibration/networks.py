@@ -17,7 +17,7 @@ __all__ = ["networks"]
 
 class _ConvUnit(nn.Module):
     """Conv, batch norm, optional ReLU (in place on the norm's output when ``inplace``); optionally depthwise.
-    With ``folded``, the norm is folded into the conv's bias, as a deployed network has it (no norm call)."""
+    ``fold()`` folds the norm into the conv's bias, as a deployed network has it (no norm call)."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, groups: int, relu: bool) -> None:
         super().__init__()
