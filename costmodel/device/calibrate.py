@@ -14,12 +14,14 @@
 5. Per family, the coefficients are fit by non-negative least squares on relative
    error; every fourth case is first held out to report the fit's own error.
 6. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
-   blocks; none of them a published architecture) are timed whole, and two more
-   terms are fit on them: the extra time per kernel call inside a network (thread
-   pool and scheduler state between different ops; half the networks apply their
-   ReLUs in place, and a term of its own for calls in place measured about the same,
-   19 against 21 µs), and the cost per byte of fresh output (allocation), both
-   non-negative, with a 4-fold held-out error.
+   blocks; none of them a published architecture) are timed whole, and three more
+   terms are fit on them: the extra time per call inside a network (thread pool and
+   scheduler state between different ops), one for convolutions and one for every
+   other kernel (a third of the networks are deployed forms, norms folded into the
+   convs, so the two counts vary apart; half apply their ReLUs in place, and a term
+   of its own for calls in place measured about the same, 19 against 21 µs), and
+   the cost per byte of fresh output (allocation), all non-negative, with a 4-fold
+   held-out error.
 """
 
 from __future__ import annotations

@@ -76,33 +76,36 @@ _BY_KIND = {
 }
 
 
+def _aten(*names: str) -> frozenset[object]:
+    """The ATen op packets of these names (those this torch has)."""
+    return frozenset(getattr(torch.ops.aten, name) for name in names if hasattr(torch.ops.aten, name))
+
+
 #: Copies that make a reordered view contiguous (``contiguous()`` after a transpose: channel shuffle,
 #: attention heads): strided reads, much slower per byte than ``cat`` or padding.
-_REORDERING_COPIES = frozenset({torch.ops.aten.clone, torch.ops.aten.copy_, torch.ops.aten._to_copy})
+_REORDERING_COPIES = _aten("clone", "copy_", "_to_copy")
 
 
 #: Pools that take a window's maximum: on CPU several times slower per window element than an average.
-_MAX_POOLS = frozenset(
-    getattr(torch.ops.aten, name)
-    for name in (
-        "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
-        "mkldnn_max_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
-    )
-    if hasattr(torch.ops.aten, name)
+_MAX_POOLS = _aten(
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "mkldnn_max_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
 )  # fmt: skip
-
 
 #: Element-wise ops that evaluate an exponential, a logarithm, an error function or a power per element:
 #: compute-bound, several times slower per element than an add, a ReLU or a clamp, which only move data.
-_TRANSCENDENTAL = frozenset(
-    getattr(torch.ops.aten, name)
-    for name in (
-        "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sigmoid", "tanh", "gelu", "silu", "mish",
-        "erf", "erfc", "erfinv", "elu", "selu", "celu", "softplus", "log_sigmoid_forward", "pow", "sin", "cos",
-        "tan", "asin", "acos", "atan", "sinh", "cosh", "_softmax", "_log_softmax", "_safe_softmax",
-    )
-    if hasattr(torch.ops.aten, name)
+_TRANSCENDENTAL = _aten(
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sigmoid", "tanh", "gelu", "silu", "mish",
+    "erf", "erfc", "erfinv", "elu", "selu", "celu", "softplus", "log_sigmoid_forward", "pow", "sin", "cos",
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "_softmax", "_log_softmax", "_safe_softmax",
 )  # fmt: skip
+
+#: Kinds of op whose family also depends on which op it is: kind -> (those ops, their family).
+_BY_OP = {
+    OpKind.DATA: (_REORDERING_COPIES, Family.REORDER),
+    OpKind.ELEMENTWISE: (_TRANSCENDENTAL, Family.TRANSCENDENTAL),
+    OpKind.POOL: (_MAX_POOLS, Family.MAX_POOL),
+}
 
 
 #: Kinds of call that run no kernel: views and bookkeeping.
@@ -129,15 +132,12 @@ def _conv_family(conv: ConvArgs) -> Family:
 def family(op: OpCost) -> Family:
     """The family whose time model prices ``op``."""
     kind = op.kind
+    packet = getattr(op.call.target, "overloadpacket", None)
     if kind is OpKind.CONV:  # ATen's convolutions by their arguments; a user-registered conv module as k x k
-        packet = getattr(op.call.target, "overloadpacket", None)
         return _conv_family(ConvArgs.from_call(op.call)) if packet in CONVOLUTIONS else Family.CONV_KXK
-    if kind is OpKind.DATA and getattr(op.call.target, "overloadpacket", None) in _REORDERING_COPIES:
-        return Family.REORDER
-    if kind is OpKind.ELEMENTWISE and getattr(op.call.target, "overloadpacket", None) in _TRANSCENDENTAL:
-        return Family.TRANSCENDENTAL
-    if kind is OpKind.POOL and getattr(op.call.target, "overloadpacket", None) in _MAX_POOLS:
-        return Family.MAX_POOL
+    by_op = _BY_OP.get(kind)
+    if by_op is not None and packet in by_op[0]:
+        return by_op[1]
     return _BY_KIND[kind]
 
 
