@@ -75,9 +75,36 @@ def time_reference(references: list[tuple[nn.Module, torch.Tensor]], rounds: int
     return sum(statistics.median(s) for s in samples)
 
 
-def suite(batch: int) -> dict[str, tuple[Callable[[], nn.Module], object]]:
-    """name -> (builder, input) at ``batch``: the zoo, the paper families and the transformers."""
+#: The torchvision classifiers of the issue that started this benchmark (issue 18), where torchvision imports (it
+#: does not on the CPU build of torch this project pins; it does where a GPU machine is lent).
+TORCHVISION = (
+    "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "mobilenet_v2",
+    "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5", "mnasnet1_0", "squeezenet1_0", "squeezenet1_1",
+    "resnet18", "resnet50", "resnext50_32x4d", "googlenet", "densenet121", "efficientnet_b0", "regnet_x_400mf",
+    "regnet_y_400mf", "alexnet", "convnext_tiny", "vgg11", "vit_b_16", "swin_t",
+)  # fmt: skip
+
+
+def torchvision_models() -> dict[str, Callable[[], nn.Module]]:
+    """``tv_<name>`` -> its builder (random weights), or nothing where torchvision does not import."""
+    try:
+        import torchvision
+    except Exception:  # not installed, or built for another torch
+        return {}
+    builders: dict[str, Callable[[], nn.Module]] = {}
+    for name in TORCHVISION:
+        kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+        builders[f"tv_{name}"] = lambda n=name, k=kwargs: torchvision.models.get_model(n, weights=None, **k)
+    return builders
+
+
+def suite(batch: int, with_torchvision: bool = False) -> dict[str, tuple[Callable[[], nn.Module], object]]:
+    """name -> (builder, input) at ``batch``: the zoo, the paper families and the transformers; with
+    ``with_torchvision``, torchvision's classifiers too where it imports."""
     models: dict[str, tuple[Callable[[], nn.Module], object]] = {}
+    if with_torchvision:
+        for name, build in torchvision_models().items():
+            models[name] = (build, (batch, 3, 224, 224))
     for name, zoo, side in SUITE:
         models[name] = (MODELS[zoo], (batch, 3, side, side))
     for name, (build, side) in FAMILIES.items():
@@ -143,6 +170,21 @@ def _measure_pass(names: Iterable[str], built: dict, profile: costmodel.DevicePr
             row["whole_for_nodes"] = timed.total.median
 
 
+def _scored(rows: dict, reports: dict, profile: costmodel.DeviceProfile, meta: dict) -> dict:
+    """The rows measured so far with their predictions, drift and per-family split, as ``score`` reads them."""
+    scored = {}
+    for name, row in rows.items():
+        rep = reports[name]
+        done = {key: value for key, value in row.items() if key not in ("node_times", "whole_for_nodes")}
+        done["measured_ms"] = statistics.median(row["measured_s"]) * 1e3
+        done["drift"] = statistics.median(row["reference_s"]) / meta["reference_s"]
+        done["predicted_ms"] = rep.predicted_ms
+        predicted, measured = family_seconds(rep, profile, row["node_times"], row["whole_for_nodes"])
+        done["family_predicted_s"], done["family_measured_s"] = predicted, measured
+        scored[name] = done
+    return scored
+
+
 def do_measure(args: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore")
     profile = costmodel.DeviceProfile.load(args.profile)
@@ -153,32 +195,32 @@ def do_measure(args: argparse.Namespace) -> None:
     references = _reference_modules()
     results = {"profile": args.profile, "calibration": meta, "threads": threads,
                "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "batches": {}}  # fmt: skip
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M")
+    path = out / f"measured_{stamp}_t{threads}.json"
     with host.threads(threads):
         for batch in args.batches:
-            models = suite(batch)
+            models = suite(batch, args.torchvision)
             if args.only:
                 models = {k: v for k, v in models.items() if any(part in k for part in args.only)}
-            built = {name: (build().eval(), shape) for name, (build, shape) in models.items()}
+            built, reports = {}, {}
+            for name, (build, shape) in models.items():
+                try:  # a model this torch or costmodel cannot run is named and left out, never the whole run
+                    model = build().eval()
+                    reports[name] = costmodel.report(model, shape, profile=profile)
+                    built[name] = (model, shape)
+                except Exception as error:
+                    print(f"b{batch} {name}: left out: {type(error).__name__}: {error}".splitlines()[0], flush=True)
             rows: dict[str, dict] = {}
             order = list(built)
             for index in range(args.passes):
                 _measure_pass(order if index % 2 == 0 else order[::-1], built, profile, threads, references,
                               args.budget, rows)  # fmt: skip
-            for name, (model, shape) in built.items():
-                row = rows[name]
-                rep = costmodel.report(model, shape, profile=profile)
-                row["measured_ms"] = statistics.median(row["measured_s"]) * 1e3
-                row["drift"] = statistics.median(row["reference_s"]) / meta["reference_s"]
-                row["predicted_ms"] = rep.predicted_ms
-                predicted, measured = family_seconds(rep, profile, row.pop("node_times"), row.pop("whole_for_nodes"))
-                row["family_predicted_s"], row["family_measured_s"] = predicted, measured
+                results["batches"][str(batch)] = _scored(rows, reports, profile, meta)
+                path.write_text(json.dumps(results, indent=1))  # after every pass: a run cut short keeps its passes
+            for name, row in results["batches"][str(batch)].items():
                 print(f"b{batch} t{threads} {name:24} measured {row['measured_ms']:8.2f} ms  predicted "
                       f"{row['predicted_ms']:8.2f}  {row['predicted_ms'] / row['measured_ms'] - 1:+5.0%}  drift "
                       f"x{row['drift']:.2f}", flush=True)  # fmt: skip
-            results["batches"][str(batch)] = rows
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M")
-    path = out / f"measured_{stamp}_t{threads}.json"
-    path.write_text(json.dumps(results, indent=1))
     print(path)
 
 
@@ -280,6 +322,7 @@ def main() -> None:
     mea.add_argument("--budget", type=float, default=0.6, help="seconds per measure() pass (x2 with per-node)")
     mea.add_argument("--only", nargs="*", help="models whose name holds one of these")
     mea.add_argument("--out", default="benchmarks/results/independent")
+    mea.add_argument("--torchvision", action="store_true", help="torchvision's classifiers too, where it imports")
     rounds = steps.add_parser("in-rounds")
     rounds.add_argument("--threads", type=int, default=2)
     rounds.add_argument("--budget", type=float, default=90.0)
