@@ -228,7 +228,7 @@ def do_in_rounds(args: argparse.Namespace) -> None:
     warnings.filterwarnings("ignore")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    models = suite(1)
+    models = suite(1, args.torchvision)
     built = {name: (build().eval(), shape) for name, (build, shape) in models.items()}
     examples = {}
     for name, (model, shape) in built.items():
@@ -327,6 +327,7 @@ def main() -> None:
     rounds.add_argument("--threads", type=int, default=2)
     rounds.add_argument("--budget", type=float, default=90.0)
     rounds.add_argument("--out", default="benchmarks/results/independent")
+    rounds.add_argument("--torchvision", action="store_true", help="torchvision's classifiers too, where it imports")
     sco = steps.add_parser("score")
     sco.add_argument("files", nargs="+")
     sco.add_argument("--rows", action="store_true")
