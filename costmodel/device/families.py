@@ -56,6 +56,7 @@ class Family(StrEnum):
     MAX_POOL = "max_pool"
     REDUCTION = "reduction"
     COPY = "copy"
+    GATHER = "gather"
     REORDER = "reorder"
     VIEW = "view"
 
@@ -86,6 +87,10 @@ def _aten(*names: str) -> frozenset[object]:
 _REORDERING_COPIES = _aten("clone", "copy_", "_to_copy")
 
 
+#: Gathers by an index tensor element by element (advanced indexing ``table[index]``, ``bias[:, index]``,
+#: ``gather``): on CPU 5-8 times slower per output element than a copy or ``index_select``, which moves whole rows.
+_GATHERS = _aten("index", "gather", "take", "take_along_dim")
+
 #: Pools that take a window's maximum: on CPU several times slower per window element than an average.
 _MAX_POOLS = _aten(
     "max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
@@ -100,11 +105,11 @@ _TRANSCENDENTAL = _aten(
     "tan", "asin", "acos", "atan", "sinh", "cosh", "_softmax", "_log_softmax", "_safe_softmax",
 )  # fmt: skip
 
-#: Kinds of op whose family also depends on which op it is: kind -> (those ops, their family).
-_BY_OP = {
-    OpKind.DATA: (_REORDERING_COPIES, Family.REORDER),
-    OpKind.ELEMENTWISE: (_TRANSCENDENTAL, Family.TRANSCENDENTAL),
-    OpKind.POOL: (_MAX_POOLS, Family.MAX_POOL),
+#: Kinds of op whose family also depends on which op it is: kind -> ((those ops, their family), ...).
+_BY_OP: dict[OpKind, tuple[tuple[frozenset[object], Family], ...]] = {
+    OpKind.DATA: ((_REORDERING_COPIES, Family.REORDER), (_GATHERS, Family.GATHER)),
+    OpKind.ELEMENTWISE: ((_TRANSCENDENTAL, Family.TRANSCENDENTAL),),
+    OpKind.POOL: ((_MAX_POOLS, Family.MAX_POOL),),
 }
 
 
@@ -135,9 +140,9 @@ def family(op: OpCost) -> Family:
     packet = getattr(op.call.target, "overloadpacket", None)
     if kind is OpKind.CONV:  # ATen's convolutions by their arguments; a user-registered conv module as k x k
         return _conv_family(ConvArgs.from_call(op.call)) if packet in CONVOLUTIONS else Family.CONV_KXK
-    by_op = _BY_OP.get(kind)
-    if by_op is not None and packet in by_op[0]:
-        return by_op[1]
+    for ops, by_op in _BY_OP.get(kind, ()):
+        if packet in ops:
+            return by_op
     return _BY_KIND[kind]
 
 
@@ -202,12 +207,15 @@ def onednn_conv(conv: ConvArgs, threads: int) -> bool | None:
 
 
 def features(op: OpCost, threads: int | None = None) -> tuple[float, ...]:
-    """The values of ``FEATURES`` for one call; work is multiply-adds plus element-wise ops.
+    """The values of ``FEATURES`` for one call; work is multiply-adds plus element-wise ops (a gather's: the
+    elements it gathers).
 
     With ``threads`` (a family fit by backend), a convolution's regime is ATen's backend at that thread
     count (``onednn_conv``); otherwise, and where that rule does not apply, the grain of its output.
     """
     work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
+    if not work and op.kind is OpKind.DATA and getattr(op.call.target, "overloadpacket", None) in _GATHERS:
+        work = float(sum(spec.numel for spec in op.call.outputs))  # a gather's work: an index read per element
     second: bool | None = None
     if threads is not None and op.kind is OpKind.CONV:
         packet = getattr(op.call.target, "overloadpacket", None)

@@ -22,9 +22,9 @@ from costmodel.types import FrozenMap, NodeCost, OpCost
 
 __all__ = ["SCHEMA", "DeviceProfile", "FamilyFit", "ProfileError"]
 
-#: Where a family has no fit of its own: fused attention is priced as matrix products, max pools (in a profile
-#: older than their family) as pools, the rest by traffic.
-_FALLBACK = {Family.ATTENTION: Family.MATMUL, Family.MAX_POOL: Family.POOL}
+#: Where a family has no fit of its own: fused attention is priced as matrix products, max pools and gathers (in a
+#: profile older than their family) as pools and copies, the rest by traffic.
+_FALLBACK = {Family.ATTENTION: Family.MATMUL, Family.MAX_POOL: Family.POOL, Family.GATHER: Family.COPY}
 
 #: Version of the JSON layout; a file of another version is refused with a clear message.
 SCHEMA = 1

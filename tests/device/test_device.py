@@ -404,6 +404,48 @@ def test_max_pools_have_a_family_of_their_own_and_older_profiles_price_them_as_p
     )
 
 
+class _Gathers(nn.Module):
+    """A relative position bias table read by index (rows), a per-head bias by offset (columns), ``torch.gather``,
+    and ``index_select`` and an embedding, which move whole rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table, self.embedding = nn.Parameter(torch.randn(169, 3)), nn.Embedding(10, 4)
+        self.register_buffer("index", torch.randint(0, 169, (49, 49)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        flat = self.index.flatten()
+        return (self.table[self.index], x[:, self.index], torch.gather(x, 1, self.index[:4, :8]),
+                torch.index_select(self.table, 0, flat), self.embedding(flat % 10))  # fmt: skip
+
+
+def test_gathers_by_index_have_a_family_of_their_own_and_older_profiles_price_them_as_copies() -> None:
+    from costmodel.device.families import family
+
+    rep = costmodel.report(_Gathers(), (4, 169))
+    by_op = {op.name: family(op) for node in rep.nodes for op in node.ops if op.kind in (OpKind.DATA, OpKind.EMBEDDING)}
+    assert by_op["index"] is by_op["gather"] is Family.GATHER
+    assert by_op["index_select"] is by_op["embedding"] is Family.COPY
+    index = next(op for node in rep.nodes for op in node.ops if op.name == "index")
+    assert features(index)[2:4] == (49 * 49 * 3, 0.0)  # work: an index read per element gathered (serial regime)
+    copy = FamilyFit((10 * US, 0.0, 0.0, 0.0, 1e-9, 1e-9), samples=0)
+    old = DeviceProfile("old", 1, "float32", "test", {str(Family.COPY): copy})
+    # one call: 10 us + its traffic at the copy fit's 1 ns per byte (table 169 x 3, index 49 x 49 int64, output)
+    traffic = 169 * 3 * 4 + 49 * 49 * 8 + 49 * 49 * 3 * 4
+    assert old.op_seconds(index) == pytest.approx(10 * US + traffic * 1e-9)
+
+
+def test_the_calibration_times_gathers_of_rows_columns_and_gather() -> None:
+    from costmodel.device.calibration import cases
+    from costmodel.device.families import family
+
+    gathers = [c for c in cases(0, 1.0) if c.family is Family.GATHER]
+    assert {c.build().mode for c in gathers} == {"rows", "columns", "gather"}
+    for case in gathers:
+        graph, _ = cost_graph(case.build(), normalize_inputs(case.inputs, case.build()), case.name)
+        assert [family(op) for node in graph.nodes for op in node.ops] == [Family.GATHER]
+
+
 def test_the_calibration_times_both_kinds_of_pool_strided_and_not() -> None:
     from costmodel.device.calibration import cases
 

@@ -17,7 +17,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from costmodel.device.calibration.ops import Binary, Bmm, ColdLinear, Concat, Mean, Pad, Permute, Shuffle, Unary, Views
+from costmodel.device.calibration.ops import (
+    Binary,
+    Bmm,
+    ColdLinear,
+    Concat,
+    Gather,
+    Mean,
+    Pad,
+    Permute,
+    Shuffle,
+    Unary,
+    Views,
+)
 from costmodel.device.families import Family
 from costmodel.types import Shape
 
@@ -92,6 +104,26 @@ def _matmul_cases(rng: random.Random, count: int) -> Iterator[Case]:
         yield Case(f"linear {tokens}x{k}->{n}", Family.MATMUL, lambda k=k, n=n: nn.Linear(k, n), ((tokens, k),))
         yield Case(f"linear {tokens}x{k}->{n} cold", Family.MATMUL, lambda k=k, n=n: ColdLinear(k, n), ((tokens, k),),
                    cold=True)  # fmt: skip
+
+
+def _gather_cases(rng: random.Random, count: int) -> Iterator[Case]:
+    """Gathers by an index: rows of a table (an embedding-like lookup, a relative position bias table), columns
+    per head (``bias[:, index]``) and ``torch.gather``; square indices of a window's or a map's tokens, or flat
+    ones of a graph's edges."""
+    made = 0
+    while made < count:
+        mode = ("rows", "columns", "gather")[made % 3]
+        rows, width = _log_choice(rng, 16, 4096), rng.choice((1, 3, 4, 8, 16, 24, 64, 256))
+        side = rng.choice((7, 14, 49, 64, 196))
+        index = (side, side) if rng.random() < 0.5 else (_log_choice(rng, 64, 50000),)
+        if mode == "gather":
+            index = (width, math.prod(index))
+        if width * math.prod(index) > 2e6:  # keep each case under a few ms
+            continue
+        shape = (rows, width) if mode == "rows" else (width, rows)
+        made += 1
+        yield Case(f"gather {mode} {shape} by {index}", Family.GATHER,
+                   lambda m=mode, r=rows, i=index: Gather(m, r, i), (shape,))  # fmt: skip
 
 
 #: (name, op, family): the activations of vision and sequence models; the transcendental ones have a family
@@ -169,4 +201,5 @@ def cases(seed: int = 0, scale: float = 1.0) -> tuple[Case, ...]:
         *_matmul_cases(rng, max(4, round(20 * scale))),
         *_elementwise_cases(rng, max(6, round(30 * scale))),
         *_other_cases(rng, per),
+        *_gather_cases(rng, max(6, round(6 * scale))),
     )

@@ -10,7 +10,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["Binary", "Bmm", "ColdLinear", "Concat", "Mean", "Pad", "Permute", "Shuffle", "Unary", "Views"]
+__all__ = [
+    "Binary",
+    "Bmm",
+    "ColdLinear",
+    "Concat",
+    "Gather",
+    "Mean",
+    "Pad",
+    "Permute",
+    "Shuffle",
+    "Unary",
+    "Views",
+]
 
 
 class Binary(nn.Module):
@@ -22,6 +34,24 @@ class Binary(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return x * y if self.multiply else x + y
+
+
+class Gather(nn.Module):
+    """A gather by an index made once (seeded): ``x[index]`` (rows of a table), ``x[:, index]`` (a per-head bias by
+    relative offset) or ``torch.gather`` along the last dimension."""
+
+    def __init__(self, mode: str, rows: int, index_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.mode = mode
+        generator = torch.Generator().manual_seed(rows)
+        self.register_buffer("index", torch.randint(0, rows, index_shape, generator=generator))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "rows":
+            return x[self.index]
+        if self.mode == "columns":
+            return x[:, self.index]
+        return torch.gather(x, -1, self.index)
 
 
 class Unary(nn.Module):
