@@ -111,10 +111,8 @@ def _class_line(cls: type) -> tuple[str, int] | None:
 
 
 @memoize("source.class_site", "class -> the line that defines it", 512)
-@memoize("source.class_sites", "class -> the line that defines it", 4096)
 def class_site(cls: type) -> SourceLocation | None:
-    """Where a class is defined (``None`` for torch's own classes and unreadable sources); read once per class (a
-    report asks for every layer's class, a ShuffleNet's 270 layers in two passes)."""
+    """Where a class is defined (``None`` for torch's own classes and unreadable sources)."""
     if cls.__module__.startswith("torch.") or cls.__module__ == "torch":
         return None
     found = _class_line(cls)  # a scan of the lines above a method: inspect parses the whole file (~10 ms)
