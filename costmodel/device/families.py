@@ -214,8 +214,8 @@ def features(op: OpCost, threads: int | None = None) -> tuple[float, ...]:
     count (``onednn_conv``); otherwise, and where that rule does not apply, the grain of its output.
     """
     work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
-    if not work and op.kind is OpKind.DATA and getattr(op.call.target, "overloadpacket", None) in _GATHERS:
-        work = float(sum(spec.numel for spec in op.call.outputs))  # a gather's work: an index read per element
+    if not work and op.kind is OpKind.DATA and family(op) is Family.GATHER:  # an index read per element gathered
+        work = float(sum(spec.numel for spec in op.call.outputs))
     second: bool | None = None
     if threads is not None and op.kind is OpKind.CONV:
         packet = getattr(op.call.target, "overloadpacket", None)
