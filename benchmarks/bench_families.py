@@ -3,7 +3,7 @@ grouped and eager experts, Qwen2-MoE), a model that collects outputs with hooks 
 GAT, GraphSAGE on a random graph of 500 nodes and 4000 edges with 16 features, and on one of Cora's sizes: 2708
 nodes, 10556 edges, 1433 features) and a weight-normed convolution. Small configs, no downloads.
 
-    python benchmarks/bench_families.py [--repeats 60]
+    python benchmarks/bench_families.py [--repeats 60] [--only gcn gat]
 
 Per model: FLOPs of each (FlopCounterMode with a ``_grouped_mm`` formula added, math SDPA), and the median wall
 time over ``--repeats`` rounds of FlopCounterMode, of the walk alone (``cost_graph``: the model run and every node
@@ -104,6 +104,7 @@ def _cases() -> dict[str, tuple[nn.Module, dict[str, Any]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=60)
+    parser.add_argument("--only", nargs="+", default=(), help="the models whose names contain one of these words")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -111,6 +112,8 @@ def main() -> None:
     print(f"{'model':24} {'FLOPs report':>14} {'FLOPs FCM':>14} {'FCM ms':>9} {'walk ms':>9} {'report ms':>10} "
           f"{'walk/FCM':>9} {'report/FCM':>10}")  # fmt: skip
     for name, (model, inputs) in _cases().items():
+        if args.only and not any(word in name for word in args.only):
+            continue
         model.eval()
         reported = costmodel.report(model, inputs).flops
         reference = _flop_counter(model, inputs)

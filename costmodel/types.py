@@ -144,11 +144,14 @@ class TensorSpec:
     def of(cls, tensor: torch.Tensor) -> TensorSpec:
         """The spec of a tensor (real, meta or fake); equal specs are one shared record."""
         key = (tensor.shape, tensor.dtype)
-        found = _SPECS.get(key)
+        found = _SPEC_ENTRIES.get(key)  # read directly (every tensor of a walk), the counts kept here
         if found is None:
+            _SPECS.misses += 1
             found = cls(tuple(tensor.shape), tensor.dtype)
             if cls is TensorSpec:
                 _SPECS.put(key, found)
+            return found
+        _SPECS.hits += 1
         return found
 
     @property
@@ -174,6 +177,7 @@ class TensorSpec:
 _SPECS: KeyedStore[tuple[Any, torch.dtype], TensorSpec] = KeyedStore(
     "types.tensor_specs", "(shape, dtype) -> its one shared TensorSpec", 100_000
 )
+_SPEC_ENTRIES = _SPECS.entries
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from costmodel.graph.memo import MEMO, signature
 from costmodel.graph.shape_only import shape_only
+from costmodel.graph.walk import PLAIN_TYPES as _PLAIN
 from costmodel.graph.walk import tensors_in
 from costmodel.types import FrozenMap, OpCall, TensorSpec
 
@@ -33,7 +34,9 @@ def spec_of(value: Any) -> Any:
 
 def flat_specs(value: Any) -> tuple[TensorSpec, ...]:
     """Every tensor in a (nested) value, as specs."""
-    return tuple(TensorSpec.of(t) for t in tensors_in(value))
+    if type(value) is torch.Tensor:  # most ops return one tensor
+        return (TensorSpec.of(value),)
+    return tuple([TensorSpec.of(t) for t in tensors_in(value)])
 
 
 class Recorder(TorchDispatchMode):
@@ -111,13 +114,23 @@ class Recorder(TorchDispatchMode):
         argument (a factory); ``_ON_META``: every tensor argument is on meta already; ``_META``: a mix (the op
         runs on meta, its weights and real tensors made meta first)."""
         meta = real = False
+        weights = self.weights
         for value in (*args, *kwargs.values()) if kwargs else args:
-            for item in value if isinstance(value, list | tuple) else (value,):  # a tensor list: cat's, stack's
+            kind = type(value)  # exact types first: most arguments are tensors, numbers and lists of them
+            if kind is torch.Tensor or kind is torch.nn.Parameter:
+                items: Any = (value,)
+            elif kind is list or kind is tuple:  # a tensor list: cat's, stack's
+                items = value
+            elif kind in _PLAIN or not isinstance(value, torch.Tensor | list | tuple):
+                continue
+            else:
+                items = value if isinstance(value, list | tuple) else (value,)
+            for item in items:
                 if not isinstance(item, torch.Tensor):
                     continue
                 if item.is_meta:
                     meta = True
-                elif id(item) in self.weights:
+                elif id(item) in weights:
                     return _META
                 else:
                     real = True

@@ -67,7 +67,7 @@ def arg_key(value: Any) -> Any:
 def arguments_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A call's arguments as hashable stand-ins (``arg_key``); raises ``TypeError`` where one has none."""
     return (
-        tuple([arg_key(a) for a in args]),
+        tuple([(a.shape, a.stride(), a.dtype) if type(a) in TENSORS else arg_key(a) for a in args]),  # arg_key's
         tuple([(k, arg_key(v)) for k, v in kwargs.items()]) if kwargs else (),
     )
 
@@ -97,6 +97,7 @@ def _returns_fresh(func: Any) -> bool:
     return found
 
 
+_META = torch.device("meta")  # a device object: quicker to pass than its name
 #: How a recipe rebuilds each output tensor: new memory of a shape, stride and dtype; an argument itself; or a
 #: view of an argument (its shape, stride, and storage offset from the argument's own).
 _NEW, _SAME, _VIEW = 0, 1, 2
@@ -130,7 +131,7 @@ def rebuild(made: Any, arguments: list[torch.Tensor] | tuple[()] = ()) -> Any:
     if type(made) is tuple:
         tag = made[0]
         if tag == _NEW:
-            return torch.empty_strided(made[1], made[2], dtype=made[3], device="meta")
+            return torch.empty_strided(made[1], made[2], dtype=made[3], device=_META)
         argument = arguments[made[1]]
         if tag == _SAME:
             return argument

@@ -192,7 +192,7 @@ class NodeMemo:
         given: list[torch.Tensor],
         metas: list[torch.Tensor],
         before: list[tuple[Any, ...]],
-        calls: list[OpCall],
+        calls: list[OpCall] | tuple[OpCall, ...],
         output_bytes: int,
     ) -> NodeEntry | None:
         """Keep a node's result and calls; ``metas`` are its tensor arguments as meta tensors and ``before`` their

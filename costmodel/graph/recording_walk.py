@@ -71,12 +71,19 @@ _TUPLES: KeyedStore[tuple[int, ...], tuple[Any, ...]] = KeyedStore(
 )
 
 
+_TUPLE_ENTRIES = _TUPLES.entries  # read directly (three lookups a node), the counts kept here
+
+
 def _shared(items: Iterable[Any]) -> tuple[Any, ...]:
     """``tuple(items)``, the same tuple object each time these very objects come in this order."""
     items = tuple(items)
-    key = tuple([id(item) for item in items])
-    found = _TUPLES.get(key)
-    return found if found is not None else _TUPLES.put(key, items)
+    key = tuple(map(id, items))
+    found = _TUPLE_ENTRIES.get(key)
+    if found is None:
+        _TUPLES.misses += 1
+        return _TUPLES.put(key, items)
+    _TUPLES.hits += 1
+    return found
 
 
 class NodeNames:
@@ -166,8 +173,9 @@ class RecordingWalk(Walk):
             NODES.bypass("changed its layer's state")
             return self._after_node(event, result, calls, given, None)
         fresh = _fresh_bytes(tensors_in(result), given)
-        entry = NODES.keep(key, result, given, metas, before, calls, fresh)
-        return self._after_node(event, result, calls, given, entry)
+        shared = _shared(calls)  # the entry's calls and the record's one tuple (prices are kept by its identity)
+        entry = NODES.keep(key, result, given, metas, before, shared, fresh)
+        return self._after_node(event, result, shared, given, entry)
 
     def _metas(self, given: list[torch.Tensor]) -> list[torch.Tensor]:
         """The node's tensor arguments as its ops see them: weights as their meta stand-ins (made here, if they
@@ -293,11 +301,11 @@ class RecordingWalk(Walk):
         makers, parameters = self.makers, self.parameters
         inputs: list[str] = []
         used: list[nn.Parameter] = []
-        layer = event.op == "call_module"
-        if layer:
-            used += [p for p in event.module._parameters.values() if p is not None]
-            if "parametrizations" in event.module._modules:  # a parametrized layer: its weights' originals
-                used += list(event.module._modules["parametrizations"].parameters())
+        if event.op == "call_module":
+            module = event.module
+            used += [p for p in module._parameters.values() if p is not None]
+            if "parametrizations" in module._modules:  # a parametrized layer: its weights' originals
+                used += list(module._modules["parametrizations"].parameters())
         for tensor in given:
             found = makers.get(id(tensor))
             if found is not None and found[0]() is tensor:
@@ -305,44 +313,54 @@ class RecordingWalk(Walk):
                     inputs.append(found[1])
             elif id(tensor) in parameters:
                 used.append(parameters[id(tensor)])
-        if entry is not None:  # its specs and bytes as the memo has them
+        if entry is not None:  # its specs, bytes and calls as the memo has them (its calls one tuple already)
             input_specs, output_specs, output_bytes = entry.input_specs, entry.output_specs, entry.output_bytes
         else:
             input_specs = _shared([TensorSpec.of(t) for t in given])
             output_specs = _shared([TensorSpec.of(t) for t in made])
             output_bytes = _fresh_bytes(made, given)
-        for index, calls in enumerate(parts):
-            last = index == len(parts) - 1
-            stem = event.stem if len(parts) == 1 else f"{event.path.replace('.', '_') or event.stem}_{part_name(calls)}"
-            name = self.names.make(stem)
-            if index == 0:  # a later run times a split call as a whole, on its first node
-                self.ordinals[event.ordinal] = (name, event.stem)
-                for ordinal, view_stem in ordinals:
-                    self.ordinals[ordinal] = (name, view_stem)
-            self.records.append(
+        records, names = self.records, self.names
+        if len(parts) == 1:  # one node (all but a call split by its big ops)
+            calls = parts[0]
+            name = names.make(event.stem)
+            self.ordinals[event.ordinal] = (name, event.stem)
+            for ordinal, view_stem in ordinals:
+                self.ordinals[ordinal] = (name, view_stem)
+            records.append(
                 RecordedNode(
-                    name=name,
-                    op=event.op,
-                    target=event.target,
-                    module_path=event.path,
-                    module_type=type(event.module).__name__,
-                    inputs=tuple(inputs),
-                    input_specs=input_specs,
-                    output_specs=output_specs if last else calls[-1].outputs,
-                    calls=_shared(calls),
-                    parameters=tuple(used) if index == 0 else (),
-                    location=location,
-                    output_bytes=output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
+                    name, event.op, event.target, event.path, type(event.module).__name__, tuple(inputs), input_specs,
+                    output_specs, entry.calls if entry is not None else _shared(calls), tuple(used), location,
+                    output_bytes,
                 )
-            )
-            if not last:
-                inputs, input_specs = [name], calls[-1].outputs
-        for tensor in (*views, *made):
+            )  # fmt: skip
+        else:
+            for index, calls in enumerate(parts):
+                last = index == len(parts) - 1
+                name = names.make(f"{event.path.replace('.', '_') or event.stem}_{part_name(calls)}")
+                if index == 0:  # a later run times a split call as a whole, on its first node
+                    self.ordinals[event.ordinal] = (name, event.stem)
+                    for ordinal, view_stem in ordinals:
+                        self.ordinals[ordinal] = (name, view_stem)
+                records.append(
+                    RecordedNode(
+                        name, event.op, event.target, event.path, type(event.module).__name__, tuple(inputs),
+                        input_specs, output_specs if last else calls[-1].outputs, _shared(calls),
+                        tuple(used) if index == 0 else (), location,
+                        output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
+                    )
+                )  # fmt: skip
+                if not last:
+                    inputs, input_specs = [name], calls[-1].outputs
+        for tensor in views:
+            makers[id(tensor)] = (weakref.ref(tensor), name)
+        for tensor in made:
             makers[id(tensor)] = (weakref.ref(tensor), name)
 
     def between_nodes(self) -> None:
         """Views left at a container's end become nodes. Ops that ran outside every node (a container calling
         ``torch.ops`` with torch functions off): nodes of the container, named after their first op; never dropped."""
+        if not self.pending and not self.loose:  # the common case: nothing waits
+            return
         path = self.containers[-1][0] if self.containers else None
         flush = bool(self.pending) and self.pending[0][0].path != path
         if flush or self.loose:

@@ -18,7 +18,11 @@ _FREE = frozenset({OpKind.VIEW, OpKind.NONE})
 
 def all_free(calls: Iterable[OpCall]) -> bool:
     """Whether every call only moves no data (views, metadata)."""
-    return all(_kind(call) in _FREE for call in calls)
+    for call in calls:  # a loop, not all() over a generator: this runs for every node of a walk
+        formula = lookup(call.target)
+        if formula is None or formula.kind not in _FREE:
+            return False
+    return True
 
 
 def _kind(call: OpCall) -> OpKind | None:

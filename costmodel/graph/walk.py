@@ -43,7 +43,7 @@ from costmodel.cache import KeyedStore
 from costmodel.graph.hooks import Hooked, call_forward, has_hooks
 from costmodel.ops import lookup
 
-__all__ = ["Event", "Structure", "Walk", "inference", "is_layer", "one_line", "tensors_in"]
+__all__ = ["PLAIN_TYPES", "Event", "Structure", "Walk", "inference", "is_layer", "one_line", "tensors_in"]
 
 #: Python functions that are layers in disguise: their ATen calls split into nodes by their big ops (attention's
 #: projections and core). Their own first line hands the call back to the mode, so they cannot be walked into.
@@ -87,24 +87,38 @@ class Event(NamedTuple):
 
 def tensors_in(value: Any) -> list[torch.Tensor]:
     """Every tensor in a (nested) value: lists, tuples and dict values, in order."""
-    if isinstance(value, torch.Tensor):
+    kind = type(value)
+    if kind is torch.Tensor or kind is nn.Parameter:
         return [value]
     found: list[torch.Tensor] = []
     _collect(value, found)
     return found
 
 
+#: Types that hold no tensor: passed over without an ``isinstance`` (this runs on every call of a walk).
+PLAIN_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.Size, slice})
+
+
 def _collect(value: Any, found: list[torch.Tensor]) -> None:
-    if isinstance(value, torch.Tensor):
+    kind = type(value)  # exact types first: the common cases cost no isinstance
+    if kind is tuple or kind is list:
+        items = value
+    elif kind is dict:
+        items = value.values()
+    elif isinstance(value, torch.Tensor):
         found.append(value)
+        return
     elif isinstance(value, list | tuple):
-        for item in value:
-            if isinstance(item, torch.Tensor):
-                found.append(item)
-            elif isinstance(item, list | tuple | dict):
-                _collect(item, found)
+        items = value
     elif isinstance(value, dict):
-        for item in value.values():
+        items = value.values()
+    else:
+        return
+    for item in items:
+        kind = type(item)
+        if kind is torch.Tensor or kind is nn.Parameter:
+            found.append(item)
+        elif kind not in PLAIN_TYPES:
             _collect(item, found)
 
 
@@ -363,7 +377,7 @@ class Walk:
         self.ordinal += 1
         path, container = self.containers[-1] if self.containers else ("", self.model)
         op, target, stem = _function_name(func)
-        event = Event(self.ordinal, op, target, stem, path, container, split=func in _SPLIT_BY_BIG_OPS)
+        event = Event(self.ordinal, op, target, stem, path, container, False, func in _SPLIT_BY_BIG_OPS)
         return self._node(event, func, args, kwargs)
 
     def _node(self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
