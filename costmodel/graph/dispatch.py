@@ -61,8 +61,10 @@ class Recorder(TorchDispatchMode):
         self.weights = weights  # ids of the parameters and floating buffers
         self.calls: list[OpCall] = []
         self._meta: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
-        #: Ops run on real values so far (their values may decide what follows).
+        #: Ops run on real values so far (their values may decide what follows), and those of them run on the CPU
+        #: where they asked for another device (meta: the device of the activations).
         self.on_values_count = 0
+        self.moved_count = 0
 
     def to_meta(self, value: Any) -> Any:
         if isinstance(value, torch.Tensor):
@@ -92,6 +94,7 @@ class Recorder(TorchDispatchMode):
             if values is _REAL:
                 self.on_values_count += 1
                 if kwargs.get("device") is not None:
+                    self.moved_count += 1
                     kwargs = {**kwargs, "device": torch.device("cpu")}
                 out, call = _on_values(func, args, kwargs)
             else:
@@ -105,6 +108,7 @@ class Recorder(TorchDispatchMode):
                 out, call = _on_meta(func, args, kwargs)
                 if values is _NONE and _index_like(out):  # positions, an index range: small, and values may matter
                     self.on_values_count += 1
+                    self.moved_count += factory_kwargs.get("device") is not None
                     out = func(*args, **{**factory_kwargs, "device": torch.device("cpu")})
         self.calls.append(call)
         return out

@@ -19,12 +19,26 @@ from costmodel.graph.dispatch import Recorder, flat_specs, spec_of
 from costmodel.graph.node_memo import NODES, NodeEntry, layout, module_key, node_key
 from costmodel.graph.source import call_site
 from costmodel.graph.split import all_free, big_op_parts, part_name
+from costmodel.graph.value_nodes import VALUE_NODES, builtin
 from costmodel.graph.walk import Event, Structure, Walk, tensors_in
 from costmodel.types import OpCall, SourceLocation, TensorSpec
 
 __all__ = ["NodeNames", "RecordedNode", "RecordingWalk"]
 
 _UNSEEN = object()
+#: ``_node_key``'s answer for a torch call on real tensors alone (``_value_node``).
+_ON_VALUES = object()
+
+
+def _copied(value: Any) -> Any:
+    """A value with its tensors (also in lists, tuples and dicts) cloned."""
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if type(value) in (list, tuple):
+        return type(value)(_copied(item) for item in value)
+    if type(value) is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    return value
 
 
 class RecordedNode(NamedTuple):
@@ -155,6 +169,8 @@ class RecordingWalk(Walk):
         if key is None:
             result, calls = self._run_node(event, run, args, kwargs)
             return self._after_node(event, result, calls, given, None)
+        if key is _ON_VALUES:
+            return self._value_node(event, run, args, kwargs, given)
         entry = NODES.get(key)
         if entry is not None:
             metas = self._metas(given) if entry.aliases else None
@@ -208,9 +224,9 @@ class RecordingWalk(Walk):
         real = tuple([i for i, t in enumerate(given) if not t.is_meta and id(t) not in weights])
         if real and len(real) == len(given) and event.op != "call_module":
             # a torch call on real tensors alone (index arithmetic on an edge list, a mask): its ops run on the
-            # values and read them, so it is never kept
+            # values and read them, so it is never kept here (``_value_node``)
             NODES.bypass("every argument holds values")
-            return None
+            return _ON_VALUES
         if event.op == "call_module":
             found = self.module_keys.get(id(event.module), _UNSEEN)
             if found is _UNSEEN:
@@ -224,6 +240,38 @@ class RecordingWalk(Walk):
         if key is None:
             NODES.bypass("unhashable argument")
         return (key, real) if real and key is not None else key
+
+    def _value_node(
+        self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], given: list[Any]
+    ) -> Any:
+        """A torch call on real tensors alone: it runs on the values, its ATen calls from the value-node memo
+        (``graph.value_nodes``) where this signature was recorded before and follows from metadata."""
+        key = node_key(run, args, kwargs) if builtin(run) else None
+        if key is None:
+            VALUE_NODES.bypass("not a builtin, or an unhashable argument")
+            result, calls = self._run_node(event, run, args, kwargs)
+            return self._after_node(event, result, calls, given, None)
+        kept = VALUE_NODES.get(key)
+        if kept:
+            calls, specs = kept
+            with torch._C._DisableTorchDispatch():  # its ops straight to their kernels: they were recorded
+                result = run(*args, **kwargs)
+            if flat_specs(result) == specs:
+                return self._after_node(event, result, calls, given, None)
+            VALUE_NODES.keep(key, calls, None)  # its outputs differ: its calls depend on values after all
+            with torch._C._DisableTorchDispatch():
+                args, kwargs = _copied(args), _copied(kwargs)
+            _, calls = self._run_node(event, run, args, kwargs)  # recorded anew, on copies: it ran already
+            return self._after_node(event, result, calls, given, None)
+        recorder = self.recorder
+        on_values, moved = recorder.on_values_count, recorder.moved_count
+        result, calls = self._run_node(event, run, args, kwargs)
+        if kept is None:  # its first meeting: kept where every op ran on values, as asked, and made real tensors
+            made = tensors_in(result)
+            as_asked = recorder.on_values_count - on_values == len(calls) and recorder.moved_count == moved
+            kept_specs = flat_specs(result) if as_asked and made and not any(t.is_meta for t in made) else None
+            VALUE_NODES.keep(key, _shared(calls), kept_specs)
+        return self._after_node(event, result, calls, given, None)
 
     def _run_node(
         self, event: Event, run: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]

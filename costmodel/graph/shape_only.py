@@ -356,6 +356,36 @@ def _grouped_mm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return _empty(shape, a.dtype)
 
 
+_REDUCTIONS = frozenset({"sum", "prod", "mean", "amax", "amin"})
+
+
+def _scatter_(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``scatter_add_(self, dim, index, src)`` and ``scatter_reduce_.two(self, dim, index, src, reduce,
+    include_self=True)`` (a graph network's aggregation by edge) where ATen's scatter checks pass: an int64
+    index of the rank of ``self`` and ``src`` within their sizes, ``src`` of ``self``'s floating dtype. In place:
+    ``self``."""
+    self, dim, index, src, *rest = args
+    reduce = rest[0] if rest else None  # scatter_reduce_'s, with include_self its only keyword
+    if (
+        len(rest) > 1
+        or (rest and reduce not in _REDUCTIONS)
+        or (kwargs and (not rest or set(kwargs) != {"include_self"}))
+    ):
+        return None
+    if not all(isinstance(t, torch.Tensor) for t in (self, index, src)) or type(dim) is not int:
+        return None
+    rank = self.dim()
+    if not self.is_floating_point() or src.dtype != self.dtype or index.dtype != torch.int64 or not rank:
+        return None
+    if index.dim() != rank or src.dim() != rank or not -rank <= dim < rank or not index.numel():
+        return None
+    dim %= rank
+    sizes = zip(index.shape, src.shape, self.shape, strict=True)
+    if any(i > s or (d != dim and i > t) for d, (i, s, t) in enumerate(sizes)):
+        return None
+    return self
+
+
 #: id(op) -> its shape function (ops live as long as the process; their ``__hash__`` is Python code).
 _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     id(_aten._native_batch_norm_legit_no_training.default): _batch_norm_inference,
@@ -374,6 +404,8 @@ _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = 
     id(_aten.avg_pool2d.default): _avg_pool2d,
     id(_aten._adaptive_avg_pool2d.default): _adaptive_avg_pool2d,
     id(_aten.sum.dim_IntList): _reduction,
+    id(_aten.scatter_add_.default): _scatter_,
+    id(_aten.scatter_reduce_.two): _scatter_,
 }
 
 

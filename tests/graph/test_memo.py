@@ -252,6 +252,11 @@ def test_outputs_made_without_meta_kernels_are_what_the_cpu_kernels_make(dtype: 
         (_aten._native_batch_norm_legit_no_training.default,
          (_channels_last((2, 4, 3, 3), dtype), _meta((4,), dtype), None, _meta((4,), dtype), _meta((4,), dtype), 0.1,
           1e-5), {}),
+        # a graph network's aggregation by edge: 7 edges' messages onto 5 nodes, and an index narrower than src
+        (_aten.scatter_add_.default, (_meta((5, 3), dtype), 0, _meta((7, 3), torch.int64), _meta((7, 3), dtype)), {}),
+        (_aten.scatter_add_.default, (_meta((5, 3), dtype), -2, _meta((4, 2), torch.int64), _meta((7, 3), dtype)), {}),
+        (_aten.scatter_reduce_.two,
+         (_meta((5, 3), dtype), 0, _meta((7, 3), torch.int64), _meta((7, 3), dtype), "amax"), {"include_self": False}),
     ]  # fmt: skip
     answered = 0
     for func, args, kwargs in cases:
@@ -273,6 +278,10 @@ def test_calls_the_rules_do_not_know_go_to_the_meta_kernels() -> None:
     assert shape_only(_aten.mm.default, (a, _meta((3, 6), torch.float64)), {}) is None  # mixed dtypes
     assert shape_only(_aten.addmm.default, (_meta((5,)), a, b), {}) is None  # a bias that does not broadcast
     assert shape_only(_aten.native_layer_norm.default, (_meta((2, 8)), [4], None, None, 1e-5), {}) is None
+    nodes, edges = _meta((5, 3)), _meta((7, 3))
+    for index in (_meta((7, 3)), _meta((7, 4), torch.int64), _meta((7,), torch.int64)):  # a float index, too wide,
+        assert shape_only(_aten.scatter_add_.default, (nodes, 0, index, edges), {}) is None  # another rank
+    assert shape_only(_aten.scatter_add_.default, (nodes, 0, _meta((7, 3), torch.int64), edges.double()), {}) is None
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
