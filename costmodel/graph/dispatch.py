@@ -125,10 +125,14 @@ class Recorder(TorchDispatchMode):
                 items: Any = (value,)
             elif kind is list or kind is tuple:  # a tensor list: cat's, stack's
                 items = value
-            elif kind in _PLAIN or not isinstance(value, torch.Tensor | list | tuple):
+            elif kind in _PLAIN:
                 continue
+            elif isinstance(value, torch.Tensor):  # a subclass
+                items = (value,)
+            elif isinstance(value, list | tuple):
+                items = value
             else:
-                items = value if isinstance(value, list | tuple) else (value,)
+                continue
             for item in items:
                 if not isinstance(item, torch.Tensor):
                     continue

@@ -265,12 +265,13 @@ class RecordingWalk(Walk):
             return self._after_node(event, result, calls, given, None)
         recorder = self.recorder
         on_values, moved = recorder.on_values_count, recorder.moved_count
-        result, calls = self._run_node(event, run, args, kwargs)
+        result, ran = self._run_node(event, run, args, kwargs)
+        calls = _shared(ran)  # the kept calls and the record's one tuple
         if kept is None:  # its first meeting: kept where every op ran on values, as asked, and made real tensors
             made = tensors_in(result)
             as_asked = recorder.on_values_count - on_values == len(calls) and recorder.moved_count == moved
             kept_specs = flat_specs(result) if as_asked and made and not any(t.is_meta for t in made) else None
-            VALUE_NODES.keep(key, _shared(calls), kept_specs)
+            VALUE_NODES.keep(key, calls, kept_specs)
         return self._after_node(event, result, calls, given, None)
 
     def _run_node(
@@ -361,44 +362,32 @@ class RecordingWalk(Walk):
                     inputs.append(found[1])
             elif id(tensor) in parameters:
                 used.append(parameters[id(tensor)])
-        if entry is not None:  # its specs, bytes and calls as the memo has them (its calls one tuple already)
+        if entry is not None:  # its specs and bytes as the memo has them
             input_specs, output_specs, output_bytes = entry.input_specs, entry.output_specs, entry.output_bytes
         else:
             input_specs = _shared([TensorSpec.of(t) for t in given])
             output_specs = _shared([TensorSpec.of(t) for t in made])
             output_bytes = _fresh_bytes(made, given)
-        records, names = self.records, self.names
-        if len(parts) == 1:  # one node (all but a call split by its big ops)
-            calls = parts[0]
-            name = names.make(event.stem)
-            self.ordinals[event.ordinal] = (name, event.stem)
-            for ordinal, view_stem in ordinals:
-                self.ordinals[ordinal] = (name, view_stem)
-            records.append(
+        records, names, single = self.records, self.names, len(parts) == 1
+        for index, calls in enumerate(parts):
+            last = index == len(parts) - 1
+            name = names.make(
+                event.stem if single else f"{event.path.replace('.', '_') or event.stem}_{part_name(calls)}"
+            )
+            if index == 0:  # a later run times a split call as a whole, on its first node
+                self.ordinals[event.ordinal] = (name, event.stem)
+                for ordinal, view_stem in ordinals:
+                    self.ordinals[ordinal] = (name, view_stem)
+            records.append(  # by position: the walk makes one a node
                 RecordedNode(
                     name, event.op, event.target, event.path, type(event.module).__name__, tuple(inputs), input_specs,
-                    output_specs, entry.calls if entry is not None else _shared(calls), tuple(used), location,
-                    output_bytes,
+                    output_specs if last else calls[-1].outputs, _shared(calls),
+                    tuple(used) if index == 0 else (), location,
+                    output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
                 )
             )  # fmt: skip
-        else:
-            for index, calls in enumerate(parts):
-                last = index == len(parts) - 1
-                name = names.make(f"{event.path.replace('.', '_') or event.stem}_{part_name(calls)}")
-                if index == 0:  # a later run times a split call as a whole, on its first node
-                    self.ordinals[event.ordinal] = (name, event.stem)
-                    for ordinal, view_stem in ordinals:
-                        self.ordinals[ordinal] = (name, view_stem)
-                records.append(
-                    RecordedNode(
-                        name, event.op, event.target, event.path, type(event.module).__name__, tuple(inputs),
-                        input_specs, output_specs if last else calls[-1].outputs, _shared(calls),
-                        tuple(used) if index == 0 else (), location,
-                        output_bytes if last else sum(spec.nbytes for spec in calls[-1].outputs),
-                    )
-                )  # fmt: skip
-                if not last:
-                    inputs, input_specs = [name], calls[-1].outputs
+            if not last:
+                inputs, input_specs = [name], calls[-1].outputs
         for tensor in views:
             makers[id(tensor)] = (weakref.ref(tensor), name)
         for tensor in made:
