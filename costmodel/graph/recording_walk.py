@@ -258,7 +258,7 @@ class RecordingWalk(Walk):
                 result = run(*args, **kwargs)
             if flat_specs(result) == specs:
                 return self._after_node(event, result, calls, given, None)
-            VALUE_NODES.keep(key, calls, None)  # its outputs differ: its calls depend on values after all
+            VALUE_NODES.refuse(key)  # its outputs differ: its calls depend on values after all
             with torch._C._DisableTorchDispatch():
                 args, kwargs = _copied(args), _copied(kwargs)
             _, calls = self._run_node(event, run, args, kwargs)  # recorded anew, on copies: it ran already
@@ -267,11 +267,9 @@ class RecordingWalk(Walk):
         on_values, moved = recorder.on_values_count, recorder.moved_count
         result, ran = self._run_node(event, run, args, kwargs)
         calls = _shared(ran)  # the kept calls and the record's one tuple
-        if kept is None:  # its first meeting: kept where every op ran on values, as asked, and made real tensors
-            made = tensors_in(result)
+        if kept is None:  # its first meeting: every op ran on values, as asked, or it is refused
             as_asked = recorder.on_values_count - on_values == len(calls) and recorder.moved_count == moved
-            kept_specs = flat_specs(result) if as_asked and made and not any(t.is_meta for t in made) else None
-            VALUE_NODES.keep(key, calls, kept_specs)
+            VALUE_NODES.keep(key, calls, result, as_asked)
         return self._after_node(event, result, calls, given, None)
 
     def _run_node(

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from costmodel.cache import KeyedStore
+from costmodel.graph.walk import tensors_in
 from costmodel.types import OpCall, TensorSpec
 
 __all__ = ["VALUE_NODES", "ValueNodeMemo", "builtin", "replayable"]
@@ -66,9 +67,19 @@ class ValueNodeMemo:
         """The kept calls and specs for a signature, ``False`` for one known to depend on values, ``None`` unseen."""
         return self._entries.get(key)
 
-    def keep(self, key: Any, calls: tuple[OpCall, ...], outputs: tuple[TensorSpec, ...] | None) -> None:
-        """Keep a signature's calls and outputs' specs (``outputs`` ``None``: its calls depend on values)."""
-        self._entries.put(key, (calls, outputs) if outputs is not None and replayable(calls) else False)
+    def keep(self, key: Any, calls: tuple[OpCall, ...], result: Any, as_asked: bool) -> None:
+        """Keep a signature's first recorded calls and its result's specs, where they follow from metadata: every
+        op ran on values as asked (``as_asked``: none moved to the CPU, none on meta), the result is real tensors,
+        and the calls are ``replayable``; else mark the signature as one that depends on values."""
+        made = tensors_in(result)
+        if as_asked and made and not any(t.is_meta for t in made) and replayable(calls):
+            self._entries.put(key, (calls, tuple([TensorSpec.of(t) for t in made])))
+        else:
+            self.refuse(key)
+
+    def refuse(self, key: Any) -> None:
+        """Never serve this signature: its calls depend on values."""
+        self._entries.put(key, False)
 
     def bypass(self, reason: str) -> None:
         """Count a call that was not looked up, by reason."""
