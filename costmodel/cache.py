@@ -26,8 +26,9 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from costmodel.records import record
 
 __all__ = [
     "CacheInfo",
@@ -49,7 +50,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_LIMIT = 20_000
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CacheInfo:
     """One store's figures: entries now, its bound, lookups that found a value (hits) or not (misses), and the
     calls that went around it (``bypasses``: reason -> count)."""

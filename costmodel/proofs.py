@@ -12,13 +12,13 @@ it" (``None``) is not a proof.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 
 from costmodel import mac
 from costmodel.ops.conv import ConvArgs, convolution
+from costmodel.records import record
 from costmodel.types import Cost
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Step:
     """One checked fact: what it says, the sympy expression, and whether sympy proved it."""
 
@@ -43,7 +43,7 @@ class Step:
     holds: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Proof:
     """A claim, its certificate, and the steps that verify it."""
 

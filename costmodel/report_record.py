@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costmodel import views
+from costmodel.records import record
 from costmodel.types import ActivationMemory, Cost, CostedGraph, Diagnostic, ModuleCost, OpKind
 from costmodel.units import CONVENTIONS
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["CONVENTIONS", "ModuleCost", "Report"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Report(CostedGraph):
     """The cost of one model on one input: per node, per module (``by_module``), in total, and its findings.
 

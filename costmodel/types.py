@@ -22,7 +22,7 @@ import math
 import operator
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from costmodel.cache import KeyedStore
+from costmodel.records import record
 
 __all__ = [
     "COMPUTE_KINDS",
@@ -133,7 +134,7 @@ COMPUTE_KINDS = frozenset({OpKind.CONV, OpKind.MATMUL, OpKind.ATTENTION})
 ELEMENTWISE_KINDS = frozenset({OpKind.ELEMENTWISE, OpKind.NORM})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TensorSpec:
     """Shape and dtype of a tensor, never its data. Shapes may hold sympy symbols."""
 
@@ -180,7 +181,7 @@ _SPECS: KeyedStore[tuple[Any, torch.dtype], TensorSpec] = KeyedStore(
 _SPEC_ENTRIES = _SPECS.entries
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpCall:
     """One call of an op as formulas see it: tensors replaced by ``TensorSpec``.
 
@@ -229,7 +230,7 @@ class OpCall:
         return getattr(self.target, "__name__", str(self.target)).split(".")[0]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cost:
     """FLOPs (multiply-adds), element-wise ops, and memory traffic (elements and bytes)."""
 
@@ -281,7 +282,7 @@ class _CostTotals:
         return self.cost.mac_bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpCost:
     """The cost of one op call inside a graph node."""
 
@@ -296,7 +297,7 @@ class OpCost:
         return self.call.name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SourceLocation:
     """Where in the user's code a node was created."""
 
@@ -309,7 +310,7 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeCost(_CostTotals):
     """One node of the model's run with its costs: a layer's call, or a torch call a container makes (see the
     module docstring for units).
@@ -409,7 +410,7 @@ _NODE_SETTERS = tuple(NodeCost.__dict__[slot].__set__ for slot in _NODE_SLOTS)
 _set_extras = NodeCost.__dict__["extras"].__set__
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleCost(_CostTotals):
     """Costs of one module of the hierarchy, summed over the nodes inside it."""
 
@@ -433,7 +434,7 @@ class ModuleCost(_CostTotals):
         return self.extras.get("predicted_ms")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     """One finding: what (code, module, numbers), why and what to do (message), and where (file:line:col).
 
@@ -496,7 +497,7 @@ class TimeModel(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelInputs:
     """The model's inputs as the user calls it, normalised once as they enter.
 
@@ -544,7 +545,7 @@ class ModelInputs:
         return len(self.specs)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ActivationMemory:
     """Activation memory of one inference run, in bytes: the most live at once, and all outputs written."""
 
@@ -552,7 +553,7 @@ class ActivationMemory:
     written_bytes: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CostedGraph(_CostTotals):
     """A model's data-flow graph with every node costed: what the rules read and ``Report`` extends.
 

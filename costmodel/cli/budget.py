@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from costmodel.errors import UsageError
+from costmodel.records import record
 from costmodel.report_record import Report
 from costmodel.units import human
 
@@ -24,7 +24,7 @@ _SUFFIX = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 _QUANTITY = re.compile(r"^\s*(?P<number>\d+(?:\.\d*)?|\.\d+)\s*(?P<suffix>[KMGT]?)(?:B|ms)?\s*$", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limit:
     """One budgeted figure: its key (``max_<key>`` in pyproject), what it reads of a report, and its unit."""
 
@@ -62,7 +62,7 @@ def parse_quantity(text: Any, where: str) -> float:
     return float(match["number"]) * _SUFFIX[match["suffix"].upper()]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BudgetLine:
     """One figure of one model against its limit."""
 
@@ -95,7 +95,7 @@ def _show(value: float, unit: str) -> str:
     return f"{value:.3f} ms" if unit == "ms" else f"{human(value)}{unit}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Budget:
     """Limits by ``LIMITS`` key; ``where`` names their source (a pyproject.toml, the command line)."""
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from costmodel.errors import UsageError
+from costmodel.records import record
 from costmodel.units import human
 
 __all__ = ["FIGURES", "ModelDiff", "diff_reports", "load_reports"]
@@ -63,7 +64,7 @@ def _finding_keys(rep: Mapping[str, Any]) -> dict[tuple[str, str], str]:
     return {(f["code"], f["module"]): f["message"] for f in rep.get("findings", ())}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleChange:
     """One module's figures before and after (``None``: the module is not in that report)."""
 
@@ -77,7 +78,7 @@ class ModuleChange:
         return None if before is None and after is None else (after or 0.0) - (before or 0.0)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelDiff:
     """The changes of one model between two reports."""
 

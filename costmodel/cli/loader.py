@@ -17,20 +17,21 @@ import inspect
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from costmodel.errors import ModelLoadError
+from costmodel.records import record
 
 __all__ = ["DEFAULT_MODEL", "LoadedModel", "load_models"]
 
 DEFAULT_MODEL = "shufflenet_v2_x1.0"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LoadedModel:
     """A built model, its name, the file it came from and its declared input shape."""
 

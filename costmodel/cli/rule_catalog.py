@@ -7,9 +7,11 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from costmodel.records import record
 
 __all__ = ["RuleInfo", "builtin_rules", "explain", "find_rule", "list_rules"]
 
@@ -18,7 +20,7 @@ _MODULES = ("g1_channel_width", "g2_group_conv", "g3_fragmentation", "g4_element
 _RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RuleInfo:
     """What ``costmodel rules`` and ``explain`` print of a rule."""
 

@@ -34,7 +34,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -51,6 +50,7 @@ from costmodel.errors import UnsupportedInput
 from costmodel.graph import cost_graph
 from costmodel.graph.inputs import normalize_inputs
 from costmodel.graph.walk import inference
+from costmodel.records import record
 from costmodel.types import CostedGraph
 
 __all__ = ["CalibrationRun", "calibrate"]
@@ -70,7 +70,7 @@ _COLD_POOL_BYTES = 96 * 2**20
 _NETWORKS = 48
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CalibrationRun:
     """One micro-benchmark as timed: its case, its costed graph, and its median seconds per call."""
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from costmodel.records import record
 
 __all__ = ["Contention", "ContentionWatch", "available_cores"]
 
@@ -52,7 +53,7 @@ def _own_seconds() -> float:
     return times.user + times.system
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Contention:
     """What shared the processor during ``wall`` seconds of a measurement run with ``threads`` threads."""
 

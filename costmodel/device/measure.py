@@ -16,7 +16,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from torch import nn
@@ -29,6 +29,7 @@ from costmodel.graph import Recording, cost_graph
 from costmodel.graph.inputs import example_tensors, normalize_inputs
 from costmodel.graph.taxonomy import CATEGORIES, category
 from costmodel.graph.walk import Event, Structure, Walk, inference
+from costmodel.records import record
 from costmodel.report_record import Report
 from costmodel.types import FrozenMap, OpKind, Shape
 from costmodel.units import milliseconds
@@ -36,7 +37,7 @@ from costmodel.units import milliseconds
 __all__ = ["Measurement", "measure"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Measurement:
     """Measured inference time of a model on this machine, whole and per node."""
 

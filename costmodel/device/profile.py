@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from costmodel.device import families as per_call
 from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features
 from costmodel.errors import UnsupportedInput
+from costmodel.records import record
 from costmodel.types import FrozenMap, NodeCost, OpCost
 
 __all__ = ["SCHEMA", "DeviceProfile", "FamilyFit", "ProfileError"]
@@ -44,7 +45,7 @@ class ProfileError(UnsupportedInput):
     """A device profile file is missing, not JSON, or not of this schema (names the file and the field)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FamilyFit:
     """The time model of one op family: ``seconds = sum(coefficients * features)``.
 
@@ -67,7 +68,7 @@ class FamilyFit:
         return sum(map(operator.mul, self.coefficients, values))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeviceProfile:
     """What one machine charges for each op family, as calibrated by ``costmodel.calibrate``.
 

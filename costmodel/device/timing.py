@@ -6,8 +6,9 @@ import contextlib
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from costmodel.records import record
 
 __all__ = ["Timing", "progress", "warm_up"]
 
@@ -15,7 +16,7 @@ __all__ = ["Timing", "progress", "warm_up"]
 _MAX_OUTLIERS = 0.05
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Timing:
     """Wall-clock samples of one repeated measurement, in seconds."""
 

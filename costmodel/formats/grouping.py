@@ -8,8 +8,8 @@ Records only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from costmodel.records import record
 from costmodel.types import Diagnostic
 
 __all__ = ["FindingGroup", "group_findings"]
@@ -18,7 +18,7 @@ __all__ = ["FindingGroup", "group_findings"]
 SHOWN_INSTANCES = 6
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FindingGroup:
     """Findings of one rule on one kind of module (``Diagnostic.module_type``); the first stands for all."""
 

@@ -8,8 +8,9 @@ A report writer takes ``(reports, view)`` (each report a costed graph with its `
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from costmodel.records import record
 
 __all__ = ["FORMATS", "Format", "format_names", "register_format", "writer"]
 
@@ -17,7 +18,7 @@ __all__ = ["FORMATS", "Format", "format_names", "register_format", "writer"]
 SUBJECTS = ("report", "findings")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Format:
     """One output format: its subject (``report`` or ``findings``), name, one-line summary and writer."""
 

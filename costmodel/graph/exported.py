@@ -27,12 +27,13 @@ from torch import fx, nn
 from costmodel.graph.recording_walk import NodeNames, RecordedNode
 from costmodel.graph.source import class_site, trace_site
 from costmodel.graph.walk import tensors_in
+from costmodel.records import record
 from costmodel.types import FrozenMap, OpCall, SourceLocation, TensorSpec
 
 __all__ = ["ExportedGraph", "quiet_export", "read_exported"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExportedGraph:
     """What the eager walk's recording gives, read from a program's graph instead."""
 

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from torch import nn
 
 from costmodel.cache import IdentityStore
 from costmodel.graph.record import RecordedNode
 from costmodel.ops import io_cost, lookup
+from costmodel.records import record
 from costmodel.types import Cost, FrozenMap, NodeCost, OpCall, OpCost, OpKind, Shape, SourceLocation, TensorSpec
 from costmodel.units import magnitude
 
 __all__ = ["PricedNodes", "annotate", "price"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PricedNodes:
     """Per-node costs in graph order, unsupported ops by name, parameters never used."""
 

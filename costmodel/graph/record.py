@@ -18,7 +18,6 @@ The pieces: the dispatch mode (``graph.dispatch``), the recording walk
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,12 +31,13 @@ from costmodel.graph.inputs import example_tensors, input_names, walk_inputs
 from costmodel.graph.recording_walk import RecordedNode, RecordingWalk
 from costmodel.graph.switches import no_fast_path, no_onednn, recurrent_weights_on_meta
 from costmodel.graph.walk import Structure, inference, tensors_in
+from costmodel.records import record
 from costmodel.types import FrozenMap, ModelInputs
 
 __all__ = ["RecordedNode", "Recording", "record"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Recording:
     """The nodes of one run, where it had to run on example values (``None``: shapes were enough), the names the
     model's inputs go by, the nodes that made its outputs, and for each event ordinal the node it belongs to and

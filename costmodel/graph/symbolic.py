@@ -13,7 +13,6 @@ costed graph, exactly what a numeric report at those sizes counts.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from costmodel.graph.exported import ExportedGraph, quiet_export, read_exported
 from costmodel.graph.inputs import example_tensors, input_names, input_shapes, normalize_inputs, symbol_names
 from costmodel.graph.recording_walk import RecordedNode
 from costmodel.graph.walk import inference
+from costmodel.records import record
 from costmodel.types import FrozenMap, OpCall, TensorSpec
 
 __all__ = ["SymbolicSource", "read_symbolic", "size_symbol", "substitute"]
@@ -36,7 +36,7 @@ __all__ = ["SymbolicSource", "read_symbolic", "size_symbol", "substitute"]
 _FIRST_EXAMPLES = (65, 33, 17)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@record
 class SymbolicSource:
     """What a symbolic report was counted from, kept to count it again at given sizes (``Report.at``);
     ``recount`` (set by the pipeline) makes the numeric report of given sizes."""

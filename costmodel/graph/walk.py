@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -42,6 +41,7 @@ from torch.overrides import TorchFunctionMode
 from costmodel.cache import KeyedStore
 from costmodel.graph.hooks import Hooked, call_forward, has_hooks
 from costmodel.ops import lookup
+from costmodel.records import record
 
 __all__ = ["PLAIN_TYPES", "Event", "Structure", "Walk", "inference", "is_layer", "one_line", "tensors_in"]
 
@@ -142,7 +142,7 @@ def is_layer(module: nn.Module, root: bool = False) -> bool:
     return childless and type(module).__module__.startswith("torch.") and not isinstance(module, _CONTAINERS)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Structure:
     """A model's modules and parameters, read in one walk of its hierarchy for one analysis.
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from costmodel.cache import IdentityStore
 from costmodel.ops.registry import io_cost, register_cost
+from costmodel.records import record
 from costmodel.types import Cost, OpCall, OpKind, TensorSpec
 
 __all__ = ["CONVOLUTIONS", "ConvArgs", "convolution"]
@@ -31,7 +31,7 @@ _READ: IdentityStore[OpCall, ConvArgs] = IdentityStore(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConvArgs:
     """``convolution(input, weight, bias?, stride, padding, dilation, transposed, output_padding, groups)``.
 

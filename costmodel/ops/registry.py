@@ -14,7 +14,6 @@ PyTorch itself tags (every view op moves nothing; every op tagged
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -22,6 +21,7 @@ from torch import nn
 
 from costmodel.cache import IdentityStore, clear_scope
 from costmodel.errors import DuplicateRegistration
+from costmodel.records import record
 from costmodel.types import Cost, OpCall, OpKind, TensorSpec
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 CostFn = Callable[[OpCall], Cost]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Formula:
     """A registered cost formula, the kind of op it costs, and what a report using it should say (``note``:
     an assumption the count rests on, printed once in the report's header)."""

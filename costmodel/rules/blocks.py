@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from costmodel.records import record
 from costmodel.rules.layers import is_depthwise
 from costmodel.rules.memo import per_run
 from costmodel.types import COMPUTE_KINDS, CostedGraph, NodeCost, SourceLocation
@@ -16,7 +15,7 @@ def is_compute(node: NodeCost) -> bool:
     return node.kind in COMPUTE_KINDS and bool(node.flops) and not is_depthwise(node)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Block:
     """A building block of the model: a user-defined module whose parts are single layers.
 

@@ -8,18 +8,19 @@ then the command line or the call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from costmodel.errors import UnsupportedInput
+from costmodel.records import record
 from costmodel.rules.registry import RULES
 from costmodel.types import Diagnostic, FrozenMap
 
 __all__ = ["LintConfig", "load_config"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LintConfig:
     """Which rules run and with which options.
 

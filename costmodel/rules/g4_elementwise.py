@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from costmodel.ops.norm import is_batch_norm
+from costmodel.records import record
 from costmodel.rules.base import Rule
 from costmodel.rules.blocks import blocks
 from costmodel.rules.layers import is_depthwise
@@ -16,7 +16,7 @@ from costmodel.types import ELEMENTWISE_KINDS, CostedGraph, Diagnostic, NodeCost
 from costmodel.units import human, magnitude
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ElementwiseParts:
     """The element-wise work of some nodes: op calls, depthwise conv nodes, all MAC, and names as users wrote them."""
 

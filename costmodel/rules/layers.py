@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from costmodel.cache import memoize
 from costmodel.ops.conv import CONVOLUTIONS, ConvArgs, convolution
+from costmodel.records import record
 from costmodel.rules.memo import per_ops, per_run
 from costmodel.types import CostedGraph, NodeCost, OpCost, OpKind, SourceLocation, TensorSpec
 
 __all__ = ["ConvLayer", "conv_layers", "is_depthwise"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConvLayer:
     """One convolution op in a graph node, its arguments decoded once by ``ConvArgs``."""
 

@@ -4,8 +4,8 @@ their share of the memory access. Where that work may be large, FLOPs is a lower
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from costmodel.records import record
 from costmodel.types import CostedGraph
 from costmodel.units import magnitude
 
@@ -17,7 +17,7 @@ _MATRIX_LIKE = re.compile(r"(^|_)(mm|bmm|addmm|baddbmm|matmul|linear|conv\w*|ein
 LARGE_SHARE = 0.05
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Completeness:
     """The ops without a formula (short names), those named like matrix work, and their estimated share of the
     memory access (inputs read plus outputs written)."""

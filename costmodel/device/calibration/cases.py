@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -31,12 +30,13 @@ from costmodel.device.calibration.ops import (
     Views,
 )
 from costmodel.device.families import Family
+from costmodel.records import record
 from costmodel.types import Shape
 
 __all__ = ["Case", "cases"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Case:
     """A micro-benchmark: the family it calibrates, a builder of its module, and its input shapes.
 

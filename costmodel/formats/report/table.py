@@ -12,11 +12,11 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from costmodel.formats.grouping import group_findings
 from costmodel.formats.report.formulas import formula_text
+from costmodel.records import record
 from costmodel.types import CostedGraph, Diagnostic, ModuleCost, NodeCost, Shape
 from costmodel.units import CONVENTIONS, human
 from costmodel.views import Completeness, activation_memory, by_module, completeness
@@ -42,7 +42,7 @@ SORT_KEYS: dict[str, tuple[str, Callable[[Record], float]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TableView:
     """How to show a table: rolled up to ``depth`` (``None``: every node), sorted by a ``SORT_KEYS`` key
     (largest first) and cut to the ``top`` rows, at most ``max_rows`` rows, fit to ``width`` columns
@@ -55,7 +55,7 @@ class TableView:
     width: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Column:
     title: str
     numeric: bool = True
@@ -227,10 +227,10 @@ def cells(rep: CostedGraph, view: TableView) -> tuple[list[Column], list[list[st
         records = records[: view.top]
     columns = [*base, *(Column(e) for e in extras), Column(f"% {share_title}", drop=8)]
     rows = []
-    for record in records:
-        cells = _node_cells(record) if isinstance(record, NodeCost) else _module_cells(record, indent=not view.sort)
-        cells += [_extra(e, record.extras[e]) if e in record.extras else "" for e in extras]
-        rows.append([*cells, _percent(share_of(record), whole)])
+    for item in records:
+        cells = _node_cells(item) if isinstance(item, NodeCost) else _module_cells(item, indent=not view.sort)
+        cells += [_extra(e, item.extras[e]) if e in item.extras else "" for e in extras]
+        rows.append([*cells, _percent(share_of(item), whole)])
     if view.max_rows is not None and len(rows) > view.max_rows:
         rows = [*rows[: view.max_rows], ["..."] * len(columns)]
     return columns, rows
