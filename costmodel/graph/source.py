@@ -95,19 +95,34 @@ def trace_site(stack_trace: str | None) -> SourceLocation | None:
     return None
 
 
+def _declares(line: str, name: str, nested: bool) -> bool:
+    """Whether the line is ``class <name>`` (followed by ``(`` or ``:``), at the top level unless ``nested``."""
+    text = line.lstrip() if nested else line
+    return (
+        text.startswith("class ") and text[6:].lstrip().startswith(name) and text[6:].lstrip()[len(name) :][:1] in "(:"
+    )
+
+
 def _class_line(cls: type) -> tuple[str, int] | None:
     """File and line of ``class Name``: the nearest such line above one of its methods (found through the
-    method's code object, so no sys.modules entry is needed)."""
+    method's code object, unwrapped from decorators, so no sys.modules entry is needed), else the only such line
+    at the top level of its module's file."""
+    name = cls.__name__
     for member in vars(cls).values():
+        while hasattr(member, "__wrapped__"):  # functools.wraps: the decorated method's own code
+            member = member.__wrapped__
         code = getattr(member, "__code__", None)
         if code is None:
             continue
         lines = linecache.getlines(code.co_filename)
-        pattern = re.compile(rf"^\s*class\s+{re.escape(cls.__name__)}\b")
         for number in range(min(code.co_firstlineno, len(lines)), 0, -1):
-            if pattern.match(lines[number - 1]):
+            if _declares(lines[number - 1], name, nested=True):
                 return code.co_filename, number
-    return None
+    filename = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if filename is None or cls.__qualname__ != name:  # a nested class: found by inspect
+        return None
+    found = [number for number, line in enumerate(linecache.getlines(filename), 1) if _declares(line, name, False)]
+    return (filename, found[0]) if len(found) == 1 else None
 
 
 @memoize("source.class_site", "class -> the line that defines it", 512)
