@@ -10,7 +10,6 @@ process's first report); later meetings come from the memo.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -106,7 +105,8 @@ _SAME_AS_INPUT = frozenset(
     f"{name}{suffix}"
     for name in (
         "relu", "hardtanh", "add", "sub", "mul", "div", "sigmoid", "tanh", "silu", "gelu", "hardswish",
-        "hardsigmoid", "leaky_relu", "elu", "clamp", "neg", "abs", "exp",
+        "hardsigmoid", "leaky_relu", "elu", "clamp", "neg", "abs", "exp", "pow", "rsqrt", "sqrt", "sin", "cos",
+        "log",
     )
     for suffix in ("", "_")
 )  # fmt: skip
@@ -114,45 +114,115 @@ _SAME_AS_INPUT = frozenset(
 
 def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """A float-preserving pointwise op (not a comparison, which returns bool) whose tensor arguments share one
-    shape, floating dtype and layout: an output of that shape and layout (in place: its first argument)."""
+    floating dtype: its output as TensorIterator lays it out (``_iterated``); in place, its first argument."""
     name = func._schema.name.partition("::")[2]
     if name not in _SAME_AS_INPUT or kwargs:
         return None
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     first = tensors[0] if tensors else None
-    if first is None or not first.is_floating_point():
+    if first is None or not first.is_floating_point() or any(t.dtype != first.dtype for t in tensors):
         return None
-    if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
-        return None
-    if name.endswith("_"):  # in place: returns its first argument
-        return first
-    out = _same_layout(tensors)
-    if out is None and all(t.stride() == first.stride() for t in tensors):
-        strides = first.stride() if _dense(first) else _dense_in_stride_order(first)
-        if strides is not None:  # TensorIterator keeps the inputs' order of dimensions in memory, made dense
-            out = torch.empty_strided(first.shape, strides, dtype=first.dtype, device="meta")
-    return out
+    if name.endswith("_"):  # in place: its first argument, which must have the broadcast shape
+        return first if _broadcast_shape(tensors) == tuple(first.shape) else None
+    return _iterated(tensors, first.dtype)
 
 
-def _dense_in_stride_order(t: torch.Tensor) -> tuple[int, ...] | None:
-    """Dense strides with ``t``'s dimensions in the order of its strides (a slice of a permuted tensor, such as
-    attention's queries cut from one projection): what TensorIterator allocates for it. ``None`` where unsure:
-    two dimensions of one stride, or a dimension of size 1 after a longer one."""
-    sizes, given = t.shape, t.stride()
-    longer = [d for d in range(t.dim()) if sizes[d] > 1]
-    if len({given[d] for d in longer}) < len(longer) or any(
-        sizes[d] == 1 and d > longer[0] for d in range(t.dim()) if longer
-    ):
+def _broadcast_shape(tensors: list[torch.Tensor]) -> tuple[int, ...] | None:
+    """The shape the tensors broadcast to (``None`` where they do not). Not ``torch.broadcast_shapes``: it imports
+    torch's symbolic shapes, and with them sympy, on a process's first call."""
+    rank = max(t.dim() for t in tensors)
+    shape = [1] * rank
+    for t in tensors:
+        for d, size in enumerate(t.shape, rank - t.dim()):
+            if size != 1:
+                if shape[d] not in (1, size):
+                    return None
+                shape[d] = size
+    return tuple(shape)
+
+
+def _iterated(tensors: list[torch.Tensor], dtype: torch.dtype) -> torch.Tensor | None:
+    """The output TensorIterator allocates for a pointwise op on these inputs: for inputs of one shape, its fast
+    set-ups (all contiguous: contiguous; all channels-last: channels-last; all dense with one layout: that layout);
+    otherwise (shapes that broadcast, a bias, a mask, a rotary table; or layouts that differ) dense strides in its
+    order of dimensions (``_iterator_strides``). ``None`` where the shapes do not broadcast (the meta kernel
+    raises)."""
+    first = tensors[0]
+    if all(t.shape == first.shape for t in tensors):
+        if all(t.is_contiguous() for t in tensors):
+            return _empty(first.shape, dtype)
+        layout = _CHANNELS_LAST.get(first.dim())
+        if layout is not None and all(t.is_contiguous(memory_format=layout) for t in tensors):
+            return torch.empty(first.shape, dtype=dtype, device="meta", memory_format=layout)
+        if _dense(first) and all(t.stride() == first.stride() for t in tensors):
+            return torch.empty_strided(first.shape, first.stride(), dtype=dtype, device="meta")
+    shape = _broadcast_shape(tensors)
+    if shape is None:
         return None
-    strides = [0] * t.dim()
-    expected = 1
-    for d in sorted(longer, key=lambda d: given[d]):
-        strides[d] = expected
-        expected *= sizes[d]
-    for d in range(t.dim()):
-        if sizes[d] == 1:
-            strides[d] = expected  # leading dimensions of size 1: outermost
-    return tuple(strides)
+    return torch.empty_strided(shape, _iterator_strides(shape, tensors), dtype=dtype, device="meta")
+
+
+def _iterator_strides(shape: tuple[int, ...], tensors: list[torch.Tensor]) -> tuple[int, ...]:
+    """Dense output strides in the order of dimensions TensorIterator chooses for these inputs
+    (``TensorIteratorBase::reorder_dimensions``): an insertion sort of the dimensions, innermost first, where the
+    first input with both strides non-zero decides (its smaller stride goes inner; at equal strides the shorter
+    dimension), and a broadcast (zero) stride leaves the decision to the next input."""
+    rank = len(shape)
+    strides = []
+    for t in tensors:  # each input's strides over the broadcast shape: 0 where it is broadcast
+        offset = rank - t.dim()
+        own = [0] * offset + [
+            0 if size == 1 and shape[offset + d] != 1 else stride
+            for d, (size, stride) in enumerate(zip(t.shape, t.stride(), strict=True))
+        ]
+        strides.append(own)
+
+    def after(dim0: int, dim1: int) -> int:  # 1: dim0 goes outside dim1; -1: inside; 0: no input decides
+        for own in strides:
+            stride0, stride1 = own[dim0], own[dim1]
+            if stride0 == 0 or stride1 == 0:
+                continue
+            if stride0 != stride1:
+                return 1 if stride0 > stride1 else -1
+            if shape[dim0] > shape[dim1]:
+                return 1
+        return 0
+
+    order = list(range(rank - 1, -1, -1))  # innermost first
+    for i in range(1, rank):
+        dim1 = i
+        for dim0 in range(i - 1, -1, -1):
+            comparison = after(order[dim0], order[dim1])
+            if comparison > 0:
+                order[dim0], order[dim1] = order[dim1], order[dim0]
+                dim1 = dim0
+            elif comparison < 0:
+                break
+    out = [0] * rank
+    step = 1
+    for dim in order:
+        out[dim] = step
+        step *= shape[dim]
+    return tuple(out)
+
+
+def _where(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``where(condition, x, y)``: a boolean condition, and ``x`` and ``y`` of one floating dtype (a mask filled
+    with 0 and the dtype's lowest value): the broadcast of the three, laid out as TensorIterator lays it out."""
+    if kwargs or len(args) != 3 or not all(isinstance(a, torch.Tensor) for a in args):
+        return None
+    condition, x, y = args
+    if condition.dtype != torch.bool or x.dtype != y.dtype or not x.is_floating_point():
+        return None
+    return _iterated([condition, x, y], x.dtype)
+
+
+def _embedding(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``embedding(weight, indices, ...)``: one row of a 2-D weight per index, contiguous, in the weight's dtype."""
+    weight, indices = args[0], args[1]
+    if kwargs or weight.dim() != 2 or indices.dtype not in (torch.int64, torch.int32):
+        return None
+    return _empty((*indices.shape, weight.shape[1]), weight.dtype)
 
 
 def _dense(t: torch.Tensor) -> bool:
@@ -287,21 +357,16 @@ def _not_float(x: Any) -> bool:
     return not isinstance(x, torch.Tensor) or x.dtype not in _FLOATS
 
 
-def _row_major(t: torch.Tensor) -> bool:
-    """Strides that fall from the first dimension to the last (over dimensions longer than 1): a contiguous
-    tensor, or a slice of one; not a transposed or channels-last tensor."""
-    strides = [s for s, n in zip(t.stride(), t.shape, strict=True) if n > 1]
-    return all(a > b for a, b in itertools.pairwise(strides)) and (not strides or strides[-1] == 1)
-
-
 def _cat(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """``cat(tensors, dim=0)`` of tensors of one dtype and rank, equal but along ``dim``. The CPU kernel's output is
-    contiguous unless every input of rank 4 or 5 is channels-last (then it is channels-last): here, contiguous for
-    other ranks whatever the inputs' layout, and for ranks 4 and 5 when every input is row-major (contiguous, or a
-    slice of a contiguous one: a channel split's halves); other layouts go to the meta kernel. (The Python
-    reference behind ``cat``'s meta kernel imports torch._dynamo on a process's first call: most of a second.)"""
-    tensors, dim = args[0], (args[1] if len(args) > 1 else kwargs.get("dim", 0))
-    if set(kwargs) - {"dim"} or not tensors:
+    """``cat(tensors, dim=0)`` of tensors of one dtype and rank, equal but along ``dim`` (1-D empty tensors, which
+    cat skips, aside: a cache's first keys). The CPU kernel's output is channels-last where every input's strides
+    are channels-last-like (``_channels_last_like``), else contiguous. (The Python reference behind ``cat``'s meta
+    kernel imports torch._dynamo on a process's first call: most of a second.)"""
+    given, dim = args[0], (args[1] if len(args) > 1 else kwargs.get("dim", 0))
+    if set(kwargs) - {"dim"} or not given:
+        return None
+    tensors = [t for t in given if not (t.dim() == 1 and t.shape[0] == 0)]
+    if not tensors or any(t.dtype != given[0].dtype for t in given):
         return None
     first = tensors[0]
     rank = first.dim()
@@ -309,13 +374,29 @@ def _cat(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return None
     dim %= rank
     for t in tensors:
-        if t.dtype != first.dtype or t.dim() != rank or (rank in (4, 5) and not _row_major(t)):
-            return None
-        if any(t.shape[i] != first.shape[i] for i in range(rank) if i != dim):
+        if t.dim() != rank or any(t.shape[i] != first.shape[i] for i in range(rank) if i != dim):
             return None
     shape = list(first.shape)
     shape[dim] = sum(t.shape[dim] for t in tensors)
+    if rank in (4, 5) and len(tensors) == len(given) and all(_channels_last_like(t) for t in tensors):
+        return torch.empty(shape, dtype=first.dtype, device="meta", memory_format=_CHANNELS_LAST[rank])
     return _empty(tuple(shape), first.dtype)
+
+
+def _channels_last_like(t: torch.Tensor) -> bool:
+    """c10's ``is_channels_last_strides_2d`` / ``_3d`` (what ``suggest_memory_format`` reads): strides that grow
+    over channels, then the spatial dimensions from the last, then the batch; ambiguous cases are not."""
+    sizes, strides = t.shape, t.stride()
+    if strides[1] == 0:
+        return False
+    least = 0
+    for d in (1, 3, 2, 0) if t.dim() == 4 else (1, 4, 3, 2, 0):
+        if sizes[d] == 0 or strides[d] < least:
+            return False
+        if d == 0 and least == strides[1]:
+            return False
+        least = strides[d] * (sizes[d] if sizes[d] > 1 else 1)
+    return True
 
 
 def _softmax(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -406,6 +487,8 @@ _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = 
     id(_aten.sum.dim_IntList): _reduction,
     id(_aten.scatter_add_.default): _scatter_,
     id(_aten.scatter_reduce_.two): _scatter_,
+    id(_aten.where.self): _where,
+    id(_aten.embedding.default): _embedding,
 }
 
 

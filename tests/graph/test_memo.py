@@ -6,6 +6,8 @@ here, or against torch's FlopCounterMode.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import torch
 from torch import nn
@@ -257,6 +259,34 @@ def test_outputs_made_without_meta_kernels_are_what_the_cpu_kernels_make(dtype: 
         (_aten.scatter_add_.default, (_meta((5, 3), dtype), -2, _meta((4, 2), torch.int64), _meta((7, 3), dtype)), {}),
         (_aten.scatter_reduce_.two,
          (_meta((5, 3), dtype), 0, _meta((7, 3), torch.int64), _meta((7, 3), dtype), "amax"), {"include_self": False}),
+        # broadcasting: a position bias over the batch, a norm's statistics, a weight vector, a rotary table,
+        # an inverse frequency, a 0-dim factor, an attention mask filled from a boolean one, in place
+        (_aten.add.Tensor, (_meta((2, 4, 16, 16), dtype), _meta((1, 4, 16, 16), dtype)), {}),
+        (_aten.add.Tensor, (_meta((2, 4, 16, 16), dtype), _meta((2, 1, 16, 16), dtype)), {}),
+        (_aten.mul.Tensor, (_meta((2, 16, 32), dtype), _meta((2, 16, 1), dtype)), {}),
+        (_aten.mul.Tensor, (_meta((32,), dtype), _meta((2, 8, 32), dtype)), {}),
+        (_aten.mul.Tensor, (_meta((2, 4, 16, 8), dtype), _meta((1, 1, 16, 8), dtype)), {}),
+        (_aten.mul.Tensor, (_meta((1, 16, 1), dtype), _meta((4,), dtype)), {}),
+        (_aten.mul.Tensor, (_meta((2, 3), dtype), _meta((), dtype)), {}),
+        (_aten.add_.Tensor, (_meta((2, 3), dtype), _meta((3,), dtype)), {}),
+        (_aten.where.self, (_meta((2, 1, 8, 16), torch.bool), _meta((), dtype), _meta((), dtype)), {}),
+        (_aten.where.self, (_meta((2, 1, 8, 8), torch.bool), _meta((2, 4, 8, 8), dtype), _meta((), dtype)), {}),
+        (_aten.pow.Tensor_Scalar, (_meta((2, 16, 32), dtype), 2), {}),
+        (_aten.pow.Tensor_Scalar, (_meta((2, 16, 32), dtype), 3.0), {}),
+        (_aten.rsqrt.default, (_meta((2, 16, 1), dtype),), {}),
+        (_aten.cos.default, (_meta((1, 16, 8), dtype),), {}),
+        (_aten.embedding.default, (_meta((100, 32), dtype), _meta((2, 16), torch.int64)), {}),
+        (_aten.embedding.default, (_meta((64, 32), dtype), _meta((1, 16), torch.int64), 0), {}),
+        # a rotary embedding's halves (heads transposed before they are cut), a cache's first keys (1-D, empty),
+        # channels-last maps, and one channels-last map beside a contiguous one
+        (_aten.add.Tensor, (_meta((2, 16, 4, 8), dtype).transpose(1, 2), _meta((2, 4, 16, 8), dtype)), {}),
+        (_aten.cat.default, ([_meta((2, 16, 4, 8), dtype).transpose(1, 2)[..., :4], _meta((2, 4, 16, 4), dtype)], -1),
+         {}),
+        (_aten.cat.default, ([_meta((0,), dtype), _meta((2, 16, 4, 8), dtype).transpose(1, 2)], -2), {}),
+        (_aten.cat.default, ([_channels_last((2, 4, 3, 3), dtype), _channels_last((2, 6, 3, 3), dtype)], 1), {}),
+        (_aten.cat.default, ([_channels_last((2, 4, 3, 3), dtype), _meta((2, 6, 3, 3), dtype)], 1), {}),
+        (_aten.cat.default, ([_meta((2, 3, 5, 4), dtype).permute(0, 3, 1, 2), _channels_last((2, 4, 3, 5), dtype)],
+         0), {}),
     ]  # fmt: skip
     answered = 0
     for func, args, kwargs in cases:
@@ -282,6 +312,14 @@ def test_calls_the_rules_do_not_know_go_to_the_meta_kernels() -> None:
     for index in (_meta((7, 3)), _meta((7, 4), torch.int64), _meta((7,), torch.int64)):  # a float index, too wide,
         assert shape_only(_aten.scatter_add_.default, (nodes, 0, index, edges), {}) is None  # another rank
     assert shape_only(_aten.scatter_add_.default, (nodes, 0, _meta((7, 3), torch.int64), edges.double()), {}) is None
+    # shapes that do not broadcast, an in-place update of the smaller tensor, mixed dtypes, an integer where: the
+    # meta kernel decides (and raises where torch raises)
+    assert shape_only(_aten.add.Tensor, (_meta((4, 6)), _meta((4,))), {}) is None
+    assert shape_only(_aten.add_.Tensor, (_meta((6,)), _meta((4, 6))), {}) is None
+    assert shape_only(_aten.mul.Tensor, (_meta((4, 6)), _meta((6,), torch.float64)), {}) is None
+    condition = _meta((4, 6), torch.bool)
+    assert shape_only(_aten.where.self, (condition, _meta((), torch.int64), _meta((), torch.int64)), {}) is None
+    assert shape_only(_aten.where.self, (condition, _meta((4, 6)), _meta((), torch.float64)), {}) is None
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
@@ -356,3 +394,43 @@ def test_a_process_first_report_of_a_cnn_loads_no_python_meta_kernel_machinery()
     # a plain report needs no device part, no report format (until it is written), no project file, no program reader
     assert nothing_unused.split() == ["False", "False", "False", "False"]
     assert formats_when_printed == "True"
+
+
+def _laid_out(rng: random.Random, shape: list[int]) -> torch.Tensor:
+    """A CPU tensor of ``shape`` whose dimensions lie in memory in a drawn order, sometimes a slice of a longer one."""
+    order = list(range(len(shape)))
+    if rng.random() < 0.6:
+        rng.shuffle(order)
+    sliced = bool(order) and rng.random() < 0.2
+    stored = torch.empty([shape[d] * (2 if sliced and i == 0 else 1) for i, d in enumerate(order)])
+    if sliced:
+        start = rng.choice((0, 1))
+        stored = stored[start : start + shape[order[0]]]
+    return stored.permute([order.index(d) for d in range(len(shape))])
+
+
+def test_broadcast_outputs_are_laid_out_as_the_cpu_kernels_lay_them_out() -> None:
+    """600 drawn additions and ``where`` calls on inputs that broadcast (ranks 0-5, size-1 and missing dimensions,
+    permuted and sliced memory): every output the shape functions give has the CPU kernel's shape, strides and
+    dtype (the strides of TensorIterator's choice of dimension order, size-1 dimensions included)."""
+    from costmodel.graph.shape_only import shape_only
+
+    rng = random.Random(0)
+    answered = 0
+    for _ in range(600):
+        rank = rng.randint(1, 5)
+        full = [rng.choice((1, 2, 3, 4, 5)) for _ in range(rank)]
+        inputs = []
+        for _ in range(rng.choice((2, 3))):
+            own = rng.randint(0, rank)
+            inputs.append(_laid_out(rng, [1 if rng.random() < 0.35 else full[rank - own + d] for d in range(own)]))
+        func = _aten.add.Tensor if len(inputs) == 2 else _aten.where.self
+        if func is _aten.where.self:
+            inputs[0] = inputs[0] > 0
+        metas = [torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta") for t in inputs]
+        made = shape_only(func, tuple(metas), {})
+        if made is None:
+            continue
+        answered += 1
+        assert _layout(made) == _layout(func(*inputs)), [(tuple(t.shape), t.stride()) for t in inputs]
+    assert answered > 500  # all but the calls whose shapes do not broadcast, or an in-place one
