@@ -396,11 +396,13 @@ def test_a_process_first_report_of_a_cnn_loads_no_python_meta_kernel_machinery()
     assert formats_when_printed == "True"
 
 
-def _laid_out(rng: random.Random, shape: list[int]) -> torch.Tensor:
-    """A CPU tensor of ``shape`` whose dimensions lie in memory in a drawn order, sometimes a slice of a longer one."""
-    order = list(range(len(shape)))
-    if rng.random() < 0.6:
-        rng.shuffle(order)
+def _laid_out(rng: random.Random, shape: list[int], order: list[int] | None = None) -> torch.Tensor:
+    """A CPU tensor of ``shape`` whose dimensions lie in memory in a drawn order (or ``order``, outermost first),
+    sometimes a slice of a longer one."""
+    if order is None:
+        order = list(range(len(shape)))
+        if rng.random() < 0.6:
+            rng.shuffle(order)
     sliced = bool(order) and rng.random() < 0.2
     stored = torch.empty([shape[d] * (2 if sliced and i == 0 else 1) for i, d in enumerate(order)])
     if sliced:
@@ -434,3 +436,30 @@ def test_broadcast_outputs_are_laid_out_as_the_cpu_kernels_lay_them_out() -> Non
         answered += 1
         assert _layout(made) == _layout(func(*inputs)), [(tuple(t.shape), t.stride()) for t in inputs]
     assert answered > 500  # all but the calls whose shapes do not broadcast, or an in-place one
+
+
+def test_cat_outputs_are_laid_out_as_the_cpu_kernel_lays_them_out() -> None:
+    """300 drawn concatenations of 4-D and 5-D tensors in drawn memory orders (channels-last among them), sliced or
+    not, with a cache's empty 1-D keys sometimes first: shape, strides and dtype as the CPU kernel makes them."""
+    from costmodel.graph.shape_only import shape_only
+
+    rng = random.Random(1)
+    answered = 0
+    for _ in range(300):
+        rank = rng.choice((4, 5))
+        shape = [rng.choice((1, 2, 3, 4)) for _ in range(rank)]
+        dim = rng.randrange(rank)
+        channels_last = [0, *range(2, rank), 1] if rng.random() < 0.4 else None  # for every input, or none
+        inputs = []
+        for _ in range(rng.choice((1, 2, 3))):
+            own = list(shape)
+            own[dim] = rng.choice((1, 2, 3))
+            inputs.append(_laid_out(rng, own, channels_last))
+        if rng.random() < 0.2:
+            inputs.insert(0, torch.empty(0))
+        metas = [torch.empty_strided(t.shape, t.stride(), device="meta") for t in inputs]
+        made = shape_only(_aten.cat.default, (metas, dim), {})
+        if made is not None:
+            answered += 1
+            assert _layout(made) == _layout(torch.cat(inputs, dim)), [(tuple(t.shape), t.stride()) for t in inputs]
+    assert answered == 300
