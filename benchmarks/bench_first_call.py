@@ -3,12 +3,17 @@ and the wall time of CLI commands against torch's own import.
 
     pip install thop torchinfo   # the peers (not dependencies of costmodel)
     python benchmarks/bench_first_call.py [--rounds 5] [--collect-first]
+    python benchmarks/bench_first_call.py --against /tmp/old [--rounds 5]   # costmodel's first call, two trees
 
 Each measurement is a fresh interpreter: torch imported and the model built (untimed), then the tool imported and
 called once on the model (timed). costmodel's bytecode is compiled first (``compileall``), as an installed wheel's
 is: an editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module in every process.
 Tools and models are taken round-robin, ``--rounds`` times; medians in ms with their IQR, and costmodel's time over
 the fastest peer's. thop takes positional inputs only, so it is left out for the Hugging Face models.
+
+``--against OLD`` (a worktree of an older commit: ``git worktree add /tmp/old REV``) times costmodel alone, this tree
+and OLD in alternating fresh processes (the order turned each round), and prints each model's medians and the
+new/old ratio with its range over the rounds: the check that a change made the first call faster.
 
 Building a model of many modules (ShuffleNet V2, MobileNet V2) leaves the process owing a full garbage
 collection (80-90 ms here): it falls on whichever tool allocates next, inside its timed call. With
@@ -45,6 +50,10 @@ else:
     from costmodel.zoo import MODELS
     model, inputs = MODELS[name]().eval(), torch.randn(1, 3, 224, 224)
 args, kwargs = ((), inputs) if isinstance(inputs, dict) else ((inputs,), {{}})
+if {tree!r}:  # costmodel from the tree given, not the one the test cases imported
+    for loaded in [m for m in sys.modules if m == "costmodel" or m.startswith("costmodel.")]:
+        del sys.modules[loaded]
+    sys.path.insert(0, {tree!r})
 if {collect_first!r}:
     gc.collect()
 full = []
@@ -64,13 +73,16 @@ else:
     import torchinfo
     torchinfo.summary(model, input_data=list(args) if args else kwargs, verbose=0)
 elapsed = (time.perf_counter() - start) * 1e3
+if {tree!r}:
+    assert sys.modules["costmodel"].__file__.startswith({tree!r}), sys.modules["costmodel"].__file__
 print(len(full), elapsed)
 """
 
 
-def _first_call(name: str, tool: str, collect_first: bool) -> tuple[float, int]:
-    """The call's milliseconds, and the full garbage collections that fell inside it."""
-    code = _CHILD.format(root=str(ROOT), name=name, tool=tool, collect_first=collect_first)
+def _first_call(name: str, tool: str, collect_first: bool, tree: str = "") -> tuple[float, int]:
+    """The call's milliseconds, and the full garbage collections that fell inside it (costmodel from ``tree``, if
+    given)."""
+    code = _CHILD.format(root=str(ROOT), name=name, tool=tool, collect_first=collect_first, tree=tree)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600)
     collections, elapsed = done.stdout.split()[-2:]
     return float(elapsed), int(collections)
@@ -89,11 +101,36 @@ def _iqr(samples: list[float]) -> float:
     return q[2] - q[0]
 
 
+def _against(old: str, rounds: int) -> None:
+    """costmodel's first call from this tree and from ``old``, alternating, fresh processes, gc collected first."""
+    trees = {"old": str(Path(old).resolve()), "new": str(ROOT)}
+    for tree in trees.values():
+        subprocess.run([sys.executable, "-m", "compileall", "-q", f"{tree}/costmodel"], check=True, capture_output=True)
+    times: dict[tuple[str, str], list[float]] = {(n, t): [] for n in (*CNNS, *TRANSFORMERS) for t in trees}
+    for index in range(rounds):
+        for name in (*CNNS, *TRANSFORMERS):
+            for label in trees if index % 2 == 0 else reversed(trees):
+                times[(name, label)].append(_first_call(name, "costmodel", True, trees[label])[0])
+    print(f"costmodel's first call in a fresh process, its import included, ms: medians of {rounds} alternating rounds")
+    print(f"old: {trees['old']}  new: {trees['new']}")
+    print(f"{'model':22} {'old':>8} {'new':>8}  new/old (range over rounds)")
+    for name in (*CNNS, *TRANSFORMERS):
+        before, after = times[(name, "old")], times[(name, "new")]
+        ratios = sorted(a / b for a, b in zip(after, before, strict=True))
+        middle = statistics.median(after) / statistics.median(before)
+        print(f"{name:22} {statistics.median(before):8.1f} {statistics.median(after):8.1f}  {middle:.2f} "
+              f"({ratios[0]:.2f}-{ratios[-1]:.2f})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--collect-first", action="store_true", help="each child collects garbage before the clock")
+    parser.add_argument("--against", metavar="OLD", help="costmodel alone: this tree against the tree at OLD")
     args = parser.parse_args()
+    if args.against:
+        _against(args.against, args.rounds)
+        return
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "costmodel")], check=True, capture_output=True)
     cases = [(name, tool) for name in CNNS for tool in TOOLS] + [
         (name, tool) for name in TRANSFORMERS for tool in TOOLS if tool != "thop"

@@ -217,6 +217,23 @@ def _where(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return _iterated([condition, x, y], x.dtype)
 
 
+def _arange(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``arange([start,] end[, step])`` of Python ints (positions, a mask's columns): ``ceil((end - start) / step)``
+    elements, contiguous, in the dtype asked for (int64 if none). Float bounds go to the meta kernel."""
+    bounds = [*args, 1] if len(args) == 2 else [0, *args, 1] if len(args) == 1 else list(args)
+    start, end, step = bounds
+    if (
+        any(type(b) is not int for b in bounds)
+        or step == 0
+        or set(kwargs) - {"dtype", "layout", "device", "pin_memory"}
+    ):
+        return None
+    if kwargs.get("layout") not in (None, torch.strided):
+        return None
+    dtype = kwargs.get("dtype") or torch.int64
+    return _empty((max(0, -(-(end - start) // step)),), dtype)
+
+
 def _embedding(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``embedding(weight, indices, ...)``: one row of a 2-D weight per index, contiguous, in the weight's dtype."""
     weight, indices = args[0], args[1]
@@ -489,6 +506,9 @@ _SHAPE_FUNCTIONS: dict[int, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = 
     id(_aten.scatter_reduce_.two): _scatter_,
     id(_aten.where.self): _where,
     id(_aten.embedding.default): _embedding,
+    id(_aten.arange.default): _arange,
+    id(_aten.arange.start): _arange,
+    id(_aten.arange.start_step): _arange,
 }
 
 

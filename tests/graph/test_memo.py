@@ -277,6 +277,13 @@ def test_outputs_made_without_meta_kernels_are_what_the_cpu_kernels_make(dtype: 
         (_aten.cos.default, (_meta((1, 16, 8), dtype),), {}),
         (_aten.embedding.default, (_meta((100, 32), dtype), _meta((2, 16), torch.int64)), {}),
         (_aten.embedding.default, (_meta((64, 32), dtype), _meta((1, 16), torch.int64), 0), {}),
+        # positions: an end, a start and an end, a step that does not divide, a step down, an empty range
+        (_aten.arange.default, (16,), {}),
+        (_aten.arange.default, (16,), {"dtype": dtype, "pin_memory": False}),
+        (_aten.arange.start, (2, 16), {}),
+        (_aten.arange.start_step, (2, 16, 3), {}),
+        (_aten.arange.start_step, (16, 2, -3), {"dtype": dtype}),
+        (_aten.arange.start, (5, 5), {}),
         # a rotary embedding's halves (heads transposed before they are cut), a cache's first keys (1-D, empty),
         # channels-last maps, and one channels-last map beside a contiguous one
         (_aten.add.Tensor, (_meta((2, 16, 4, 8), dtype).transpose(1, 2), _meta((2, 4, 16, 8), dtype)), {}),
@@ -317,6 +324,8 @@ def test_calls_the_rules_do_not_know_go_to_the_meta_kernels() -> None:
     assert shape_only(_aten.add.Tensor, (_meta((4, 6)), _meta((4,))), {}) is None
     assert shape_only(_aten.add_.Tensor, (_meta((6,)), _meta((4, 6))), {}) is None
     assert shape_only(_aten.mul.Tensor, (_meta((4, 6)), _meta((6,), torch.float64)), {}) is None
+    assert shape_only(_aten.arange.default, (2.5,), {}) is None  # float bounds: the meta kernel rounds them
+    assert shape_only(_aten.arange.start_step, (0, 4, 0), {}) is None  # a zero step: torch raises
     condition = _meta((4, 6), torch.bool)
     assert shape_only(_aten.where.self, (condition, _meta((), torch.int64), _meta((), torch.int64)), {}) is None
     assert shape_only(_aten.where.self, (condition, _meta((4, 6)), _meta((), torch.float64)), {}) is None
