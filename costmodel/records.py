@@ -111,6 +111,8 @@ def _make_init(cls: type, fields: list[dataclasses.Field[Any]]) -> Callable[...,
 
     # Positional calls that leave the trailing fields to their defaults take them without binding.
     required = next((i for i, f in enumerate(taken) if _has_default(f)), count)
+    if late := [f.name for f in taken[required:] if not _has_default(f)]:
+        raise TypeError(f"{cls.__qualname__}: field {late[0]!r} without a default follows one with a default")
     tail = tuple(f.default for f in taken)
     factories = tuple((i, f.default_factory) for i, f in enumerate(taken) if f.default_factory is not _MISSING)
 
@@ -201,10 +203,6 @@ def record(cls: C) -> C:
     own = _own_fields(cls)
     fields = {**inherited, **{f.name: f for f in own}}
     ordered = list(fields.values())
-    taken = [f for f in ordered if f.init]
-    first_default = next((i for i, f in enumerate(taken) if _has_default(f)), len(taken))
-    if late := [f.name for f in taken[first_default:] if not _has_default(f)]:
-        raise TypeError(f"{cls.__qualname__}: field {late[0]!r} without a default follows one with a default")
     made = _slotted(cls, list(fields), [f.name for f in own])
     init = _make_init(made, ordered)
     written = cls.__dict__

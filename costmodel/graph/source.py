@@ -98,9 +98,10 @@ def trace_site(stack_trace: str | None) -> SourceLocation | None:
 def _declares(line: str, name: str, nested: bool) -> bool:
     """Whether the line is ``class <name>`` (followed by ``(`` or ``:``), at the top level unless ``nested``."""
     text = line.lstrip() if nested else line
-    return (
-        text.startswith("class ") and text[6:].lstrip().startswith(name) and text[6:].lstrip()[len(name) :][:1] in "(:"
-    )
+    if not text.startswith("class "):
+        return False
+    rest = text[6:].lstrip()
+    return rest.startswith(name) and rest[len(name) : len(name) + 1] in ("(", ":")
 
 
 def _class_line(cls: type) -> tuple[str, int] | None:
