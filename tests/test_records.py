@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import pickle
 from dataclasses import field
 from typing import Any, ClassVar
@@ -68,6 +69,7 @@ def _view(item: Any) -> tuple[Any, ...]:
         dataclasses.asdict(item),
         [(f.name, f.init, f.repr, f.compare) for f in dataclasses.fields(item)],
         type(item).__match_args__,
+        str(inspect.signature(type(item))),
         hash(item),
         item.doubled(),
         type(item).kind,
@@ -83,6 +85,7 @@ def test_a_record_is_what_the_standard_decorator_makes(
     assert dataclasses.is_dataclass(ours)
     assert ours == _made(record, which, args, kwargs)
     assert ours != theirs  # equal within a class, never across
+    assert ours.__replace__(a=5) == dataclasses.replace(ours, a=5)  # copy.replace on Python 3.13
     changed = dataclasses.replace(ours, a=5)
     assert (changed.a, changed.b) == (5, ours.b)
     assert _view(changed) == _view(dataclasses.replace(theirs, a=5))
