@@ -371,8 +371,8 @@ class NodeCost(_CostTotals):
         output_bytes: int,
         frozen_params: int,
     ) -> NodeCost:
-        """A node from every field but ``extras`` (empty), by keyword: the walk's fast constructor (the frozen
-        dataclass ``__init__`` sets each field through ``object.__setattr__``; this sets the slots directly)."""
+        """A node from every field but ``extras`` (empty), by keyword: the walk's fast constructor (a record's
+        ``__init__`` binds keyword arguments one by one; this sets the slots in order)."""
         node = object.__new__(cls)
         for set_slot, slot_value in zip(
             _NODE_SETTERS,

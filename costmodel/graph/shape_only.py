@@ -26,27 +26,21 @@ def _empty(shape: Any, dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype, device="meta")
 
 
-def _same_layout(tensors: list[torch.Tensor]) -> torch.Tensor | None:
-    """What the CPU kernels give same-shaped inputs that share one layout, contiguous or channels-last: an output
-    of that layout. ``None`` for other layouts (transposed, sliced), where the kernel's own choice is left to
-    the meta kernel."""
-    first = tensors[0]
-    if any(t.stride() != first.stride() for t in tensors):
-        return None
-    if first.is_contiguous():
-        return _empty(first.shape, first.dtype)
-    if first.dim() in (4, 5) and first.is_contiguous(memory_format=_CHANNELS_LAST[first.dim()]):
-        return torch.empty_strided(first.shape, first.stride(), dtype=first.dtype, device="meta")
-    return None
-
-
 _CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
 
 
 def _batch_norm_inference(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Inference batch norm: a channels-last output for an input that is channels-last contiguous and not contiguous
+    (N,C,1,1 is both: contiguous), else a contiguous one, as the CPU kernel makes it (not by the suggested memory
+    format ``cat`` reads: a channels-last map sliced to width 1 is channels-last here); no saved statistics ([0],
+    where the meta kernel gives [c])."""
     x = args[0]
-    out = _same_layout([x])  # the CPU kernel saves no statistics at inference: [0], not [c] as the meta kernel
-    return None if out is None else (out, _empty((0,), x.dtype), _empty((0,), x.dtype))
+    layout = _CHANNELS_LAST.get(x.dim())
+    if layout is not None and not x.is_contiguous() and x.is_contiguous(memory_format=layout):
+        out = torch.empty(x.shape, dtype=x.dtype, device="meta", memory_format=layout)
+    else:
+        out = _empty(x.shape, x.dtype)
+    return out, _empty((0,), x.dtype), _empty((0,), x.dtype)
 
 
 def _native_batch_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -100,7 +94,7 @@ def _native_layer_norm(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return _empty(x.shape, x.dtype), _empty(statistics, x.dtype), _empty(statistics, x.dtype)
 
 
-#: Pointwise ops whose output takes the shape and floating dtype of same-shaped float inputs.
+#: Pointwise ops whose output takes the floating dtype of their inputs (one dtype), laid out by TensorIterator.
 _SAME_AS_INPUT = frozenset(
     f"{name}{suffix}"
     for name in (
@@ -376,8 +370,8 @@ def _not_float(x: Any) -> bool:
 
 def _cat(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``cat(tensors, dim=0)`` of tensors of one dtype and rank, equal but along ``dim`` (1-D empty tensors, which
-    cat skips, aside: a cache's first keys). The CPU kernel's output is channels-last where every input's strides
-    are channels-last-like (``_channels_last_like``), else contiguous. (The Python reference behind ``cat``'s meta
+    cat skips, aside: a cache's first keys; they make the output contiguous). The CPU kernel's output is laid out
+    by every input's suggested memory format (``_suggested``). (The Python reference behind ``cat``'s meta
     kernel imports torch._dynamo on a process's first call: most of a second.)"""
     given, dim = args[0], (args[1] if len(args) > 1 else kwargs.get("dim", 0))
     if set(kwargs) - {"dim"} or not given:
@@ -395,9 +389,16 @@ def _cat(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return None
     shape = list(first.shape)
     shape[dim] = sum(t.shape[dim] for t in tensors)
-    if rank in (4, 5) and len(tensors) == len(given) and all(_channels_last_like(t) for t in tensors):
-        return torch.empty(shape, dtype=first.dtype, device="meta", memory_format=_CHANNELS_LAST[rank])
-    return _empty(tuple(shape), first.dtype)
+    return _suggested(shape, first.dtype, given)
+
+
+def _suggested(shape: Any, dtype: torch.dtype, tensors: list[torch.Tensor]) -> torch.Tensor:
+    """A contiguous output, or a channels-last one where every input's ``suggest_memory_format`` is channels-last
+    (a 4-D or 5-D tensor whose strides are channels-last-like: ``_channels_last_like``)."""
+    rank = len(shape)
+    if rank in (4, 5) and all(t.dim() == rank and _channels_last_like(t) for t in tensors):
+        return torch.empty(shape, dtype=dtype, device="meta", memory_format=_CHANNELS_LAST[rank])
+    return _empty(tuple(shape), dtype)
 
 
 def _channels_last_like(t: torch.Tensor) -> bool:

@@ -472,3 +472,24 @@ def test_cat_outputs_are_laid_out_as_the_cpu_kernel_lays_them_out() -> None:
             answered += 1
             assert _layout(made) == _layout(torch.cat(inputs, dim)), [(tuple(t.shape), t.stride()) for t in inputs]
     assert answered == 300
+
+
+def test_inference_batch_norm_outputs_are_laid_out_as_the_cpu_kernel_lays_them_out() -> None:
+    """200 drawn inference batch norms on inputs of ranks 2-5 in drawn memory orders (channels-last among them),
+    sliced or not: the output's shape, strides and dtype as the CPU kernel makes them, and no saved statistics."""
+    from costmodel.graph.shape_only import shape_only
+
+    rng = random.Random(2)
+    func = _aten._native_batch_norm_legit_no_training.default
+    for _ in range(200):
+        rank = rng.choice((2, 3, 4, 5))
+        shape = [rng.choice((1, 2, 3, 4)) for _ in range(rank)]
+        channels_last = [0, *range(2, rank), 1] if rank >= 4 and rng.random() < 0.4 else None
+        x = _laid_out(rng, shape, channels_last)
+        c = shape[1]
+        statistics = [torch.ones(c), None, torch.zeros(c), torch.ones(c)]
+        meta = [torch.empty_strided(x.shape, x.stride(), device="meta"), *(_meta((c,)) if s is not None else None
+                                                                            for s in statistics)]  # fmt: skip
+        made = shape_only(func, (*meta, 0.1, 1e-5), {})
+        assert made is not None
+        assert _layout(made) == _layout(func(x, *statistics, 0.1, 1e-5)), (tuple(x.shape), x.stride())
