@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from costmodel import views
 from costmodel.records import record
 from costmodel.types import ActivationMemory, Cost, CostedGraph, Diagnostic, ModuleCost, OpKind
 from costmodel.units import CONVENTIONS
@@ -54,22 +53,30 @@ class Report(CostedGraph):
         nodes = tuple(n.with_extra(name, values[n.name]) if n.name in values else n for n in self.nodes)
         return _shared(type(self), self, nodes=nodes)  # the nodes' costs, and so the totals, are unchanged
 
-    # -- views (costmodel.views) --------------------------------------------------
+    # -- views (costmodel.views: loaded when a view is first asked for, not to build a report) ------------
     def by_module(self, depth: int = 2) -> tuple[ModuleCost, ...]:
         """Costs rolled up by module path, for every module up to ``depth`` levels deep (the first is the model)."""
-        return views.by_module(self, depth)
+        from costmodel.views.rollup import by_module
+
+        return by_module(self, depth)
 
     def by_kind(self) -> dict[OpKind, Cost]:
         """Costs summed by op kind (conv, elementwise, data, ...), over every op of every node."""
-        return views.by_kind(self)
+        from costmodel.views.rollup import by_kind
+
+        return by_kind(self)
 
     def column_by_kind(self, column: str) -> dict[OpKind, float]:
         """A per-node column (``predicted_ms``, ``time_ms``) summed by each node's kind."""
-        return views.column_by_kind(self, column)
+        from costmodel.views.rollup import column_by_kind
+
+        return column_by_kind(self, column)
 
     def activation_memory(self) -> ActivationMemory:
         """Activation bytes of one inference run in graph order, each output freed after its last reader."""
-        return views.activation_memory(self)
+        from costmodel.views.liveness import activation_memory
+
+        return activation_memory(self)
 
     # -- formats (costmodel.formats.report) ---------------------------------------
     def at(self, **sizes: int) -> Report:

@@ -21,7 +21,6 @@ from costmodel.graph.record import Recording, record
 from costmodel.graph.source import class_site, definition_site
 from costmodel.graph.walk import Structure
 from costmodel.types import CostedGraph, ModelInputs, SourceLocation
-from costmodel.views import completeness
 
 __all__ = [
     "Recording",
@@ -181,6 +180,8 @@ def warn_unsupported(graph: CostedGraph) -> None:
     bound because of them (nothing when every op has one)."""
     if not graph.unsupported:
         return
+    from costmodel.views.completeness import completeness  # only for a graph with unsupported ops
+
     listed = ", ".join(f"{op} ({count}x)" for op, count in sorted(graph.unsupported.items()))
     missing = completeness(graph)
     bound = (

@@ -26,7 +26,6 @@ from torch import nn
 from costmodel.cache import WeakStore
 from costmodel.errors import ShapeError, TraceError, UnsupportedInput, ValueDependent
 from costmodel.graph.dispatch import Recorder
-from costmodel.graph.failures import describe_shapes, translate
 from costmodel.graph.inputs import example_tensors, input_names, walk_inputs
 from costmodel.graph.recording_walk import RecordedNode, RecordingWalk
 from costmodel.graph.switches import no_fast_path, no_onednn, recurrent_weights_on_meta
@@ -138,6 +137,8 @@ def _run(
     except (UnsupportedInput, ShapeError, TraceError, ValueDependent):
         raise
     except Exception as error:
+        from costmodel.graph.failures import describe_shapes, translate  # read only when a model fails
+
         failed = walk.failed
         if failed is None:
             raise translate(f"model {type(model).__name__}", None, describe_shapes(tensors), error) from error

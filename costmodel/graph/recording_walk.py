@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,6 +21,7 @@ from costmodel.graph.source import call_site
 from costmodel.graph.split import all_free, big_op_parts, part_name
 from costmodel.graph.value_nodes import VALUE_NODES, builtin
 from costmodel.graph.walk import Event, Structure, Walk, tensors_in
+from costmodel.records import record
 from costmodel.types import OpCall, SourceLocation, TensorSpec
 
 __all__ = ["NodeNames", "RecordedNode", "RecordingWalk"]
@@ -41,7 +42,8 @@ def _copied(value: Any) -> Any:
     return value
 
 
-class RecordedNode(NamedTuple):
+@record
+class RecordedNode:
     """What one node did: where it ran, the tensors it took and gave, and the ATen ops it dispatched."""
 
     name: str

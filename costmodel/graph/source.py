@@ -84,12 +84,13 @@ def call_site(skip: int = 1) -> SourceLocation | None:
     return found
 
 
-_TRACE_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+#: A frame of a stack trace (compiled on first use: only graphs read from torch.fx have traces).
+_TRACE_FRAME = r'File "([^"]+)", line (\d+)'
 
 
 def trace_site(stack_trace: str | None) -> SourceLocation | None:
     """The innermost frame outside torch and costmodel in an fx node's ``stack_trace`` (innermost last)."""
-    for filename, line in reversed(_TRACE_FRAME.findall(stack_trace or "")):
+    for filename, line in reversed(re.findall(_TRACE_FRAME, stack_trace or "")):
         if not _is_library_file(filename):
             return SourceLocation(filename, int(line))
     return None

@@ -13,6 +13,7 @@ costed graph, exactly what a numeric report at those sizes counts.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -184,7 +185,8 @@ def substitute(value: Any, sizes: Mapping[sympy.Symbol, int]) -> Any:
             value.layer,
         )
     if isinstance(value, RecordedNode):
-        return value._replace(
+        return dataclasses.replace(
+            value,
             input_specs=substitute(value.input_specs, sizes),
             output_specs=substitute(value.output_specs, sizes),
             calls=substitute(value.calls, sizes),

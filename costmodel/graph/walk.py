@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
@@ -63,7 +63,8 @@ _OPERATORS = frozenset(
 )  # fmt: skip
 
 
-class Event(NamedTuple):
+@record
+class Event:
     """One node as the walk meets it, before it runs.
 
     ``op`` is ``call_module`` (a layer's call), ``call_function`` or ``call_method`` (a

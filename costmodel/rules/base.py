@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
@@ -97,8 +96,16 @@ class Rule(ABC):
         )
 
 
-_CODE = re.compile(r"^G\d+$")
-_NAME = re.compile(r"^[a-z]+(-[a-z0-9]+)*$")
+def _is_code(text: str) -> bool:
+    """``G`` and digits: ``G1``, ``G12``."""
+    return text[:1] == "G" and text[1:].isascii() and text[1:].isdigit()
+
+
+def _is_kebab_case(text: str) -> bool:
+    """Lower-case words joined by hyphens, the first all letters: ``channel-width``, ``group-conv2``."""
+    first, *rest = text.split("-")
+    plain = all(part and part.isascii() and (part.islower() or part.isdigit()) and part.isalnum() for part in rest)
+    return bool(first) and first.isascii() and first.isalpha() and first.islower() and plain
 
 
 def validate(rule: type[Rule]) -> None:
@@ -106,9 +113,9 @@ def validate(rule: type[Rule]) -> None:
     for attr in ("code", "name", "summary"):
         if not isinstance(getattr(rule, attr, None), str):
             raise TypeError(f"rule {rule.__name__} needs a str class attribute '{attr}'")
-    if not _CODE.match(rule.code):
-        raise ValueError(f"rule {rule.__name__}: code {rule.code!r} does not match {_CODE.pattern}")
-    if not _NAME.match(rule.name):
+    if not _is_code(rule.code):
+        raise ValueError(f"rule {rule.__name__}: code {rule.code!r} is not G and digits")
+    if not _is_kebab_case(rule.name):
         raise ValueError(f"rule {rule.__name__}: name {rule.name!r} is not kebab-case")
     if not rule.__doc__:
         raise ValueError(f"rule {rule.__name__} needs a docstring (its explanation)")

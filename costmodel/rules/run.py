@@ -14,12 +14,14 @@ from costmodel.types import CostedGraph, Diagnostic, TimeModel
 __all__ = ["run_rules"]
 
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9]+(?:[,\s]+[A-Z0-9]+)*))?", re.IGNORECASE)
+#: The silencing comment; compiled the first time a finding's line has one (``re`` keeps it then).
+_NOQA = r"#\s*noqa(?::\s*(?P<codes>[A-Z0-9]+(?:[,\s]+[A-Z0-9]+)*))?"
 
 
 def _silenced(found: Diagnostic) -> bool:
     """``# noqa`` or ``# noqa: CODE[, CODE]`` (prefixes) on the line the finding points at."""
-    match = _NOQA.search(linecache.getline(found.file, found.line))
+    line = linecache.getline(found.file, found.line)
+    match = re.search(_NOQA, line, re.IGNORECASE) if "noqa" in line.lower() else None
     if match is None:
         return False
     codes = match.group("codes")

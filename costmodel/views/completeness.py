@@ -11,8 +11,9 @@ from costmodel.units import magnitude
 
 __all__ = ["LARGE_SHARE", "Completeness", "completeness"]
 
-#: An op name that says it multiplies matrices or convolves (``_grouped_mm``, ``my_linear``, ``fused_attention``).
-_MATRIX_LIKE = re.compile(r"(^|_)(mm|bmm|addmm|baddbmm|matmul|linear|conv\w*|einsum|gemm|gemv|attention|sdpa|dot)(_|$)")
+#: An op name that says it multiplies matrices or convolves (``_grouped_mm``, ``my_linear``, ``fused_attention``);
+#: a pattern, compiled when a graph has unsupported ops (not at import).
+_MATRIX_LIKE = r"(^|_)(mm|bmm|addmm|baddbmm|matmul|linear|conv\w*|einsum|gemm|gemv|attention|sdpa|dot)(_|$)"
 #: The share of the graph's memory access past which unsupported ops are large whatever their names say.
 LARGE_SHARE = 0.05
 
@@ -51,6 +52,6 @@ def completeness(graph: CostedGraph) -> Completeness:
     missing = sum(op.cost.mac for node in graph.nodes for op in node.ops if not op.supported)
     return Completeness(
         unsupported=names,
-        matrix_like=tuple(n for n in names if _MATRIX_LIKE.search(n.lower())),
+        matrix_like=tuple(n for n in names if re.search(_MATRIX_LIKE, n.lower())),
         mac_share=magnitude(missing) / magnitude(graph.mac) if magnitude(graph.mac) else 0.0,
     )

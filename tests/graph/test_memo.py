@@ -393,15 +393,17 @@ def test_a_process_first_report_of_a_cnn_loads_no_python_meta_kernel_machinery()
         "report = costmodel.report(MODELS['resnet18'](), (1, 3, 224, 224))\n"
         "print('sympy' in sys.modules, 'torch._dynamo' in sys.modules)\n"
         "print(*(name in sys.modules for name in ('costmodel.device', 'costmodel.formats.report', 'tomllib',\n"
-        "    'costmodel.graph.exported')))\n"
+        "    'costmodel.graph.exported', 'costmodel.views.rollup', 'costmodel.views.liveness',\n"
+        "    'costmodel.views.completeness', 'costmodel.graph.failures')))\n"
         "str(report)\n"
         "print('costmodel.formats.report' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     no_meta_kernels, nothing_unused, formats_when_printed = done.stdout.splitlines()
     assert no_meta_kernels.split() == ["False", "False"]
-    # a plain report needs no device part, no report format (until it is written), no project file, no program reader
-    assert nothing_unused.split() == ["False", "False", "False", "False"]
+    # a plain report needs no device part, no report format (until it is written), no project file, no program
+    # reader, no view (until one is asked for), no failure messages
+    assert nothing_unused.split() == ["False"] * 8
     assert formats_when_printed == "True"
 
 

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import costmodel
 from costmodel.rules import RULES, LintConfig
@@ -71,8 +73,18 @@ def test_registering_a_duplicate_or_malformed_rule_fails() -> None:
         code = "X1"
         name = "bad-rule"
 
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(ValueError, match="is not G and digits"):
         register_rule(Bad)
+
+
+@given(st.text(alphabet="Gg0123456789-abzAZ_\u0661\u00df ", max_size=8))
+@settings(max_examples=500, deadline=None)
+def test_rule_codes_and_names_are_checked_as_their_patterns_say(text: str) -> None:
+    """The hand-written checks (no regex compiled at import) against the patterns they replace."""
+    from costmodel.rules.base import _is_code, _is_kebab_case
+
+    assert _is_code(text) == bool(re.fullmatch(r"G[0-9]+", text))
+    assert _is_kebab_case(text) == bool(re.fullmatch(r"[a-z]+(-[a-z0-9]+)*", text))
 
 
 def test_config_selects_and_ignores_by_prefix_and_rejects_unknown_names() -> None:
