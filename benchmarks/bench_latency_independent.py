@@ -11,14 +11,16 @@ Three steps, each its own process (run them minutes, hours or days apart):
 and times every model of the suite in the calibration's own rounds (after each round, one untimed call and one
 timed call of each model), so the drift hits the profile and the models alike; it writes a file ``score`` reads.
 
-``calibrate`` runs ``costmodel.calibrate`` and then times the *reference*: four synthetic networks (the
-calibration's generator at another seed; no evaluated model), saved beside the profile. ``measure`` builds every
-model of the suite (the zoo, ``architectures.FAMILIES`` written from their papers, Hugging Face transformers
+``calibrate`` runs ``costmodel.calibrate``, whose profile keeps the time of its *reference* (four synthetic
+networks timed in its rounds: the calibration's generator at another seed; no evaluated model). ``measure`` builds
+every model of the suite (the zoo, ``architectures.FAMILIES`` written from their papers, Hugging Face transformers
 from configs), times each with ``costmodel.measure`` (per-node times in the first) in passes over the suite (4
-by default) in alternating orders, each model bracketed by timings of the reference, and predicts it with the
-profile. The reference's time now over its time at calibration is the machine's drift, shown per model; ``score`` gives
-Kendall's tau, median |error| and the share within +-15%, raw and with the prediction scaled by the drift, and
-each op family's predicted time against its measured share (per-node times scaled to the whole run).
+by default) in alternating orders, each model bracketed by ``costmodel.recheck`` (the reference re-timed), and
+predicts it with the profile. Recheck's scale, the reference's time now over its time at calibration, is the
+machine's drift, shown per model; ``score`` gives Kendall's tau, median |error| and the share within +-15%, raw
+(the profile as calibrated) and rechecked (each prediction times the scale, as ``--recheck`` gives it; files
+before 0.4 timed the bench's own copy of the reference instead), and each op family's predicted time against its
+measured share (per-node times scaled to the whole run).
 """
 
 from __future__ import annotations
@@ -44,35 +46,16 @@ from bench_latency import SUITE, scores
 
 import costmodel
 from costmodel.device import host
-from costmodel.device.calibration import networks
 from costmodel.device.families import family
 from costmodel.device.predict import GraphTime
 from costmodel.graph.inputs import example_tensors, normalize_inputs
 from costmodel.zoo import MODELS
 
-_REFERENCE_SEED, _REFERENCES = 7, 4
 
-
-def _reference_modules() -> list[tuple[nn.Module, torch.Tensor]]:
-    made = []
-    for _, module, shape in networks(_REFERENCE_SEED, _REFERENCES):
-        made.append((module.eval(), torch.randn(shape, generator=torch.Generator().manual_seed(0))))
-    return made
-
-
-def time_reference(references: list[tuple[nn.Module, torch.Tensor]], rounds: int = 5) -> float:
-    """Seconds of one pass over the reference networks: per network the median of ``rounds`` visits (an
-    untimed call, then 3 timed), summed."""
-    samples: list[list[float]] = [[] for _ in references]
-    with torch.no_grad():
-        for _ in range(rounds):
-            for index, (module, x) in enumerate(references):
-                module(x)
-                for _ in range(3):
-                    begin = time.perf_counter()
-                    module(x)
-                    samples[index].append(time.perf_counter() - begin)
-    return sum(statistics.median(s) for s in samples)
+def time_scale(profile: costmodel.DeviceProfile) -> float:
+    """The machine's speed now against the calibration's: ``costmodel.recheck``'s scale (its reference networks
+    re-timed, a short budget)."""
+    return costmodel.recheck(profile, budget_s=0.3).time_scale
 
 
 #: The torchvision classifiers of the issue that started this benchmark (issue 18), where torchvision imports (it
@@ -143,10 +126,9 @@ def do_calibrate(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     profile = costmodel.calibrate(budget_s=args.budget, threads=args.threads, progress=False)
     spent = time.perf_counter() - began
-    with host.threads(args.threads):
-        reference = time_reference(_reference_modules(), rounds=9)
     path = out / f"profile_t{args.threads}.json"
     profile.save(path)
+    reference = profile.reference_s or 0.0  # timed in the calibration's rounds
     meta = {"calibrated_s": spent, "budget_s": args.budget, "reference_s": reference, "threads": args.threads,
             "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}  # fmt: skip
     path.with_suffix(".reference.json").write_text(json.dumps(meta, indent=2))
@@ -154,16 +136,16 @@ def do_calibrate(args: argparse.Namespace) -> None:
 
 
 def _measure_pass(names: Iterable[str], built: dict, profile: costmodel.DeviceProfile, threads: int,
-                  references: list, budget: float, rows: dict) -> None:  # fmt: skip
+                  budget: float, rows: dict) -> None:  # fmt: skip
     for name in names:
         model, shape = built[name]
-        before = time_reference(references, rounds=2)
+        before = time_scale(profile)
         first = name not in rows
         timed = costmodel.measure(model, shape, budget_s=budget, threads=threads, progress=False, per_node=first)
-        after = time_reference(references, rounds=2)
-        row = rows.setdefault(name, {"measured_s": [], "reference_s": [], "problems": []})
+        after = time_scale(profile)
+        row = rows.setdefault(name, {"measured_s": [], "time_scale": [], "problems": []})
         row["measured_s"].append(timed.total.median)
-        row["reference_s"].append((before + after) / 2)
+        row["time_scale"].append((before + after) / 2)
         row["problems"] += list(timed.problems)
         if "node_times" not in row:
             row["node_times"] = dict(timed.node_times)
@@ -177,7 +159,7 @@ def _scored(rows: dict, reports: dict, profile: costmodel.DeviceProfile, meta: d
         rep = reports[name]
         done = {key: value for key, value in row.items() if key not in ("node_times", "whole_for_nodes")}
         done["measured_ms"] = statistics.median(row["measured_s"]) * 1e3
-        done["drift"] = statistics.median(row["reference_s"]) / meta["reference_s"]
+        done["drift"] = statistics.median(row["time_scale"])  # recheck()'s scale, as a user with --recheck gets it
         done["predicted_ms"] = rep.predicted_ms
         predicted, measured = family_seconds(rep, profile, row["node_times"], row["whole_for_nodes"])
         done["family_predicted_s"], done["family_measured_s"] = predicted, measured
@@ -192,7 +174,6 @@ def do_measure(args: argparse.Namespace) -> None:
     threads = profile.threads
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    references = _reference_modules()
     results = {"profile": args.profile, "calibration": meta, "threads": threads,
                "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "batches": {}}  # fmt: skip
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M")
@@ -213,8 +194,8 @@ def do_measure(args: argparse.Namespace) -> None:
             rows: dict[str, dict] = {}
             order = list(built)
             for index in range(args.passes):
-                _measure_pass(order if index % 2 == 0 else order[::-1], built, profile, threads, references,
-                              args.budget, rows)  # fmt: skip
+                _measure_pass(order if index % 2 == 0 else order[::-1], built, profile, threads, args.budget,
+                              rows)  # fmt: skip
                 results["batches"][str(batch)] = _scored(rows, reports, profile, meta)
                 path.write_text(json.dumps(results, indent=1))  # after every pass: a run cut short keeps its passes
             for name, row in results["batches"][str(batch)].items():
@@ -290,9 +271,9 @@ def do_score(args: argparse.Namespace) -> None:
                   f"range x{drifts[0]:.2f}-x{drifts[-1]:.2f}")  # fmt: skip
             if args.rows:
                 for n, m, p, a in zip(names, measured, predicted, adjusted, strict=True):
-                    print(f"  {n:24} measured {m:8.2f}  predicted {p:8.2f} {p / m - 1:+5.0%}  drift-scaled "
+                    print(f"  {n:24} measured {m:8.2f}  predicted {p:8.2f} {p / m - 1:+5.0%}  rechecked "
                           f"{a / m - 1:+5.0%}  x{rows[n]['drift']:.2f}")  # fmt: skip
-            for label, values in (("raw", predicted), ("drift-scaled", adjusted)):
+            for label, values in (("raw", predicted), ("rechecked", adjusted)):
                 tau, error, within = scores(measured, values)
                 print(f"{label:13} Kendall tau {tau:.3f}  median |error| {error:.1%}  within +-15% {within:.0%}")
             _score_passes(rows, names, predicted)

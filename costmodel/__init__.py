@@ -17,7 +17,7 @@ from costmodel._version import __version__ as __version__
 if TYPE_CHECKING:  # what the names are, for type checkers (they load lazily below)
     from costmodel.analysis import lint, report  # noqa: F401
     from costmodel.cache import CacheInfo, cache_info, clear_caches  # noqa: F401
-    from costmodel.device.calibrate import calibrate  # noqa: F401
+    from costmodel.device.calibrate import calibrate, recheck  # noqa: F401
     from costmodel.device.measure import Measurement, measure  # noqa: F401
     from costmodel.device.profile import DeviceProfile  # noqa: F401
     from costmodel.device.timing import Timing  # noqa: F401
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers (they load lazily bel
 _WHERE = {
     **dict.fromkeys(("lint", "report"), "costmodel.analysis"),
     **dict.fromkeys(("CacheInfo", "cache_info", "clear_caches"), "costmodel.cache"),
-    "calibrate": "costmodel.device.calibrate",
+    **dict.fromkeys(("calibrate", "recheck"), "costmodel.device.calibrate"),
     **dict.fromkeys(("Measurement", "measure"), "costmodel.device.measure"),
     "DeviceProfile": "costmodel.device.profile",
     "Timing": "costmodel.device.timing",

@@ -164,6 +164,12 @@ def _add_device_argument(parser: argparse.ArgumentParser, what: str) -> None:
         "--profile", metavar="PROFILE.json", help=f"a device profile from 'costmodel calibrate': {what}"
     )
     parser.add_argument("--device", dest="profile", help=argparse.SUPPRESS)  # its name before 0.3
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="time the profile's reference networks again first (about 1 s) and scale its predictions to this "
+        "machine's speed now (a shared machine's speed moves by tens of percent)",
+    )
 
 
 def _add_hardware_argument(parser: argparse.ArgumentParser, what: str) -> None:

@@ -79,7 +79,18 @@ def _report(loaded: LoadedModel, args: argparse.Namespace, **options: Any) -> An
 
 
 def _profile(args: argparse.Namespace) -> DeviceProfile | None:
-    return DeviceProfile.load(args.profile) if args.profile else None
+    """The ``--profile`` file's profile; with ``--recheck``, scaled to this machine's speed now (said on stderr)."""
+    if args.recheck and not args.profile:
+        raise UsageError("--recheck needs --profile PROFILE.json: it re-times that profile's reference networks")
+    if not args.profile:
+        return None
+    profile = DeviceProfile.load(args.profile)
+    if args.recheck:
+        from costmodel.device.calibrate import recheck  # the calibration's timing only when asked for
+
+        profile = recheck(profile)
+        print(f"costmodel: {profile.reference_line()}", file=sys.stderr)
+    return profile
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

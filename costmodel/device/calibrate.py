@@ -22,10 +22,14 @@
    of its own for calls in place measured about the same, 19 against 21 µs), and
    the cost per byte of fresh output (allocation), all non-negative, with a 4-fold
    held-out error.
+7. Four more random networks, the *reference* (``REFERENCE``), are timed in the same rounds; their summed time
+   is kept in the profile. ``recheck`` times them again later: the ratio scales every prediction to the
+   machine's speed then (a shared machine's speed moves by tens of percent within minutes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import logging
@@ -53,7 +57,7 @@ from costmodel.graph.walk import inference
 from costmodel.records import record
 from costmodel.types import CostedGraph
 
-__all__ = ["CalibrationRun", "calibrate"]
+__all__ = ["REFERENCE", "CalibrationRun", "calibrate", "recheck"]
 
 #: Seconds one timed sample aims for: long enough that the clock's resolution does not matter.
 _SAMPLE_S = 2e-4
@@ -68,6 +72,9 @@ _IDENTITY_CHAIN = 64
 #: copy is still cached when its turn comes again.
 _COLD_POOL_BYTES = 96 * 2**20
 _NETWORKS = 48
+#: (seed, count) of the reference networks: the calibration's generator at a seed of their own (none of them a
+#: micro-benchmark or a calibration network, none a published architecture).
+REFERENCE = (7, 4)
 
 
 @record
@@ -271,6 +278,7 @@ def calibrate(
         timed = [_Timed(c.name, c.build(), c.inputs, target, dtype, generator) for c in suite]
         count = max(8, round(_NETWORKS * scale / 4))
         nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, count)]
+        references = _references(target, dtype)
         pool = torch.rand(_COLD_POOL_BYTES // dtype.itemsize, generator=generator).to(target, dtype)
         for t in timed:
             if isinstance(t.module, ColdLinear):
@@ -282,15 +290,15 @@ def calibrate(
         elsewhere = 0.0  # seconds spent in between_rounds, outside the budget
         said = time.perf_counter()
         with (
-            inference(nn.Sequential(*(t.module for t in (*timed, *nets)))),
+            inference(nn.Sequential(*(t.module for t in (*timed, *nets, *references)))),
             timing.progress(show, "calibrating", _MAX_ROUNDS) as tick,
         ):
             module_call = _identity_overhead(target, dtype, sync)
-            for t in (*timed, *nets):
+            for t in (*timed, *nets, *references):
                 t.warm_up(sync)
             timing_started = time.perf_counter()
             for round_ in range(_MAX_ROUNDS):  # micro-benchmarks and networks in every round: the same drift
-                for t in (*timed, *nets):
+                for t in (*timed, *nets, *references):
                     t.sample(sync)
                 if between_rounds is not None:
                     paused = time.perf_counter()
@@ -339,4 +347,55 @@ def calibrate(
         machine=host.cpu_name(),
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         budget_s=budget_s,
+        reference_s=sum(t.seconds for t in references),
     )
+
+
+def _references(device: torch.device, dtype: torch.dtype) -> list[_Timed]:
+    """The reference networks, built and costed, with inputs drawn at a fixed seed."""
+    generator = torch.Generator().manual_seed(REFERENCE[0])
+    return [_Timed(name, m, [shape], device, dtype, generator) for name, m, shape in networks(*REFERENCE)]
+
+
+def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:
+    """The profile scaled to this machine's speed now: its reference networks timed again, as the calibration
+    timed them, at its threads, device and dtype; every predicted time is multiplied by their time now over
+    their time at calibration (``DeviceProfile.time_scale``, shown by ``describe``).
+
+    A shared machine (a cloud VM, a CI runner) runs the same kernels tens of percent faster or slower from one
+    quarter of an hour to the next; a profile calibrated in one phase predicts another phase's times off by as
+    much. Recheck on the machine the profile describes, just before predicting.
+
+    Args:
+        profile: A calibrated profile (0.4 or later: older ones have no reference timing).
+        budget_s: Wall seconds for the timing (at least ``_MIN_ROUNDS`` rounds are run, whatever the budget).
+
+    Raises:
+        UnsupportedInput: The profile has no reference timing, a non-positive budget, or its device is not here.
+    """
+    if profile.reference_s is None or profile.reference_s <= 0:
+        raise UnsupportedInput("recheck(): the profile has no reference timing (made before 0.4): calibrate again")
+    if budget_s <= 0:
+        raise UnsupportedInput(f"recheck(): budget_s must be positive, got {budget_s}")
+    target = torch.device(profile.device.split(" ", 1)[0])
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise UnsupportedInput(f"recheck(): the profile is of {profile.device}, but torch sees no CUDA device")
+    dtype = getattr(torch, profile.dtype, None)
+    if not isinstance(dtype, torch.dtype):
+        raise UnsupportedInput(f"recheck(): the profile's dtype {profile.dtype!r} is not a torch dtype")
+    called = time.perf_counter()
+    sync = host.synchronizer(target)
+    with host.threads(profile.threads):
+        references = _references(target, dtype)
+        with inference(nn.Sequential(*(t.module for t in references))):
+            for t in references:
+                t.warm_up(sync)
+            for round_ in range(_MAX_ROUNDS):
+                for t in references:
+                    t.sample(sync)
+                spent = time.perf_counter() - called
+                if round_ + 1 >= _MIN_ROUNDS and spent * (round_ + 2) / (round_ + 1) > budget_s:
+                    break
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    scale = sum(t.seconds for t in references) / profile.reference_s
+    return dataclasses.replace(profile, time_scale=scale, rechecked=now)

@@ -76,7 +76,7 @@ def _containers(module_path: str, is_module_call: bool) -> tuple[str, ...]:
 def predict(profile: DeviceProfile | GraphTime, graph: CostedGraph) -> FrozenMap[str, float]:
     """Predicted seconds of every node, by node name (in milliseconds, the ``predicted_ms`` column)."""
     time = profile if isinstance(profile, GraphTime) else GraphTime(profile)
-    module_call = time.profile.node_overhead.get("call_module", 0.0)
+    module_call = time.profile.module_call_s
     entered: set[str] = set()
     column = {}
     for node in graph.nodes:

@@ -41,6 +41,20 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+def _reference(entry: Any) -> dict[str, Any]:
+    """The reference fields of a profile's ``reference`` entry (none in a profile from before 0.4)."""
+    if entry is None:
+        return {}
+    scale = float(entry.get("time_scale", 1.0))
+    if not scale > 0:
+        raise ValueError(f"reference: time_scale {scale} is not positive")
+    return {
+        "reference_s": _optional_float(entry.get("seconds")),
+        "time_scale": scale,
+        "rechecked": str(entry.get("rechecked", "")),
+    }
+
+
 class ProfileError(UnsupportedInput):
     """A device profile file is missing, not JSON, or not of this schema (names the file and the field)."""
 
@@ -92,6 +106,14 @@ class DeviceProfile:
     machine: str = ""
     created: str = ""
     budget_s: float = 0.0
+    #: Seconds of one pass over the reference networks (``costmodel.device.calibrate.REFERENCE``), timed in the
+    #: calibration's own rounds (``None``: a profile from before 0.4, which cannot be rechecked).
+    reference_s: float | None = None
+    #: Every predicted time is multiplied by this: the reference's time when last re-timed (``recheck``) over its
+    #: time at calibration; 1 as calibrated.
+    time_scale: float = 1.0
+    #: When ``time_scale`` was measured (ISO 8601; empty as calibrated).
+    rechecked: str = ""
 
     def __post_init__(self) -> None:
         for name in ("families", "node_overhead"):
@@ -109,14 +131,20 @@ class DeviceProfile:
             seconds += self.network_conv_call_s if conv else self.network_call_s
         if self.fresh_byte_s:
             seconds += self.fresh_byte_s * per_call.fresh_bytes(op)
-        return seconds
+        return seconds * self.time_scale
 
     def node_fixed_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node beyond its ATen calls: its Python overhead (a module call) and the
         reading of its matrix product's weights from memory."""
         if not node.ops:
             return 0.0
-        return self.node_overhead.get(node.op, 0.0) + self.cold_weight_byte_s * per_call.weight_bytes(node)
+        fixed = self.node_overhead.get(node.op, 0.0) + self.cold_weight_byte_s * per_call.weight_bytes(node)
+        return fixed * self.time_scale
+
+    @property
+    def module_call_s(self) -> float:
+        """Predicted seconds of one call of a module a node runs inside (a block, the model itself)."""
+        return self.node_overhead.get("call_module", 0.0) * self.time_scale
 
     def node_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node: ``node_fixed_seconds`` plus its ATen calls."""
@@ -142,6 +170,7 @@ class DeviceProfile:
             "budget_s": self.budget_s,
             "features": list(FEATURES),
             "node_overhead_s": dict(self.node_overhead),
+            "reference": {"seconds": self.reference_s, "time_scale": self.time_scale, "rechecked": self.rechecked},
             "network": {
                 "call_s": self.network_call_s,
                 "conv_call_s": self.network_conv_call_s,
@@ -207,6 +236,7 @@ class DeviceProfile:
                 machine=str(data.get("machine", "")),
                 created=str(data.get("created", "")),
                 budget_s=float(data.get("budget_s", 0.0)),
+                **_reference(data.get("reference")),  # older profiles: none
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ProfileError(f"{where}: malformed profile: {type(error).__name__}: {error}") from error
@@ -279,7 +309,17 @@ class DeviceProfile:
             f"networks: {_percent(self.network_held_out)}; a linear layer's weights read from memory: "
             + (f"{1 / self.cold_weight_byte_s / 1e9:.1f} GB/s" if self.cold_weight_byte_s > 1e-15 else "not charged")
         )
+        lines.append(self.reference_line())
         return "\n".join(lines)
+
+    def reference_line(self) -> str:
+        """The reference timing and, once rechecked, the scale every prediction carries."""
+        if self.reference_s is None:
+            return "reference: none (calibrated before 0.4; calibrate again to recheck it later)"
+        line = f"reference networks: {self.reference_s * 1e3:.2f} ms at calibration"
+        if self.rechecked:
+            line += f"; re-timed {self.rechecked}: x{self.time_scale:.2f}, every predicted time scaled by it"
+        return line
 
     def __str__(self) -> str:
         return self.describe()

@@ -233,7 +233,53 @@ def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, caps
     assert {str(f) for f in Family} - {str(Family.ATTENTION)} <= set(profile.families)
     assert all(c >= 0 for fit in profile.families.values() for c in fit.coefficients)
     assert profile.network_call_s >= 0
+    assert profile.reference_s is not None  # timed in the calibration's rounds
+    assert profile.reference_s > 0
+    assert (profile.time_scale, profile.rechecked) == (1.0, "")
+    assert "reference networks:" in out
     assert main(["calibrate", "--dtype", "int8x"]) == 2
+    # --recheck times the reference again (one line on stderr) and scales the predictions
+    assert main(["report", "shufflenet_v2_x0.5", "--profile", str(path), "--recheck", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "costmodel: reference networks:" in captured.err
+    assert "re-timed" in captured.err
+    assert json.loads(captured.out)[0]["totals"]["predicted_ms"] > 0
+
+
+def test_a_time_scale_multiplies_every_predicted_time_and_round_trips(tmp_path: Path) -> None:
+    model, shape = shufflenet_v2(0.5), (1, 3, 64, 64)
+    plain = known_profile()
+    scaled = dataclasses.replace(plain, reference_s=0.05, time_scale=1.25, rechecked="2026-12-04T18:00:00+00:00")
+    base, now = (costmodel.report(model, shape, profile=p) for p in (plain, scaled))
+    assert now.predicted_ms == pytest.approx(1.25 * base.predicted_ms, rel=1e-12)
+    for before, after in zip(base.nodes, now.nodes, strict=True):
+        assert after.predicted_ms == pytest.approx(1.25 * (before.predicted_ms or 0.0), rel=1e-12, abs=1e-15)
+    path = tmp_path / "scaled.json"
+    scaled.save(path)
+    assert DeviceProfile.load(path) == scaled
+    assert "re-timed 2026-12-04T18:00:00+00:00: x1.25" in scaled.describe()
+    older = plain.to_dict()
+    del older["reference"]  # a profile from before 0.4
+    assert DeviceProfile.from_dict(older) == plain
+    assert "calibrate again to recheck" in plain.describe()
+    broken = {**scaled.to_dict(), "reference": {"seconds": 0.05, "time_scale": -1}}
+    with pytest.raises(ProfileError, match=r"time_scale -1\.0 is not positive"):
+        DeviceProfile.from_dict(broken)
+
+
+def test_recheck_refuses_a_profile_without_a_reference_and_a_bad_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(costmodel.UnsupportedInput, match="no reference timing"):
+        costmodel.recheck(known_profile())
+    with pytest.raises(costmodel.UnsupportedInput, match="budget_s must be positive"):
+        costmodel.recheck(dataclasses.replace(known_profile(), reference_s=0.05), budget_s=0)
+    path = tmp_path / "old.json"
+    known_profile().save(path)
+    assert main(["report", "shufflenet_v2_x0.5", "--profile", str(path), "--recheck"]) == 2
+    assert "no reference timing" in capsys.readouterr().err
+    assert main(["report", "shufflenet_v2_x0.5", "--recheck"]) == 2
+    assert "--recheck needs --profile" in capsys.readouterr().err
 
 
 def test_work_between_calibration_rounds_runs_once_a_round_outside_the_budget(

@@ -64,3 +64,9 @@ def test_a_profile_calibrated_on_a_device_names_it_and_prices_every_node(device:
     assert priced
     assert all(ms is not None and ms > 0 for ms in priced)
     assert rep.predicted_ms == pytest.approx(sum(node.predicted_ms or 0.0 for node in rep.nodes))
+    # the reference re-timed on the same device: a positive scale on every prediction (no time is asserted)
+    now = costmodel.recheck(profile, budget_s=0.3)
+    assert now.time_scale > 0
+    assert now.rechecked
+    again = costmodel.report(_model().to(device), SHAPE, profile=now).predicted_ms
+    assert again == pytest.approx(now.time_scale * rep.predicted_ms, rel=1e-9)
