@@ -14,7 +14,7 @@
 5. Per family, the coefficients are fit by non-negative least squares on relative
    error; every fourth case is first held out to report the fit's own error.
 6. Random synthetic networks (conv units, bottlenecks, shuffle units, transformer
-   blocks; none of them a published architecture) are timed whole, and three more
+   blocks, chains of element-wise steps; none of them a published architecture) are timed whole, and three more
    terms are fit on them: the extra time per call inside a network (thread pool and
    scheduler state between different ops), one for convolutions and one for every
    other kernel (a third of the networks are deployed forms, norms folded into the
@@ -371,13 +371,22 @@ def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:
         budget_s: Wall seconds for the timing (at least ``_MIN_ROUNDS`` rounds are run, whatever the budget).
 
     Raises:
-        UnsupportedInput: The profile has no reference timing, a non-positive budget, or its device is not here.
+        UnsupportedInput: The profile has no reference timing, a non-positive budget, or it was calibrated on
+            another machine (another processor), or its device is not here.
     """
     if profile.reference_s is None or profile.reference_s <= 0:
         raise UnsupportedInput("recheck(): the profile has no reference timing (made before 0.4): calibrate again")
     if budget_s <= 0:
         raise UnsupportedInput(f"recheck(): budget_s must be positive, got {budget_s}")
-    target = torch.device(profile.device.split(" ", 1)[0])
+    try:
+        target = torch.device(profile.device.split(" ", 1)[0])  # 'cpu (<processor>)', 'cuda:0 (<GPU>)'
+    except RuntimeError:
+        raise UnsupportedInput(f"recheck(): the profile's device {profile.device!r} is not one torch names") from None
+    if profile.machine and profile.machine != host.cpu_name():
+        raise UnsupportedInput(
+            f"recheck(): the profile was calibrated on {profile.machine}, this machine is {host.cpu_name()}: "
+            "recheck it where it was calibrated"
+        )
     if target.type == "cuda" and not torch.cuda.is_available():
         raise UnsupportedInput(f"recheck(): the profile is of {profile.device}, but torch sees no CUDA device")
     dtype = getattr(torch, profile.dtype, None)

@@ -1,5 +1,6 @@
-"""The calibration's second stage: random synthetic networks of conv units, residual bottlenecks, shuffle units
-and transformer blocks (seeded; no published model), timed whole to fit the per-node overheads."""
+"""The calibration's second stage: random synthetic networks of conv units, residual bottlenecks, shuffle units,
+transformer blocks and chains of element-wise steps (seeded; no published model), timed whole to fit the per-node
+overheads."""
 
 from __future__ import annotations
 
@@ -94,12 +95,35 @@ class _Tokens(nn.Module):
         return t.transpose(1, 2).reshape(n, c, h, w)
 
 
+#: Element-wise steps a ``_Chain`` draws from: each one kernel call on the whole map, no convolution.
+_STEPS = (torch.relu, torch.tanh, torch.sigmoid, F.gelu, lambda x: x * 0.5, lambda x: x + 1.0, lambda x: x.clamp(-3, 3))
+
+
+class _Chain(nn.Module):
+    """A chain of element-wise steps with a residual add: kernel calls that are not convolutions, so that the
+    networks' counts of the two kinds vary apart (the network terms are fit on both)."""
+
+    def __init__(self, steps: tuple[object, ...]) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
+        for step in self.steps:
+            y = step(y)  # type: ignore[operator]
+        return x + y
+
+
 def _random_network(rng: random.Random) -> tuple[nn.Module, Shape]:
     side = rng.choice((64, 96, 128, 160, 224))
     width = rng.choice((8, 16, 24, 32))
     layers: list[nn.Module] = [_ConvUnit(3, width, 3, 2, 1, True)]
     size = -(-side // 2)
+    chatty = rng.choice((0.0, 0.15, 0.5))  # how often a layer is a chain of element-wise steps instead
     for _ in range(rng.randint(4, 14)):
+        if rng.random() < chatty:
+            layers.append(_Chain(tuple(rng.choice(_STEPS) for _ in range(rng.randint(2, 6)))))
+            continue
         choice = rng.random()
         if choice < 0.25 and size > 7:  # down-sample and widen
             wider = min(1024, width * rng.choice((2, 2, 3)) // 2 * 2)
