@@ -86,12 +86,11 @@ class CalibrationRun:
     seconds: float
 
 
-class _Timed:
-    """A module made runnable: on the device with its inputs, its costed graph, calls per sample, samples so far."""
+class _Runnable:
+    """A module made runnable: on the device with its inputs, calls per sample, samples so far."""
 
     def __init__(
         self,
-        name: str,
         module: nn.Module,
         shapes: Sequence[tuple[int, ...]],
         device: torch.device,
@@ -100,7 +99,6 @@ class _Timed:
     ) -> None:
         self.module = module.to(device=device, dtype=dtype).eval()
         self.inputs = [torch.randn(shape, generator=generator).to(device, dtype) for shape in shapes]
-        self.graph, _ = cost_graph(self.module, normalize_inputs(self.inputs, self.module), name)
         self.calls = 1
         self.samples: list[float] = []
 
@@ -125,6 +123,22 @@ class _Timed:
     def seconds(self) -> float:
         """Median seconds per call so far."""
         return statistics.median(self.samples)
+
+
+class _Timed(_Runnable):
+    """A runnable module with its costed graph (what the fit reads its features from)."""
+
+    def __init__(
+        self,
+        name: str,
+        module: nn.Module,
+        shapes: Sequence[tuple[int, ...]],
+        device: torch.device,
+        dtype: torch.dtype,
+        generator: torch.Generator,
+    ) -> None:
+        super().__init__(module, shapes, device, dtype, generator)
+        self.graph, _ = cost_graph(self.module, normalize_inputs(self.inputs, self.module), name)
 
 
 def _identity_overhead(device: torch.device, dtype: torch.dtype, sync: Callable[[], None]) -> float:
@@ -351,10 +365,10 @@ def calibrate(
     )
 
 
-def _references(device: torch.device, dtype: torch.dtype) -> list[_Timed]:
-    """The reference networks, built and costed, with inputs drawn at a fixed seed."""
+def _references(device: torch.device, dtype: torch.dtype) -> list[_Runnable]:
+    """The reference networks with inputs drawn at a fixed seed (only timed: no graph is costed)."""
     generator = torch.Generator().manual_seed(REFERENCE[0])
-    return [_Timed(name, m, [shape], device, dtype, generator) for name, m, shape in networks(*REFERENCE)]
+    return [_Runnable(m, [shape], device, dtype, generator) for _, m, shape in networks(*REFERENCE)]
 
 
 def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:

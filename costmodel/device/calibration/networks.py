@@ -5,6 +5,7 @@ overheads."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -95,22 +96,26 @@ class _Tokens(nn.Module):
         return t.transpose(1, 2).reshape(n, c, h, w)
 
 
+Step = Callable[[torch.Tensor], torch.Tensor]
+
 #: Element-wise steps a ``_Chain`` draws from: each one kernel call on the whole map, no convolution.
-_STEPS = (torch.relu, torch.tanh, torch.sigmoid, F.gelu, lambda x: x * 0.5, lambda x: x + 1.0, lambda x: x.clamp(-3, 3))
+_STEPS: tuple[Step, ...] = (
+    torch.relu, torch.tanh, torch.sigmoid, F.gelu, lambda x: x * 0.5, lambda x: x + 1.0, lambda x: x.clamp(-3, 3),
+)  # fmt: skip
 
 
 class _Chain(nn.Module):
     """A chain of element-wise steps with a residual add: kernel calls that are not convolutions, so that the
     networks' counts of the two kinds vary apart (the network terms are fit on both)."""
 
-    def __init__(self, steps: tuple[object, ...]) -> None:
+    def __init__(self, steps: tuple[Step, ...]) -> None:
         super().__init__()
         self.steps = steps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x
         for step in self.steps:
-            y = step(y)  # type: ignore[operator]
+            y = step(y)
         return x + y
 
 
