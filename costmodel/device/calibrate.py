@@ -86,8 +86,11 @@ class CalibrationRun:
     seconds: float
 
 
-class _Runnable:
-    """A module made runnable: on the device with its inputs, calls per sample, samples so far."""
+class _Timed:
+    """A module made runnable: on the device with its inputs, calls per sample, samples so far; and, once
+    ``costed``, its costed graph (what the fit reads its features from)."""
+
+    graph: CostedGraph
 
     def __init__(
         self,
@@ -101,6 +104,11 @@ class _Runnable:
         self.inputs = [torch.randn(shape, generator=generator).to(device, dtype) for shape in shapes]
         self.calls = 1
         self.samples: list[float] = []
+
+    def costed(self, name: str) -> _Timed:
+        """This, with its costed graph (the reference networks are only timed)."""
+        self.graph, _ = cost_graph(self.module, normalize_inputs(self.inputs, self.module), name)
+        return self
 
     def sample(self, sync: Callable[[], None]) -> None:
         """One untimed call (the case before was another), then ``calls`` timed back to back: steady state,
@@ -123,22 +131,6 @@ class _Runnable:
     def seconds(self) -> float:
         """Median seconds per call so far."""
         return statistics.median(self.samples)
-
-
-class _Timed(_Runnable):
-    """A runnable module with its costed graph (what the fit reads its features from)."""
-
-    def __init__(
-        self,
-        name: str,
-        module: nn.Module,
-        shapes: Sequence[tuple[int, ...]],
-        device: torch.device,
-        dtype: torch.dtype,
-        generator: torch.Generator,
-    ) -> None:
-        super().__init__(module, shapes, device, dtype, generator)
-        self.graph, _ = cost_graph(self.module, normalize_inputs(self.inputs, self.module), name)
 
 
 def _identity_overhead(device: torch.device, dtype: torch.dtype, sync: Callable[[], None]) -> float:
@@ -289,9 +281,9 @@ def calibrate(
     generator = torch.Generator().manual_seed(seed)
     with host.threads(threads) as used:
         suite = cases(seed, scale)
-        timed = [_Timed(c.name, c.build(), c.inputs, target, dtype, generator) for c in suite]
+        timed = [_Timed(c.build(), c.inputs, target, dtype, generator).costed(c.name) for c in suite]
         count = max(8, round(_NETWORKS * scale / 4))
-        nets = [_Timed(name, m, [shape], target, dtype, generator) for name, m, shape in networks(seed, count)]
+        nets = [_Timed(m, [shape], target, dtype, generator).costed(name) for name, m, shape in networks(seed, count)]
         references = _references(target, dtype)
         pool = torch.rand(_COLD_POOL_BYTES // dtype.itemsize, generator=generator).to(target, dtype)
         for t in timed:
@@ -365,10 +357,10 @@ def calibrate(
     )
 
 
-def _references(device: torch.device, dtype: torch.dtype) -> list[_Runnable]:
+def _references(device: torch.device, dtype: torch.dtype) -> list[_Timed]:
     """The reference networks with inputs drawn at a fixed seed (only timed: no graph is costed)."""
     generator = torch.Generator().manual_seed(REFERENCE[0])
-    return [_Runnable(m, [shape], device, dtype, generator) for _, m, shape in networks(*REFERENCE)]
+    return [_Timed(m, [shape], device, dtype, generator) for _, m, shape in networks(*REFERENCE)]
 
 
 def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:
