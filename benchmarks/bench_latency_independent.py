@@ -129,7 +129,7 @@ def do_calibrate(args: argparse.Namespace) -> None:
     path = out / f"profile_t{args.threads}.json"
     profile.save(path)
     reference = profile.reference_s or 0.0  # timed in the calibration's rounds
-    meta = {"calibrated_s": spent, "budget_s": args.budget, "reference_s": reference, "threads": args.threads,
+    meta = {"calibrated_s": spent, "budget_s": args.budget, "threads": args.threads,  # the reference is in the profile
             "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}  # fmt: skip
     path.with_suffix(".reference.json").write_text(json.dumps(meta, indent=2))
     print(f"calibrated in {spent:.1f} s (budget {args.budget:g} s); reference {reference * 1e3:.2f} ms; {path}")
