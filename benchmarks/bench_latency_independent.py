@@ -147,6 +147,7 @@ def _measure_pass(names: Iterable[str], built: dict, profile: costmodel.DevicePr
         row["measured_s"].append(timed.total.median)
         row["time_scale"].append((before + after) / 2)
         row["problems"] += list(timed.problems)
+        row.setdefault("page_faults", []).append(timed.page_faults)
         if "node_times" not in row:
             row["node_times"] = dict(timed.node_times)
             row["whole_for_nodes"] = timed.total.median
@@ -174,7 +175,7 @@ def do_measure(args: argparse.Namespace) -> None:
     threads = profile.threads
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = {"profile": args.profile, "calibration": meta, "threads": threads,
+    results = {"profile": args.profile, "reference_s": profile.reference_s, "calibration": meta, "threads": threads,
                "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "batches": {}}  # fmt: skip
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M")
     path = out / f"measured_{stamp}_t{threads}.json"
@@ -255,10 +256,35 @@ def _score_passes(rows: dict, names: list[str], predicted: list[float]) -> None:
           f"of their model's median over the passes (range x{min(own):.2f}-x{max(own):.2f})")  # fmt: skip
 
 
+def _predicted_again(rows: dict, batch: int, profile: costmodel.DeviceProfile, measuring: float) -> dict:
+    """The rows with each model predicted by ``profile`` instead: its predicted time and per-family split, and the
+    drift the brackets measured taken to it (their reference time over ``profile``'s; ``measuring`` is the
+    reference time of the profile the models were measured with)."""
+    models, again = suite(batch), {}
+    prices = GraphTime(profile)
+    for name, row in rows.items():
+        build, shape = models[name]
+        rep = costmodel.report(build().eval(), shape, profile=profile)
+        split: dict[str, float] = collections.Counter()
+        for node in rep.nodes:
+            for op in node.ops:
+                split[str(family(op))] += prices.op_seconds(op)
+        split["(overhead)"] = rep.predicted_ms / 1e3 - sum(split.values())
+        drift = row["drift"] * measuring / profile.reference_s
+        again[name] = {**row, "predicted_ms": rep.predicted_ms, "drift": drift, "family_predicted_s": dict(split)}
+    return again
+
+
 def do_score(args: argparse.Namespace) -> None:
+    profile = costmodel.DeviceProfile.load(args.profile) if args.profile else None
     for file in args.files:
         data = json.loads(Path(file).read_text())
         calibrated_at = data["calibration"]["at"]
+        if profile is not None:
+            measuring = data.get("reference_s") or costmodel.DeviceProfile.load(data["profile"]).reference_s
+            calibrated_at = f"{profile.created} (predicted again by {args.profile})"
+            data["batches"] = {batch: _predicted_again(rows, int(batch), profile, measuring)
+                               for batch, rows in data["batches"].items()}  # fmt: skip
         for batch, rows in data["batches"].items():
             names = list(rows)
             measured = [rows[n]["measured_ms"] for n in names]
@@ -312,6 +338,8 @@ def main() -> None:
     sco = steps.add_parser("score")
     sco.add_argument("files", nargs="+")
     sco.add_argument("--rows", action="store_true")
+    sco.add_argument("--profile", help="predict the measured models with this profile instead (calibrated at "
+                     "another time); the drift is taken to its reference")  # fmt: skip
     args = parser.parse_args()
     {"calibrate": do_calibrate, "measure": do_measure, "in-rounds": do_in_rounds, "score": do_score}[args.step](args)
 

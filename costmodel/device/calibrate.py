@@ -22,7 +22,10 @@
    of its own for calls in place measured about the same, 19 against 21 µs), and
    the cost per byte of fresh output (allocation), all non-negative, with a 4-fold
    held-out error.
-7. Four more random networks, the *reference* (``REFERENCE``), are timed in the same rounds; their summed time
+7. In the same rounds, ``x + 1`` on outputs above the allocator's mapping threshold, into a fresh tensor and into
+   a kept buffer (``calibration.memory``): the cost per byte of an output whose pages are mapped anew each call,
+   taken off every case before the families are fit.
+8. Four more random networks, the *reference* (``REFERENCE``), are timed in the same rounds; their summed time
    is kept in the profile. ``recheck`` times them again later: the ratio scales every prediction to the
    machine's speed then (a shared machine's speed moves by tens of percent within minutes).
 """
@@ -44,7 +47,7 @@ from torch import nn
 
 from costmodel.device import families as per_call
 from costmodel.device import host, timing
-from costmodel.device.calibration import Case, cases, networks
+from costmodel.device.calibration import Case, cases, memory, networks
 from costmodel.device.calibration.ops import ColdLinear
 from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features
 from costmodel.device.fit import fit_nonnegative, relative_errors
@@ -158,12 +161,14 @@ def _fit_rows(
     module_call: float,
     threads: int,
     by_backend: bool,
+    mapped_byte_s: float = 0.0,
 ) -> tuple[list[tuple[float, ...]], list[float]]:
-    """Feature rows and times of ``target``'s calls: other families' predicted time and overhead taken off.
+    """Feature rows and times of ``target``'s calls: other families' predicted time, overhead and every call's
+    freshly mapped outputs (``mapped_byte_s``) taken off.
 
     ``by_backend``: the target's regimes are ATen's convolution backends at ``threads`` (else the grain).
     """
-    partial = DeviceProfile("", threads, "", "", fitted)
+    partial = DeviceProfile("", threads, "", "", fitted, mapped_byte_s=mapped_byte_s)
     regime_threads = threads if by_backend else None
     rows, seconds = [], []
     for run in runs:
@@ -173,6 +178,7 @@ def _fit_rows(
             for op in node.ops:
                 if family(op) is target:
                     total = [a + b for a, b in zip(total, features(op, regime_threads), strict=True)]
+                    rest += partial.mapped_seconds(op)
                 else:
                     rest += partial.op_seconds(op)
         if total[0]:
@@ -285,6 +291,11 @@ def calibrate(
         count = max(8, round(_NETWORKS * scale / 4))
         nets = [_Timed(m, [shape], target, dtype, generator).costed(name) for name, m, shape in networks(seed, count)]
         references = _references(target, dtype)
+        probes = [
+            (size, _Timed(fresh, [shape], target, dtype, generator), _Timed(into, [shape], target, dtype, generator))
+            for size, fresh, into, shape in memory.probes(dtype)
+        ]
+        probed = [t for _, fresh, into in probes for t in (fresh, into)]
         pool = torch.rand(_COLD_POOL_BYTES // dtype.itemsize, generator=generator).to(target, dtype)
         for t in timed:
             if isinstance(t.module, ColdLinear):
@@ -296,15 +307,15 @@ def calibrate(
         elsewhere = 0.0  # seconds spent in between_rounds, outside the budget
         said = time.perf_counter()
         with (
-            inference(nn.Sequential(*(t.module for t in (*timed, *nets, *references)))),
+            inference(nn.Sequential(*(t.module for t in (*timed, *nets, *references, *probed)))),
             timing.progress(show, "calibrating", _MAX_ROUNDS) as tick,
         ):
             module_call = _identity_overhead(target, dtype, sync)
-            for t in (*timed, *nets, *references):
+            for t in (*timed, *nets, *references, *probed):
                 t.warm_up(sync)
             timing_started = time.perf_counter()
             for round_ in range(_MAX_ROUNDS):  # micro-benchmarks and networks in every round: the same drift
-                for t in (*timed, *nets, *references):
+                for t in (*timed, *nets, *references, *probed):
                     t.sample(sync)
                 if between_rounds is not None:
                     paused = time.perf_counter()
@@ -323,17 +334,19 @@ def calibrate(
     runs = [CalibrationRun(case, t.graph, t.seconds) for case, t in zip(suite, timed, strict=True)]
     if runs_out is not None:
         runs_out.extend(runs)
+    mapped_byte_s = memory.fit_mapped_byte_s([(size, fresh.seconds, into.seconds) for size, fresh, into in probes])
     fitted: dict[str, FamilyFit] = {}
     # ATen's convolution backend decides a CPU float32 convolution's cost more than its size does
     by_backend = target.type == "cpu" and dtype == torch.float32
     for fam in (Family.VIEW, *(f for f in Family if f is not Family.VIEW)):
         backend = by_backend and fam in CONV_FAMILIES
         chosen = [r for r in runs if r.case.family is fam and not r.case.cold]
-        rows, seconds = _fit_rows(chosen, fam, fitted, module_call, used, backend)
+        rows, seconds = _fit_rows(chosen, fam, fitted, module_call, used, backend, mapped_byte_s)
         if rows:
             fitted[str(fam)] = _fit_family(rows, seconds, "backend" if backend else "grain")
     cold_weight_byte_s = _fit_cold_weights(runs)
-    alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call}, cold_weight_byte_s=cold_weight_byte_s)
+    alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call}, cold_weight_byte_s=cold_weight_byte_s,
+                          mapped_byte_s=mapped_byte_s)  # fmt: skip
     alone_s = [sum(predict(alone, t.graph).values()) for t in nets]
     rows = [_network_features(t.graph) for t in nets]
     terms, network_held_out = _fit_network_terms(alone_s, rows, [t.seconds for t in nets])
@@ -350,6 +363,7 @@ def calibrate(
         fresh_byte_s=fresh_byte_s,
         network_held_out=network_held_out,
         cold_weight_byte_s=cold_weight_byte_s,
+        mapped_byte_s=mapped_byte_s,
         machine=host.cpu_name(),
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         budget_s=budget_s,

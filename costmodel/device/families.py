@@ -21,17 +21,24 @@ __all__ = [
     "CONV_FAMILIES",
     "FEATURES",
     "GRAIN_SIZE",
+    "MAPPED_FROM_BYTES",
     "Family",
     "family",
     "features",
     "fresh_bytes",
     "launches",
+    "mapped_bytes",
     "onednn_conv",
     "weight_bytes",
 ]
 
 #: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
 GRAIN_SIZE = 32768
+
+#: Output bytes from which glibc's allocator maps fresh pages for every new tensor: its mmap threshold follows the
+#: largest block freed but never passes ``DEFAULT_MMAP_THRESHOLD_MAX``, 32 MiB on 64-bit
+#: (``costmodel.device.calibration.memory`` times what such a byte costs).
+MAPPED_FROM_BYTES = 32 * 2**20
 
 #: The features of an op call, in the order of a family's coefficients: a fixed cost per call, the extra
 #: cost of the second regime, and work and traffic split by regime. The regime is whether the kernel ran
@@ -156,6 +163,14 @@ def fresh_bytes(op: OpCost) -> int:
     if op.kind in _NO_KERNEL or _mutates(op.call.target):
         return 0
     return sum(spec.nbytes for spec in op.call.outputs)
+
+
+def mapped_bytes(op: OpCost, from_bytes: int) -> int:
+    """Bytes of the call's fresh outputs of at least ``from_bytes`` each: tensors the allocator maps new pages for
+    on every call (``costmodel.device.calibration.memory``); 0 for views, bookkeeping and in-place ops."""
+    if op.kind in _NO_KERNEL or _mutates(op.call.target):
+        return 0
+    return sum(spec.nbytes for spec in op.call.outputs if spec.nbytes >= from_bytes)
 
 
 def weight_bytes(node: NodeCost) -> int:

@@ -10,7 +10,20 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
-__all__ = ["cpu_name", "device_name", "model_device", "settings", "synchronizer", "threads"]
+__all__ = ["cpu_name", "device_name", "model_device", "page_faults", "settings", "synchronizer", "threads"]
+
+#: Bytes of one page the kernel faults in (the common 4 KiB; a fault's count times this is an upper bound's order).
+PAGE_BYTES = 4096
+
+
+def page_faults() -> int | None:
+    """Minor page faults of this process so far (pages the kernel mapped in on first touch: fresh allocations), or
+    ``None`` where the platform does not count them (no ``resource`` module: Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def model_device(model: nn.Module) -> torch.device:

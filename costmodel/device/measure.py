@@ -52,6 +52,9 @@ class Measurement:
     settings: Mapping[str, str] = field(default_factory=FrozenMap)
     #: Why the timings may not be trusted as they are (also warned as ``MeasurementWarning``).
     problems: tuple[str, ...] = ()
+    #: Minor page faults per whole run (median over the runs; ``None`` where the platform does not count them):
+    #: fresh pages the allocator asked the kernel for, at about a microsecond each.
+    page_faults: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "node_times", FrozenMap(self.node_times))
@@ -107,6 +110,7 @@ class Measurement:
             "outliers": self.total.outliers,
             "stable": self.stable,
             "problems": list(self.problems),
+            "page_faults_per_run": self.page_faults,
             "settings": dict(self.settings),
             "breakdown_ms": {k: milliseconds(v) for k, v in self.breakdown().items()},
             "node_ms": {k: milliseconds(v) for k, v in self.node_times.items()},
@@ -122,6 +126,12 @@ class Measurement:
         ]
         if self.settings:
             lines.append("settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()))
+        if self.page_faults is not None and self.page_faults >= _FAULTS_WORTH_SAYING:
+            lines.append(
+                f"page faults: {self.page_faults:.0f} per run (about {self.page_faults * host.PAGE_BYTES / 2**20:.0f} "
+                "MiB of fresh pages): the allocator gives memory back to the system and maps it again each run; "
+                "with glibc, MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ set high, or jemalloc, keep it"
+            )
         parts = self.breakdown()
         total = sum(parts.values())
         if total:
@@ -180,6 +190,7 @@ def measure(
     show = sys.stderr.isatty() if progress is None else progress
     sync = host.synchronizer(device)
     whole: list[float] = []
+    faults: list[int] = []
     node_samples: dict[str, list[float]] = {n.name: [] for n in rep.nodes}
     structure = Structure.of(model)
     with host.threads(threads) as used, inference(model):
@@ -204,10 +215,13 @@ def measure(
         with ContentionWatch(used) as watch, timing.progress(show, f"timing {rep.model}", max_repeats) as tick:
             while len(whole) < max_repeats:
                 for _ in range(min(_WHOLE_PER_ROUND, max_repeats - len(whole))):
+                    faulted = host.page_faults()
                     begin = time.perf_counter()
                     run()
                     sync()
                     whole.append(time.perf_counter() - begin)
+                    if faulted is not None:
+                        faults.append(host.page_faults() - faulted)  # type: ignore[operator]
                     tick()
                 if per_node and aligned:
                     aligned = node_pass(node_samples)
@@ -244,10 +258,13 @@ def measure(
         report=rep.with_column("time_ms", column) if column else rep,
         settings=settings,
         problems=tuple(found),
+        page_faults=statistics.median(faults) if faults else None,
     )
 
 
 _WHOLE_PER_ROUND = 3
+#: Page faults per run from which ``Measurement`` says so (1024 pages: 4 MiB a run).
+_FAULTS_WORTH_SAYING = 1024
 
 
 class _TimedWalk(Walk):

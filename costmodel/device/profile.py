@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from costmodel.device import families as per_call
-from costmodel.device.families import FEATURES, GRAIN_SIZE, Family, family, features
+from costmodel.device.families import FEATURES, GRAIN_SIZE, MAPPED_FROM_BYTES, Family, family, features
 from costmodel.errors import UnsupportedInput
 from costmodel.records import record
 from costmodel.types import FrozenMap, NodeCost, OpCost
@@ -53,6 +53,16 @@ def _reference(entry: Any) -> dict[str, Any]:
         "time_scale": scale,
         "rechecked": str(entry.get("rechecked", "")),
     }
+
+
+def _memory(entry: Any) -> dict[str, Any]:
+    """The fields of a profile's ``memory`` entry (none in a profile from before 0.5: no term charged)."""
+    if entry is None:
+        return {}
+    mapped, from_bytes = float(entry["mapped_byte_s"]), int(entry["mapped_from_bytes"])
+    if mapped < 0 or from_bytes <= 0:
+        raise ValueError(f"memory: mapped_byte_s {mapped} or mapped_from_bytes {from_bytes} out of range")
+    return {"mapped_byte_s": mapped, "mapped_from_bytes": from_bytes}
 
 
 class ProfileError(UnsupportedInput):
@@ -103,6 +113,10 @@ class DeviceProfile:
     network_held_out: float | None = None
     #: Seconds per byte of a matrix product's weights read from memory in a network (``weight_bytes``).
     cold_weight_byte_s: float = 0.0
+    #: Seconds per byte of a fresh output of at least ``mapped_from_bytes``, whose pages the allocator maps anew on
+    #: every call (``costmodel.device.calibration.memory``; 0 in profiles from before 0.5).
+    mapped_byte_s: float = 0.0
+    mapped_from_bytes: int = MAPPED_FROM_BYTES
     machine: str = ""
     created: str = ""
     budget_s: float = 0.0
@@ -131,7 +145,13 @@ class DeviceProfile:
             seconds += self.network_conv_call_s if conv else self.network_call_s
         if self.fresh_byte_s:
             seconds += self.fresh_byte_s * per_call.fresh_bytes(op)
-        return seconds * self.time_scale
+        return (seconds + self.mapped_seconds(op)) * self.time_scale
+
+    def mapped_seconds(self, op: OpCost) -> float:
+        """Seconds the call's freshly mapped outputs cost in page faults (``mapped_byte_s``), before ``time_scale``."""
+        if not self.mapped_byte_s:
+            return 0.0
+        return self.mapped_byte_s * per_call.mapped_bytes(op, self.mapped_from_bytes)
 
     def node_fixed_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node beyond its ATen calls: its Python overhead (a module call) and the
@@ -171,6 +191,7 @@ class DeviceProfile:
             "features": list(FEATURES),
             "node_overhead_s": dict(self.node_overhead),
             "reference": {"seconds": self.reference_s, "time_scale": self.time_scale, "rechecked": self.rechecked},
+            "memory": {"mapped_byte_s": self.mapped_byte_s, "mapped_from_bytes": self.mapped_from_bytes},
             "network": {
                 "call_s": self.network_call_s,
                 "conv_call_s": self.network_conv_call_s,
@@ -237,6 +258,7 @@ class DeviceProfile:
                 created=str(data.get("created", "")),
                 budget_s=float(data.get("budget_s", 0.0)),
                 **_reference(data.get("reference")),  # older profiles: none
+                **_memory(data.get("memory")),  # older profiles: none
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ProfileError(f"{where}: malformed profile: {type(error).__name__}: {error}") from error
@@ -308,6 +330,10 @@ class DeviceProfile:
             f"{self.fresh_byte_s * 1e12:.1f} us per MB of fresh output (allocation); held-out on random synthetic "
             f"networks: {_percent(self.network_held_out)}; a linear layer's weights read from memory: "
             + (f"{1 / self.cold_weight_byte_s / 1e9:.1f} GB/s" if self.cold_weight_byte_s > 1e-15 else "not charged")
+        )
+        lines.append(
+            f"fresh outputs of {self.mapped_from_bytes / 2**20:g} MiB or more (pages mapped anew each call): "
+            + (f"{self.mapped_byte_s * 1e12:.1f} us per MB" if self.mapped_byte_s > 1e-15 else "not charged")
         )
         lines.append(self.reference_line())
         return "\n".join(lines)

@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import json
 import random
+import statistics
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,17 @@ from torch import nn
 import costmodel
 from costmodel.cli import main
 from costmodel.device import calibrate as calibrate_module
-from costmodel.device.calibration import Case
-from costmodel.device.calibration.ops import ColdLinear
-from costmodel.device.families import CONV_FAMILIES, FEATURES, GRAIN_SIZE, Family, features, weight_bytes
+from costmodel.device.calibration import Case, memory
+from costmodel.device.calibration.ops import ColdLinear, Shifted
+from costmodel.device.families import (
+    CONV_FAMILIES,
+    FEATURES,
+    GRAIN_SIZE,
+    MAPPED_FROM_BYTES,
+    Family,
+    features,
+    weight_bytes,
+)
 from costmodel.device.fit import fit_nonnegative
 from costmodel.device.profile import DeviceProfile, FamilyFit, ProfileError
 from costmodel.device.timing import Timing
@@ -236,6 +245,8 @@ def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, caps
     assert profile.reference_s is not None  # timed in the calibration's rounds
     assert profile.reference_s > 0
     assert (profile.time_scale, profile.rechecked) == (1.0, "")
+    assert profile.mapped_byte_s >= 0  # timed on the probes in the same rounds
+    assert "fresh outputs of 32 MiB or more" in out
     assert "reference networks:" in out
     assert main(["calibrate", "--dtype", "int8x"]) == 2
     # --recheck times the reference again (one line on stderr) and scales the predictions
@@ -438,6 +449,62 @@ def test_the_cold_weight_term_is_fit_on_warm_and_cold_twins_and_priced_per_linea
     older = profile.to_dict()
     del older["network"]["cold_weight_byte_s"]  # a profile from before the term: none charged
     assert DeviceProfile.from_dict(older).cold_weight_byte_s == 0.0
+
+
+class _Shift(nn.Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.add_(1) if self.inplace else x + 1
+
+
+def test_fresh_outputs_of_32_mib_or_more_pay_the_mapped_term_per_byte(tmp_path: Path) -> None:
+    mib = 2**20
+    assert memory.fit_mapped_byte_s([(48 * mib, 0.020, 0.005), (96 * mib, 0.040, 0.010)]) == pytest.approx(
+        statistics.median([0.015 / (48 * mib), 0.030 / (96 * mib)])
+    )
+    assert memory.fit_mapped_byte_s([(48 * mib, 0.004, 0.005)]) == 0.0  # faster fresh (noise): no term
+    assert memory.fit_mapped_byte_s([]) == 0.0
+    assert all(size > MAPPED_FROM_BYTES for size in memory.PROBE_BYTES)
+
+    profile = dataclasses.replace(known_profile(), mapped_byte_s=3e-10)
+    for numel, inplace, charged in (
+        (32 * mib // 4, False, 32 * mib),  # exactly the threshold: mapped
+        (32 * mib // 4 - 1, False, 0),  # one element under: served from the heap
+        (40 * mib // 4, True, 0),  # in place: no new output
+        (40 * mib // 4, False, 40 * mib),
+    ):
+        spec = costmodel.TensorSpec((numel,), torch.float32)
+        plain, now = (costmodel.report(_Shift(inplace), spec, profile=p) for p in (known_profile(), profile))
+        assert now.predicted_ms - plain.predicted_ms == pytest.approx(3e-10 * charged * 1e3, abs=1e-9)
+    path = tmp_path / "mapped.json"
+    profile.save(path)
+    assert DeviceProfile.load(path) == profile
+    assert "fresh outputs of 32 MiB or more (pages mapped anew each call): 300.0 us per MB" in profile.describe()
+    older = profile.to_dict()
+    del older["memory"]  # a profile from before the term: none charged
+    assert DeviceProfile.from_dict(older).mapped_byte_s == 0.0
+    bad = profile.to_dict()
+    bad["memory"]["mapped_from_bytes"] = 0
+    with pytest.raises(ProfileError, match="mapped_from_bytes 0"):
+        DeviceProfile.from_dict(bad)
+
+
+def test_the_mapped_probes_add_into_a_fresh_tensor_or_a_kept_buffer() -> None:
+    (size, fresh, into, shape), *_ = memory.probes(torch.float32)
+    assert size == memory.PROBE_BYTES[0]
+    assert shape == (size // 4,)
+    assert fresh.out is None
+    assert into.out.shape == shape
+    x = torch.arange(4.0)
+    small_fresh, small_into = Shifted(4, into=False), Shifted(4, into=True)
+    torch.testing.assert_close(small_fresh(x), x + 1)
+    out = small_into(x)
+    assert out.data_ptr() == small_into.out.data_ptr()  # the kept buffer, every call
+    torch.testing.assert_close(out, x + 1)
+    assert small_fresh(x).data_ptr() != x.data_ptr()
 
 
 def test_max_pools_have_a_family_of_their_own_and_older_profiles_price_them_as_pools() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -152,3 +153,24 @@ def test_contention_is_read_from_the_processors_counters() -> None:
     assert "other processes kept 0.9 of the 2 cores busy while it ran on 2 threads" in said
     stolen = Contention(wall=1.0, threads=1, cores=2, others=0.0, steal=0.2, load=0.5)
     assert stolen.problems() == ["the hypervisor took 20% of the processor's time (steal): the times are inflated"]
+
+
+class _Add(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator and Linux's fault counter")
+def test_page_faults_per_run_are_counted_and_said_when_many() -> None:
+    """An output of 48 MiB is above glibc's largest mmap threshold: mapped and faulted in anew on every run (one
+    fault per 4 KiB page, 12288 in all); 4 KiB of output is served from the heap."""
+    big = costmodel.measure(_Add(), (12 * 2**20,), budget_s=0.05, min_repeats=3, per_node=False, progress=False)
+    small = costmodel.measure(_Add(), (1024,), budget_s=0.05, min_repeats=3, per_node=False, progress=False)
+    assert big.page_faults is not None
+    assert small.page_faults is not None
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        assert big.page_faults >= 0.9 * 48 * 2**20 / 4096
+        assert "page faults:" in str(big)
+    assert small.page_faults < 64
+    assert "page faults:" not in str(small)
+    assert big.to_dict()["page_faults_per_run"] == big.page_faults

@@ -1,6 +1,6 @@
 """The small modules the calibration times: one op or one pattern each (binary and unary element-wise ops,
-concatenation, channel shuffle, permutes, padding, views, reductions, batched products, and linear layers whose
-weights are read from memory, as a network reads them)."""
+concatenation, channel shuffle, permutes, padding, views, reductions, batched products, linear layers whose
+weights are read from memory, as a network reads them, and an add into a fresh output or into a kept buffer)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ __all__ = [
     "Mean",
     "Pad",
     "Permute",
+    "Shifted",
     "Shuffle",
     "Unary",
     "Views",
@@ -145,3 +146,15 @@ class ColdLinear(nn.Linear):
             return super().forward(x)
         self._next = (self._next + 1) % len(copies)
         return F.linear(x, copies[self._next], self.bias)
+
+
+class Shifted(nn.Module):
+    """``x + 1`` into a fresh output, or (``into``) into a buffer of ``numel`` elements kept from call to call: the
+    pair times what a new output costs beyond its traffic (the allocator's fresh pages)."""
+
+    def __init__(self, numel: int, into: bool) -> None:
+        super().__init__()
+        self.register_buffer("out", torch.empty(numel) if into else None, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1 if self.out is None else torch.add(x, 1, out=self.out)
