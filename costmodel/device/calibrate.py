@@ -178,7 +178,7 @@ def _fit_rows(
             for op in node.ops:
                 if family(op) is target:
                     total = [a + b for a, b in zip(total, features(op, regime_threads), strict=True)]
-                    rest += partial.mapped_seconds(op)
+                    rest += partial.mapped_seconds(op, regime_threads)
                 else:
                     rest += partial.op_seconds(op)
         if total[0]:

@@ -165,12 +165,23 @@ def fresh_bytes(op: OpCost) -> int:
     return sum(spec.nbytes for spec in op.call.outputs)
 
 
-def mapped_bytes(op: OpCost, from_bytes: int) -> int:
-    """Bytes of the call's fresh outputs of at least ``from_bytes`` each: tensors the allocator maps new pages for
-    on every call (``costmodel.device.calibration.memory``); 0 for views, bookkeeping and in-place ops."""
+def mapped_bytes(op: OpCost, from_bytes: int, threads: int | None = None) -> int:
+    """Bytes of the call's fresh tensors of at least ``from_bytes`` each, which the allocator maps new pages for on
+    every call (``costmodel.device.calibration.memory``): its outputs, and with ``threads`` (a profile fit by ATen's
+    convolution backend) a oneDNN convolution's own two buffers, its input and its output reordered to oneDNN's
+    blocked layout and back (faulted per call, measured on a 2-core EPYC: three times the map, the output and both
+    buffers; inputs taken as NCHW, as the recorded specs carry no strides). 0 for views, bookkeeping, in-place ops.
+    """
     if op.kind in _NO_KERNEL or _mutates(op.call.target):
         return 0
-    return sum(spec.nbytes for spec in op.call.outputs if spec.nbytes >= from_bytes)
+    mapped = sum(spec.nbytes for spec in op.call.outputs if spec.nbytes >= from_bytes)
+    if threads is not None and op.kind is OpKind.CONV and op.call.outputs:
+        packet = getattr(op.call.target, "overloadpacket", None)
+        if packet in CONVOLUTIONS:
+            conv = ConvArgs.from_call(op.call)
+            if onednn_conv(conv, threads):
+                mapped += sum(spec.nbytes for spec in (conv.input, conv.output) if spec.nbytes >= from_bytes)
+    return mapped
 
 
 def weight_bytes(node: NodeCost) -> int:

@@ -10,9 +10,18 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
-__all__ = ["cpu_name", "device_name", "model_device", "page_faults", "settings", "synchronizer", "threads"]
+__all__ = [
+    "PAGE_BYTES",
+    "cpu_name",
+    "device_name",
+    "model_device",
+    "page_faults",
+    "settings",
+    "synchronizer",
+    "threads",
+]
 
-#: Bytes of one page the kernel faults in (the common 4 KiB; a fault's count times this is an upper bound's order).
+#: Bytes of one page (the common 4 KiB): page faults times this is the memory faulted in, where pages are not huge.
 PAGE_BYTES = 4096
 
 

@@ -145,13 +145,14 @@ class DeviceProfile:
             seconds += self.network_conv_call_s if conv else self.network_call_s
         if self.fresh_byte_s:
             seconds += self.fresh_byte_s * per_call.fresh_bytes(op)
-        return (seconds + self.mapped_seconds(op)) * self.time_scale
+        return (seconds + self.mapped_seconds(op, regime_threads)) * self.time_scale
 
-    def mapped_seconds(self, op: OpCost) -> float:
-        """Seconds the call's freshly mapped outputs cost in page faults (``mapped_byte_s``), before ``time_scale``."""
+    def mapped_seconds(self, op: OpCost, backend_threads: int | None = None) -> float:
+        """Seconds the call's freshly mapped tensors cost in page faults (``mapped_byte_s``), before ``time_scale``;
+        ``backend_threads``: its family is fit by ATen's convolution backend at these threads (``mapped_bytes``)."""
         if not self.mapped_byte_s:
             return 0.0
-        return self.mapped_byte_s * per_call.mapped_bytes(op, self.mapped_from_bytes)
+        return self.mapped_byte_s * per_call.mapped_bytes(op, self.mapped_from_bytes, backend_threads)
 
     def node_fixed_seconds(self, node: NodeCost) -> float:
         """Predicted seconds of one graph node beyond its ATen calls: its Python overhead (a module call) and the

@@ -492,6 +492,27 @@ def test_fresh_outputs_of_32_mib_or_more_pay_the_mapped_term_per_byte(tmp_path: 
         DeviceProfile.from_dict(bad)
 
 
+@pytest.mark.parametrize(
+    ("conv", "shape", "threads", "maps"),
+    [
+        (nn.Conv2d(64, 64, 3, padding=1), (8, 64, 128, 128), 2, 3),  # oneDNN: the output and its two buffers
+        (nn.Conv2d(2048, 64, 1), (1, 2048, 64, 64), 2, 1),  # oneDNN, but only the input's buffer is that large
+        (nn.Conv2d(2048, 2048, 1), (1, 2048, 64, 64), 1, 1),  # ATen's native path at one thread: the output only
+    ],
+)
+def test_a_onednn_convolution_also_maps_its_reordered_input_and_output(
+    conv: nn.Module, shape: tuple[int, ...], threads: int, maps: int
+) -> None:
+    """Measured on the EPYC VM: a oneDNN convolution of an NCHW map of 32 MiB or more faults in three times the map
+    each call; the native path (``onednn_conv`` false) only its output."""
+    by_backend = {str(f): FamilyFit((10 * US, 20 * US, 1e-9, 1e-9, 1e-10, 1e-10), 0, regime="backend")
+                  for f in CONV_FAMILIES}  # fmt: skip
+    base = dataclasses.replace(known_profile(), threads=threads, families={**known_profile().families, **by_backend})
+    charged = dataclasses.replace(base, mapped_byte_s=3e-10)
+    plain, now = (costmodel.report(conv, shape, profile=p) for p in (base, charged))
+    assert now.predicted_ms - plain.predicted_ms == pytest.approx(3e-10 * maps * 32 * 2**20 * 1e3)
+
+
 def test_the_mapped_probes_add_into_a_fresh_tensor_or_a_kept_buffer() -> None:
     (size, fresh, into, shape), *_ = memory.probes(torch.float32)
     assert size == memory.PROBE_BYTES[0]
