@@ -387,7 +387,7 @@ def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:
     much. Recheck on the machine the profile describes, just before predicting.
 
     Args:
-        profile: A calibrated profile (0.4 or later: older ones have no reference timing).
+        profile: A calibrated profile with a reference timing (profiles calibrated before recheck existed have none).
         budget_s: Wall seconds for the timing (at least ``_MIN_ROUNDS`` rounds are run, whatever the budget).
 
     Raises:
@@ -395,7 +395,9 @@ def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:
             another machine (another processor), or its device is not here.
     """
     if profile.reference_s is None or profile.reference_s <= 0:
-        raise UnsupportedInput("recheck(): the profile has no reference timing (made before 0.4): calibrate again")
+        raise UnsupportedInput(
+            "recheck(): the profile has no reference timing (calibrated before recheck existed): calibrate again"
+        )
     if budget_s <= 0:
         raise UnsupportedInput(f"recheck(): budget_s must be positive, got {budget_s}")
     try:

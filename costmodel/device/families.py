@@ -146,7 +146,8 @@ def family(op: OpCost) -> Family:
     kind = op.kind
     packet = getattr(op.call.target, "overloadpacket", None)
     if kind is OpKind.CONV:  # ATen's convolutions by their arguments; a user-registered conv module as k x k
-        return _conv_family(ConvArgs.from_call(op.call)) if packet in CONVOLUTIONS else Family.CONV_KXK
+        conv = _conv_args(op)
+        return _conv_family(conv) if conv is not None else Family.CONV_KXK
     for ops, by_op in _BY_OP.get(kind, ()):
         if packet in ops:
             return by_op
@@ -160,9 +161,19 @@ def fresh_bytes(op: OpCost) -> int:
     with pages the kernel must fault in and zero: a cost isolated micro-benchmarks, which
     reuse the block they just freed, do not see.
     """
-    if op.kind in _NO_KERNEL or _mutates(op.call.target):
-        return 0
-    return sum(spec.nbytes for spec in op.call.outputs)
+    return sum(spec.nbytes for spec in op.call.outputs) if _writes_fresh(op) else 0
+
+
+def _writes_fresh(op: OpCost) -> bool:
+    """Whether the call writes new outputs: it runs a kernel, not in place."""
+    return op.kind not in _NO_KERNEL and not _mutates(op.call.target)
+
+
+def _conv_args(op: OpCost) -> ConvArgs | None:
+    """The arguments of one of ATen's convolutions (``None`` for any other call, a user-registered conv too)."""
+    if op.kind is OpKind.CONV and getattr(op.call.target, "overloadpacket", None) in CONVOLUTIONS:
+        return ConvArgs.from_call(op.call)
+    return None
 
 
 def mapped_bytes(op: OpCost, from_bytes: int, threads: int | None = None) -> int:
@@ -172,15 +183,11 @@ def mapped_bytes(op: OpCost, from_bytes: int, threads: int | None = None) -> int
     blocked layout and back (faulted per call, measured on a 2-core EPYC: three times the map, the output and both
     buffers; inputs taken as NCHW, as the recorded specs carry no strides). 0 for views, bookkeeping, in-place ops.
     """
-    if op.kind in _NO_KERNEL or _mutates(op.call.target):
+    if not _writes_fresh(op):
         return 0
     mapped = sum(spec.nbytes for spec in op.call.outputs if spec.nbytes >= from_bytes)
-    if threads is not None and op.kind is OpKind.CONV and op.call.outputs:
-        packet = getattr(op.call.target, "overloadpacket", None)
-        if packet in CONVOLUTIONS:
-            conv = ConvArgs.from_call(op.call)
-            if onednn_conv(conv, threads):
-                mapped += sum(spec.nbytes for spec in (conv.input, conv.output) if spec.nbytes >= from_bytes)
+    if threads is not None and (conv := _conv_args(op)) is not None and onednn_conv(conv, threads):
+        mapped += sum(spec.nbytes for spec in (conv.input, conv.output) if spec.nbytes >= from_bytes)
     return mapped
 
 
@@ -242,11 +249,9 @@ def features(op: OpCost, threads: int | None = None) -> tuple[float, ...]:
     work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
     if not work and op.kind is OpKind.DATA and family(op) is Family.GATHER:  # an index read per element gathered
         work = float(sum(spec.numel for spec in op.call.outputs))
-    second: bool | None = None
-    if threads is not None and op.kind is OpKind.CONV:
-        packet = getattr(op.call.target, "overloadpacket", None)
-        if packet in CONVOLUTIONS:
-            second = onednn_conv(ConvArgs.from_call(op.call), threads)
+    second = None
+    if threads is not None and (conv := _conv_args(op)) is not None:
+        second = onednn_conv(conv, threads)
     if second is None:
         second = max((spec.numel for spec in op.call.outputs), default=0) >= GRAIN_SIZE
     if second:

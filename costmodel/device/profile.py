@@ -42,7 +42,7 @@ def _percent(value: float | None) -> str:
 
 
 def _reference(entry: Any) -> dict[str, Any]:
-    """The reference fields of a profile's ``reference`` entry (none in a profile from before 0.4)."""
+    """The reference fields of a profile's ``reference`` entry (none in a profile calibrated before recheck existed)."""
     if entry is None:
         return {}
     scale = float(entry.get("time_scale", 1.0))
@@ -56,7 +56,7 @@ def _reference(entry: Any) -> dict[str, Any]:
 
 
 def _memory(entry: Any) -> dict[str, Any]:
-    """The fields of a profile's ``memory`` entry (none in a profile from before 0.5: no term charged)."""
+    """The fields of a profile's ``memory`` entry (none in a profile calibrated before the term: none charged)."""
     if entry is None:
         return {}
     mapped, from_bytes = float(entry["mapped_byte_s"]), int(entry["mapped_from_bytes"])
@@ -114,14 +114,14 @@ class DeviceProfile:
     #: Seconds per byte of a matrix product's weights read from memory in a network (``weight_bytes``).
     cold_weight_byte_s: float = 0.0
     #: Seconds per byte of a fresh output of at least ``mapped_from_bytes``, whose pages the allocator maps anew on
-    #: every call (``costmodel.device.calibration.memory``; 0 in profiles from before 0.5).
+    #: every call (``costmodel.device.calibration.memory``; 0 in profiles calibrated before it existed).
     mapped_byte_s: float = 0.0
     mapped_from_bytes: int = MAPPED_FROM_BYTES
     machine: str = ""
     created: str = ""
     budget_s: float = 0.0
     #: Seconds of one pass over the reference networks (``costmodel.device.calibrate.REFERENCE``), timed in the
-    #: calibration's own rounds (``None``: a profile from before 0.4, which cannot be rechecked).
+    #: calibration's own rounds (``None``: a profile calibrated before recheck existed, which cannot be rechecked).
     reference_s: float | None = None
     #: Every predicted time is multiplied by this: the reference's time when last re-timed (``recheck``) over its
     #: time at calibration; 1 as calibrated.
@@ -342,7 +342,7 @@ class DeviceProfile:
     def reference_line(self) -> str:
         """The reference timing and, once rechecked, the scale every prediction carries."""
         if self.reference_s is None:
-            return "reference: none (calibrated before 0.4; calibrate again to recheck it later)"
+            return "reference: none (calibrated before recheck existed; calibrate again to recheck it later)"
         line = f"reference networks: {self.reference_s * 1e3:.2f} ms at calibration"
         if self.rechecked:
             line += f"; re-timed {self.rechecked}: x{self.time_scale:.2f}, every predicted time scaled by it"

@@ -270,7 +270,7 @@ def test_a_time_scale_multiplies_every_predicted_time_and_round_trips(tmp_path: 
     assert DeviceProfile.load(path) == scaled
     assert "re-timed 2026-12-04T18:00:00+00:00: x1.25" in scaled.describe()
     older = plain.to_dict()
-    del older["reference"]  # a profile from before 0.4
+    del older["reference"]  # a profile calibrated before recheck existed
     assert DeviceProfile.from_dict(older) == plain
     assert "calibrate again to recheck" in plain.describe()
     broken = {**scaled.to_dict(), "reference": {"seconds": 0.05, "time_scale": -1}}
