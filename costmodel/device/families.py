@@ -35,8 +35,9 @@ __all__ = [
 #: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
 GRAIN_SIZE = 32768
 
-#: Output bytes from which glibc's allocator maps fresh pages for every new tensor: its mmap threshold follows the
-#: largest block freed but never passes ``DEFAULT_MMAP_THRESHOLD_MAX``, 32 MiB on 64-bit
+#: Output bytes from which glibc's allocator maps fresh pages for a new tensor (unless its heap holds a free block that
+#: large): its mmap threshold follows the largest block freed but never passes ``DEFAULT_MMAP_THRESHOLD_MAX``, 32 MiB
+#: on 64-bit
 #: (``costmodel.device.calibration.memory`` times what such a byte costs).
 MAPPED_FROM_BYTES = 32 * 2**20
 

@@ -3,11 +3,12 @@ above the allocator's mapping threshold, and the fit of what each such byte cost
 
 glibc's ``malloc`` serves a request of at least its mmap threshold with pages mapped for it and returns them on
 ``free``; the threshold follows the largest block freed but never passes ``DEFAULT_MMAP_THRESHOLD_MAX`` (32 MiB on
-64-bit). So every output of at least 32 MiB is a fresh mapping whose pages the kernel faults in and zeroes on first
-write, on every call: on a 2-core EPYC VM 0.3 ms per MB, eight times the add's own time. Batch-1 vision and
-sequence models have no such outputs; at batch 8 a map of 96 channels at 112x112 is one. The probes measure the
-cost where the calibration runs, so a machine or allocator without it (CUDA's caching allocator, jemalloc, a
-raised ``MALLOC_MMAP_THRESHOLD_``) fits about zero.
+64-bit). So an output of at least 32 MiB is a fresh mapping whose pages the kernel faults in and zeroes on first
+write, on every call (unless the heap happens to hold a free block that large, as a long-lived process's may): on
+a 2-core EPYC VM 0.3 ms per MB, eight times the add's own time. Batch-1 vision and sequence models have no such
+outputs; at batch 8 a map of 96 channels at 112x112 is one. The probes measure the cost where the calibration
+runs, so a machine or allocator without it (CUDA's caching allocator, jemalloc, a raised
+``MALLOC_MMAP_THRESHOLD_``) fits about zero.
 """
 
 from __future__ import annotations
