@@ -40,7 +40,7 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -134,6 +134,19 @@ class _Timed:
     def seconds(self) -> float:
         """Median seconds per call so far."""
         return statistics.median(self.samples)
+
+
+def _rounds(timed: Sequence[_Timed], sync: Callable[[], None]) -> Iterator[tuple[int, float]]:
+    """Each module warmed up, then rounds of one sample of each, round-robin (a shared machine's drift hits them
+    alike), at most ``_MAX_ROUNDS``: after each round, the rounds done and the seconds since the first began. The
+    caller stops when its budget is spent."""
+    for t in timed:
+        t.warm_up(sync)
+    started = time.perf_counter()
+    for done in range(1, _MAX_ROUNDS + 1):
+        for t in timed:
+            t.sample(sync)
+        yield done, time.perf_counter() - started
 
 
 def _identity_overhead(device: torch.device, dtype: torch.dtype, sync: Callable[[], None]) -> float:
@@ -311,26 +324,22 @@ def calibrate(
             timing.progress(show, "calibrating", _MAX_ROUNDS) as tick,
         ):
             module_call = _identity_overhead(target, dtype, sync)
-            for t in (*timed, *nets, *references, *probed):
-                t.warm_up(sync)
-            timing_started = time.perf_counter()
-            for round_ in range(_MAX_ROUNDS):  # micro-benchmarks and networks in every round: the same drift
-                for t in (*timed, *nets, *references, *probed):
-                    t.sample(sync)
+            # micro-benchmarks, networks, the reference and the probes in every round: the same drift
+            for done, timed_s in _rounds((*timed, *nets, *references, *probed), sync):
                 if between_rounds is not None:
                     paused = time.perf_counter()
                     between_rounds()
                     elsewhere += time.perf_counter() - paused
                 tick()
                 now = time.perf_counter()
-                per_round = (now - timing_started - elsewhere) / (round_ + 1)
+                per_round = (timed_s - elsewhere) / done
                 spent = now - called - elsewhere
                 if now - said >= _LOG_EVERY_S:
-                    _LOG.info("timing round %d: %.0f s of the %.0f s budget", round_ + 1, spent, budget_s)
+                    _LOG.info("timing round %d: %.0f s of the %.0f s budget", done, spent, budget_s)
                     said = now
-                if round_ + 1 >= _MIN_ROUNDS and spent + per_round + _FIT_ALLOWANCE * spent > budget_s:
+                if done >= _MIN_ROUNDS and spent + per_round + _FIT_ALLOWANCE * spent > budget_s:
                     break
-    _LOG.info("timed %d rounds; fitting", round_ + 1)
+    _LOG.info("timed %d rounds; fitting", done)
     runs = [CalibrationRun(case, t.graph, t.seconds) for case, t in zip(suite, timed, strict=True)]
     if runs_out is not None:
         runs_out.extend(runs)
@@ -419,13 +428,9 @@ def recheck(profile: DeviceProfile, *, budget_s: float = 1.0) -> DeviceProfile:
     with host.threads(profile.threads):
         references = _references(target, dtype)
         with inference(nn.Sequential(*(t.module for t in references))):
-            for t in references:
-                t.warm_up(sync)
-            for round_ in range(_MAX_ROUNDS):
-                for t in references:
-                    t.sample(sync)
+            for done, _ in _rounds(references, sync):
                 spent = time.perf_counter() - called
-                if round_ + 1 >= _MIN_ROUNDS and spent * (round_ + 2) / (round_ + 1) > budget_s:
+                if done >= _MIN_ROUNDS and spent * (done + 1) / done > budget_s:
                     break
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     scale = sum(t.seconds for t in references) / profile.reference_s
