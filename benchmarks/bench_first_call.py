@@ -9,7 +9,17 @@ Each measurement is a fresh interpreter: torch imported and the model built (unt
 called once on the model (timed). costmodel's bytecode is compiled first (``compileall``), as an installed wheel's
 is: an editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module in every process.
 Tools and models are taken round-robin, ``--rounds`` times; medians in ms with their IQR, and costmodel's time over
-the fastest peer's. thop takes positional inputs only, so it is left out for the Hugging Face models.
+the fastest peer's. thop takes positional inputs only, so it is left out for the Hugging Face models. The Hugging
+Face models are built from ``tests/hf_models.py``, which loads torch and transformers only (until the eighth session
+they came from the test module, which had loaded FlopCounterMode's module, pytest and hypothesis before the clock:
+FlopCounterMode's import went untimed there).
+
+The column ``floor`` is no tool: the model's own forward in the same fresh process under a torch-function mode and a
+dispatch mode that only pass each call on. Any tool that sees every torch call and every aten op, as costmodel
+does, pays it before costing anything; for the small Hugging Face configs it is most of a peer's whole call
+(torchinfo runs the model's forward once with hooks). It is timed for the Hugging Face models only: on the CNNs
+it would time real convolutions, and the import of torch's Python dispatch modes that transformers has already
+made (FlopCounterMode pays that import there: 0.9-1 s).
 
 ``--against OLD`` (a worktree of an older commit: ``git worktree add /tmp/old REV``) times costmodel alone, this tree
 and OLD in alternating fresh processes (the order turned each round), and prints each model's medians and the
@@ -35,6 +45,9 @@ CNNS = ("shufflenet_v2_x0.5", "shufflenet_v2_x1.0", "mobilenet_v2_x1.0", "mobile
         "squeezenet1_1", "vit_tiny")  # fmt: skip
 TRANSFORMERS = ("bert sdpa", "gpt2 eager", "llama sdpa", "t5 eager", "vit sdpa")
 TOOLS = ("costmodel", "fcm", "thop", "torchinfo")
+#: Not a peer: the model's own forward under a no-op torch-function mode and a no-op dispatch mode, nothing
+#: recorded (what any tool that sees every torch call and every aten op pays before it costs anything).
+FLOOR = "floor"
 
 _CHILD = """
 import gc, sys, time, warnings
@@ -43,7 +56,7 @@ sys.path.insert(0, {root!r})
 import torch
 name, tool = {name!r}, {tool!r}
 if " " in name:
-    from tests.test_transformers import CASES
+    from tests.hf_models import CASES  # torch and transformers only: no tool is loaded before the clock
     build, make_inputs = CASES[name.split()[0]]
     model, inputs = build(name.split()[1]).eval(), make_inputs()
 else:
@@ -65,6 +78,17 @@ if tool == "costmodel":
 elif tool == "fcm":
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False), torch.no_grad():
+        model(*args, **kwargs)
+elif tool == "floor":
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+    class Calls(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {{}}))
+    class Ops(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {{}}))
+    with torch.no_grad(), Calls(), Ops():
         model(*args, **kwargs)
 elif tool == "thop":
     import thop
@@ -132,8 +156,9 @@ def main() -> None:
         _against(args.against, args.rounds)
         return
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "costmodel")], check=True, capture_output=True)
+    columns = (*TOOLS, FLOOR)
     cases = [(name, tool) for name in CNNS for tool in TOOLS] + [
-        (name, tool) for name in TRANSFORMERS for tool in TOOLS if tool != "thop"
+        (name, tool) for name in TRANSFORMERS for tool in columns if tool != "thop"
     ]
     times: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
     collected: dict[tuple[str, str], int] = dict.fromkeys(cases, 0)
@@ -158,13 +183,13 @@ def main() -> None:
     print(
         f"first call in a fresh process, the tool's import included: medians of {args.rounds} rounds, ms (IQR){before}"
     )
-    print(f"{'model':22} " + " ".join(f"{tool:>17}" for tool in TOOLS) + f" {'ours/fastest peer':>18}")
+    print(f"{'model':22} " + " ".join(f"{tool:>17}" for tool in columns) + f" {'ours/fastest peer':>18}")
     for name in (*CNNS, *TRANSFORMERS):
-        medians = {t: statistics.median(times[(name, t)]) for t in TOOLS if (name, t) in times}
+        medians = {t: statistics.median(times[(name, t)]) for t in columns if (name, t) in times}
         cells = [
-            f"{medians[t]:9.1f} ({_iqr(times[(name, t)]):5.1f})" if t in medians else f"{'n/a':>17}" for t in TOOLS
+            f"{medians[t]:9.1f} ({_iqr(times[(name, t)]):5.1f})" if t in medians else f"{'n/a':>17}" for t in columns
         ]
-        fastest = min(v for t, v in medians.items() if t != "costmodel")
+        fastest = min(v for t, v in medians.items() if t not in ("costmodel", FLOOR))
         print(f"{name:22} " + " ".join(cells) + f" {medians['costmodel'] / fastest:18.2f}")
     full = ", ".join(f"{name} {tool} {count}" for (name, tool), count in collected.items() if count)
     print(f"full collections inside the timed calls (of {args.rounds} each): {full or 'none'}")

@@ -256,7 +256,7 @@ def _case(name: str) -> tuple[nn.Module, Any]:
 def _small_configs() -> dict[str, Any]:
     """The tests' small transformer configs: name -> (build from an attention kind, make the inputs)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.test_transformers import CASES  # the one list of small configs, shared with the tests
+    from tests.hf_models import CASES  # the one list of small configs, shared with the tests
 
     return CASES
 

@@ -25,7 +25,7 @@ from costmodel import TensorSpec
 from costmodel.cli import main
 from costmodel.errors import UnsupportedInput
 from costmodel.zoo import MODELS
-from tests.test_transformers import CASES
+from tests.hf_models import CASES
 
 IMAGE = (1, 3, 224, 224)
 CNNS = ("shufflenet_v2_x0.5", "shufflenet_v1_g3_x1.0", "mobilenet_v2_x1.0", "resnet18", "squeezenet1_1")
