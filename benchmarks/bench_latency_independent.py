@@ -19,8 +19,8 @@ by default) in alternating orders, each model bracketed by ``costmodel.recheck``
 predicts it with the profile. Recheck's scale, the reference's time now over its time at calibration, is the
 machine's drift, shown per model; ``score`` gives Kendall's tau, median |error| and the share within +-15%, raw
 (the profile as calibrated) and rechecked (each prediction times the scale, as ``--recheck`` gives it; files
-before 0.4 timed the bench's own copy of the reference instead), and each op family's predicted time against its
-measured share (per-node times scaled to the whole run).
+made by earlier versions timed the bench's own copy of the reference instead), and each op family's predicted
+time against its measured share (per-node times scaled to the whole run).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def report(
         profile: A calibrated ``DeviceProfile``: adds the ``predicted_ms`` column
             (``Report.predicted_ms`` in total) and states each finding's predicted
             time and saving on that device (``--profile`` on the command line).
-        device: The same as ``profile`` (its name before 0.3).
+        device: The same as ``profile`` (its older name).
 
     Returns:
         The frozen ``Report``.

@@ -163,7 +163,7 @@ def _add_device_argument(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--profile", metavar="PROFILE.json", help=f"a device profile from 'costmodel calibrate': {what}"
     )
-    parser.add_argument("--device", dest="profile", help=argparse.SUPPRESS)  # its name before 0.3
+    parser.add_argument("--device", dest="profile", help=argparse.SUPPRESS)  # its older name
     parser.add_argument(
         "--recheck",
         action="store_true",

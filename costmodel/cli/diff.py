@@ -50,7 +50,7 @@ def _rolled_up(rep: Mapping[str, Any], depth: int) -> dict[str, dict[str, float]
     """Figures summed by module path, up to ``depth`` levels ("" is the whole model)."""
     sums: dict[str, dict[str, float]] = {}
     for node in rep["nodes"]:
-        path = node.get("module_path", node.get("module", ""))  # "module" in reports saved before 0.3
+        path = node.get("module_path", node.get("module", ""))  # "module" in reports saved by earlier versions
         parts = path.split(".") if path else []
         for level in range(min(depth, len(parts)) + 1):
             entry = sums.setdefault(".".join(parts[:level]), {})
