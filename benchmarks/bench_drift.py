@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_latency import measure_round_robin
 from bench_latency_independent import suite
 
 from costmodel.device.calibrate import REFERENCE
@@ -35,17 +36,6 @@ from costmodel.graph.inputs import example_tensors, normalize_inputs
 DEFAULT_MODELS = ("mobilenet_v1_x0.25", "mobilenet_v3_small", "shufflenet_v2_x0.5", "shufflenet_v1_g3_x1.0",
                   "mobilenet_v2_x1.0", "ghostnet_1.0", "levit_128s", "regnetx_400mf", "squeezenet1_1", "vit_tiny",
                   "resnet18", "vgg11")  # fmt: skip
-
-
-def _visit(run, calls: int = 3) -> float:
-    """Seconds of one call: one untimed call, then the median of ``calls`` timed ones."""
-    run()
-    samples = []
-    for _ in range(calls):
-        began = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - began)
-    return statistics.median(samples)
 
 
 def _spread(values: list[float]) -> float:
@@ -82,7 +72,8 @@ def main() -> None:
     with torch.no_grad():
         calls = {name: (lambda m=model, x=inputs: m(*x)) for name, (model, inputs) in runs.items()}
         while time.perf_counter() < ends:
-            rows.append({name: _visit(call) for name, call in calls.items()})
+            visit = measure_round_robin(calls, rounds=1, per_visit=3)  # an untimed call, then three timed
+            rows.append({name: statistics.median(samples) for name, samples in visit.items()})
     references = [name for name in runs if name.startswith("reference")]
     reference = [sum(row[name] for name in references) for row in rows]
     middle = statistics.median(reference)
