@@ -40,16 +40,16 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from costmodel.device import families as per_call
 from costmodel.device import host, timing
-from costmodel.device.calibration import Case, cases, memory, networks
+from costmodel.device.calibration import Case, cases, memory, networks, weights
 from costmodel.device.calibration.ops import ColdLinear
-from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features
+from costmodel.device.families import CONV_FAMILIES, FEATURES, Family, family, features, weight_key
 from costmodel.device.fit import fit_nonnegative, relative_errors
 from costmodel.device.predict import predict
 from costmodel.device.profile import DeviceProfile, FamilyFit
@@ -149,6 +149,14 @@ def _rounds(timed: Sequence[_Timed], sync: Callable[[], None]) -> Iterator[tuple
         yield done, time.perf_counter() - started
 
 
+def _weight_probe(probe: _Timed) -> tuple[str, float, float]:
+    """A weight probe as ``weights.fit_weights`` reads it: its op's key, seconds per call, element-wise ops counted."""
+    ops = [op for node in probe.graph.nodes for op in node.ops if family(op) is Family.TRANSCENDENTAL]
+    if len(ops) != 1:  # not one transcendental call: nothing to weigh (fit_weights leaves it out)
+        return ("", 0.0, 0.0)
+    return (weight_key(ops[0]), probe.seconds, float(ops[0].cost.elementwise))
+
+
 def _identity_overhead(device: torch.device, dtype: torch.dtype, sync: Callable[[], None]) -> float:
     """Seconds one module call costs in Python (``nn.Identity`` in a ``Sequential``), median of rounds."""
     chain, single = nn.Sequential(*[nn.Identity() for _ in range(_IDENTITY_CHAIN)]), nn.Sequential(nn.Identity())
@@ -175,13 +183,14 @@ def _fit_rows(
     threads: int,
     by_backend: bool,
     mapped_byte_s: float = 0.0,
+    op_weights: Mapping[str, float] | None = None,
 ) -> tuple[list[tuple[float, ...]], list[float]]:
     """Feature rows and times of ``target``'s calls: other families' predicted time, overhead and every call's
-    freshly mapped outputs (``mapped_byte_s``) taken off.
+    freshly mapped outputs (``mapped_byte_s``) taken off; transcendental work weighed by ``op_weights``.
 
     ``by_backend``: the target's regimes are ATen's convolution backends at ``threads`` (else the grain).
     """
-    partial = DeviceProfile("", threads, "", "", fitted, mapped_byte_s=mapped_byte_s)
+    partial = DeviceProfile("", threads, "", "", fitted, mapped_byte_s=mapped_byte_s, op_weights=op_weights or {})
     regime_threads = threads if by_backend else None
     rows, seconds = [], []
     for run in runs:
@@ -190,7 +199,7 @@ def _fit_rows(
         for node in run.graph.nodes:
             for op in node.ops:
                 if family(op) is target:
-                    total = [a + b for a, b in zip(total, features(op, regime_threads), strict=True)]
+                    total = [a + b for a, b in zip(total, features(op, regime_threads, op_weights), strict=True)]
                     rest += partial.mapped_seconds(op, regime_threads)
                 else:
                     rest += partial.op_seconds(op)
@@ -308,7 +317,9 @@ def calibrate(
             (size, _Timed(fresh, [shape], target, dtype, generator), _Timed(into, [shape], target, dtype, generator))
             for size, fresh, into, shape in memory.probes(dtype)
         ]
-        probed = [t for _, fresh, into in probes for t in (fresh, into)]
+        weighed = [_Timed(m, [weights.PROBE_SHAPE], target, dtype, generator).costed("weight probe")
+                   for m in weights.probes()]  # fmt: skip
+        probed = [t for _, fresh, into in probes for t in (fresh, into)] + weighed
         pool = torch.rand(_COLD_POOL_BYTES // dtype.itemsize, generator=generator).to(target, dtype)
         for t in timed:
             if isinstance(t.module, ColdLinear):
@@ -344,18 +355,19 @@ def calibrate(
     if runs_out is not None:
         runs_out.extend(runs)
     mapped_byte_s = memory.fit_mapped_byte_s([(size, fresh.seconds, into.seconds) for size, fresh, into in probes])
+    op_weights = weights.fit_weights([_weight_probe(t) for t in weighed])
     fitted: dict[str, FamilyFit] = {}
     # ATen's convolution backend decides a CPU float32 convolution's cost more than its size does
     by_backend = target.type == "cpu" and dtype == torch.float32
     for fam in (Family.VIEW, *(f for f in Family if f is not Family.VIEW)):
         backend = by_backend and fam in CONV_FAMILIES
         chosen = [r for r in runs if r.case.family is fam and not r.case.cold]
-        rows, seconds = _fit_rows(chosen, fam, fitted, module_call, used, backend, mapped_byte_s)
+        rows, seconds = _fit_rows(chosen, fam, fitted, module_call, used, backend, mapped_byte_s, op_weights)
         if rows:
             fitted[str(fam)] = _fit_family(rows, seconds, "backend" if backend else "grain")
     cold_weight_byte_s = _fit_cold_weights(runs)
     alone = DeviceProfile("", used, "", "", fitted, {"call_module": module_call}, cold_weight_byte_s=cold_weight_byte_s,
-                          mapped_byte_s=mapped_byte_s)  # fmt: skip
+                          mapped_byte_s=mapped_byte_s, op_weights=op_weights)  # fmt: skip
     alone_s = [sum(predict(alone, t.graph).values()) for t in nets]
     rows = [_network_features(t.graph) for t in nets]
     terms, network_held_out = _fit_network_terms(alone_s, rows, [t.seconds for t in nets])
@@ -373,6 +385,7 @@ def calibrate(
         network_held_out=network_held_out,
         cold_weight_byte_s=cold_weight_byte_s,
         mapped_byte_s=mapped_byte_s,
+        op_weights=op_weights,
         machine=host.cpu_name(),
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         budget_s=budget_s,

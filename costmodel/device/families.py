@@ -9,6 +9,7 @@ profile prices exactly what the report counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 import torch
@@ -30,6 +31,7 @@ __all__ = [
     "mapped_bytes",
     "onednn_conv",
     "weight_bytes",
+    "weight_key",
 ]
 
 #: Elements above which ATen's CPU kernels split work across threads (``at::internal::GRAIN_SIZE``).
@@ -240,9 +242,20 @@ def onednn_conv(conv: ConvArgs, threads: int) -> bool | None:
     return first and second
 
 
-def features(op: OpCost, threads: int | None = None) -> tuple[float, ...]:
+def weight_key(op: OpCost) -> str:
+    """What a transcendental call's weight is stored under: its ATen op's name, and ``gelu:tanh`` for the tanh
+    approximation of GELU (the same op, three times the time per element)."""
+    packet = getattr(op.call.target, "overloadpacket", None)
+    name = str(getattr(packet, "__name__", op.name))
+    if name == "gelu" and op.call.kwargs.get("approximate") == "tanh":
+        return "gelu:tanh"
+    return name
+
+
+def features(op: OpCost, threads: int | None = None, weights: Mapping[str, float] | None = None) -> tuple[float, ...]:
     """The values of ``FEATURES`` for one call; work is multiply-adds plus element-wise ops (a gather's: the
-    elements it gathers).
+    elements it gathers), a transcendental call's times its op's weight in ``weights`` (``weight_key``; 1 where
+    none is given).
 
     With ``threads`` (a family fit by backend), a convolution's regime is ATen's backend at that thread
     count (``onednn_conv``); otherwise, and where that rule does not apply, the grain of its output.
@@ -250,6 +263,8 @@ def features(op: OpCost, threads: int | None = None) -> tuple[float, ...]:
     work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
     if not work and op.kind is OpKind.DATA and family(op) is Family.GATHER:  # an index read per element gathered
         work = float(sum(spec.numel for spec in op.call.outputs))
+    elif weights and family(op) is Family.TRANSCENDENTAL:
+        work *= weights.get(weight_key(op), 1.0)
     second = None
     if threads is not None and (conv := _conv_args(op)) is not None:
         second = onednn_conv(conv, threads)

@@ -65,6 +65,14 @@ def _memory(entry: Any) -> dict[str, Any]:
     return {"mapped_byte_s": mapped, "mapped_from_bytes": from_bytes}
 
 
+def _op_weights(entry: Any) -> dict[str, float]:
+    """A profile's ``op_weights`` entry (none in a profile calibrated before the weights: every op weighs 1)."""
+    weights = {str(key): float(value) for key, value in (entry or {}).items()}
+    if bad := [key for key, value in weights.items() if not value > 0]:
+        raise ValueError(f"op_weights: {bad[0]} is {weights[bad[0]]}, not positive")
+    return weights
+
+
 class ProfileError(UnsupportedInput):
     """A device profile file is missing, not JSON, or not of this schema (names the file and the field)."""
 
@@ -117,6 +125,9 @@ class DeviceProfile:
     #: every call (``costmodel.device.calibration.memory``; 0 in profiles calibrated before it existed).
     mapped_byte_s: float = 0.0
     mapped_from_bytes: int = MAPPED_FROM_BYTES
+    #: A transcendental op's work per element counted over a sigmoid's, by ``families.weight_key``
+    #: (``costmodel.device.calibration.weights``; empty in profiles calibrated before it existed: every op weighs 1).
+    op_weights: Mapping[str, float] = field(default_factory=FrozenMap)
     machine: str = ""
     created: str = ""
     budget_s: float = 0.0
@@ -130,7 +141,7 @@ class DeviceProfile:
     rechecked: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("families", "node_overhead"):
+        for name in ("families", "node_overhead", "op_weights"):
             object.__setattr__(self, name, FrozenMap(getattr(self, name)))
 
     def op_seconds(self, op: OpCost) -> float:
@@ -139,7 +150,7 @@ class DeviceProfile:
         fits = self.families
         fit = fits.get(kind) or fits.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
         regime_threads = self.threads if fit is not None and fit.regime == "backend" else None
-        seconds = fit.seconds(features(op, regime_threads)) if fit is not None else 0.0
+        seconds = fit.seconds(features(op, regime_threads, self.op_weights)) if fit is not None else 0.0
         if per_call.launches(op):
             conv = self.network_conv_call_s is not None and kind in per_call.CONV_FAMILIES
             seconds += self.network_conv_call_s if conv else self.network_call_s
@@ -193,6 +204,7 @@ class DeviceProfile:
             "node_overhead_s": dict(self.node_overhead),
             "reference": {"seconds": self.reference_s, "time_scale": self.time_scale, "rechecked": self.rechecked},
             "memory": {"mapped_byte_s": self.mapped_byte_s, "mapped_from_bytes": self.mapped_from_bytes},
+            "op_weights": dict(self.op_weights),
             "network": {
                 "call_s": self.network_call_s,
                 "conv_call_s": self.network_conv_call_s,
@@ -260,6 +272,7 @@ class DeviceProfile:
                 budget_s=float(data.get("budget_s", 0.0)),
                 **_reference(data.get("reference")),  # older profiles: none
                 **_memory(data.get("memory")),  # older profiles: none
+                op_weights=_op_weights(data.get("op_weights")),  # older profiles: none
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise ProfileError(f"{where}: malformed profile: {type(error).__name__}: {error}") from error
@@ -336,6 +349,12 @@ class DeviceProfile:
             f"fresh outputs of {self.mapped_from_bytes / 2**20:g} MiB or more (pages mapped anew each call): "
             + (f"{self.mapped_byte_s * 1e12:.1f} us per MB" if self.mapped_byte_s > 1e-15 else "not charged")
         )
+        if self.op_weights:
+            heaviest = sorted(self.op_weights.items(), key=lambda item: -item[1])
+            lines.append(
+                f"{Family.TRANSCENDENTAL} ops per element, times a sigmoid: "
+                + ", ".join(f"{key} {weight:.2f}" for key, weight in heaviest)
+            )
         lines.append(self.reference_line())
         return "\n".join(lines)
 

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import costmodel
 from costmodel.cli import main
 from costmodel.device import calibrate as calibrate_module
-from costmodel.device.calibration import Case, memory
-from costmodel.device.calibration.ops import ColdLinear, Shifted
+from costmodel.device.calibration import Case, memory, weights
+from costmodel.device.calibration.ops import ColdLinear, Shifted, Unary
 from costmodel.device.families import (
     CONV_FAMILIES,
     FEATURES,
@@ -30,6 +31,7 @@ from costmodel.device.families import (
     Family,
     features,
     weight_bytes,
+    weight_key,
 )
 from costmodel.device.fit import fit_nonnegative
 from costmodel.device.profile import DeviceProfile, FamilyFit, ProfileError
@@ -246,6 +248,10 @@ def test_a_brief_calibration_fits_every_family_and_saves_it(tmp_path: Path, caps
     assert profile.reference_s > 0
     assert (profile.time_scale, profile.rechecked) == (1.0, "")
     assert profile.mapped_byte_s >= 0  # timed on the probes in the same rounds
+    assert profile.op_weights[weights.REFERENCE_KEY] == 1.0  # every weight counted against the sigmoid's probe
+    assert {"tanh", "exp", "gelu", "gelu:tanh", "_softmax"} <= set(profile.op_weights)
+    assert all(w > 0 for w in profile.op_weights.values())
+    assert "transcendental ops per element, times a sigmoid:" in out
     assert "fresh outputs of 32 MiB or more" in out
     assert "reference networks:" in out
     assert main(["calibrate", "--dtype", "int8x"]) == 2
@@ -653,3 +659,52 @@ def test_the_calibration_networks_vary_their_convolutions_and_other_calls_apart(
     spread = (sum((o - mean_o) ** 2 for o in other) * sum((c - mean_c) ** 2 for c in conv)) ** 0.5
     assert covariance / spread < 0.5
     assert ratios[-1] / ratios[0] > 5  # some networks call 5x more other kernels per convolution than others
+
+
+def _one_op(fn, shape=(1, 64, 56, 56)):
+    """The single costed op of ``fn`` applied to a map of ``shape``."""
+    (op,) = [op for node in costmodel.report(Unary(fn), shape).nodes for op in node.ops]
+    return op
+
+
+def test_a_transcendental_call_is_keyed_by_its_op_and_gelus_approximation() -> None:
+    assert weight_key(_one_op(torch.tanh)) == "tanh"
+    assert weight_key(_one_op(F.gelu)) == "gelu"
+    assert weight_key(_one_op(lambda x: F.gelu(x, approximate="tanh"))) == "gelu:tanh"
+    assert weight_key(_one_op(lambda x: x.softmax(-1))) == "_softmax"
+
+
+def test_an_op_weight_multiplies_a_transcendental_calls_work_only() -> None:
+    tanh, relu = _one_op(torch.tanh), _one_op(torch.relu)
+    elements = 64 * 56 * 56  # parallel (above GRAIN_SIZE): work in the fourth feature
+    assert features(tanh)[3] == elements
+    assert features(tanh, None, {"tanh": 5.0})[3] == 5 * elements
+    assert features(tanh, None, {"exp": 5.0}) == features(tanh)  # no weight of its own: 1
+    assert features(relu, None, {"relu": 5.0}) == features(relu)  # element-wise, not transcendental: no weight
+    profile = dataclasses.replace(known_profile(), op_weights={"tanh": 5.0})
+    # known_profile: 10 us a call + 20 us a parallel launch + 1 ns per op of work + 0.1 ns per byte
+    moved = 2 * 4 * elements
+    assert profile.op_seconds(tanh) == pytest.approx(30 * US + 5 * elements * 1e-9 + moved * 1e-10)
+    assert known_profile().op_seconds(tanh) == pytest.approx(30 * US + elements * 1e-9 + moved * 1e-10)
+
+
+def test_op_weights_are_each_ops_seconds_per_counted_op_over_the_sigmoids() -> None:
+    fitted = weights.fit_weights([("sigmoid", 2e-4, 1e5), ("tanh", 1e-3, 1e5), ("_softmax", 6e-4, 3e5), ("", 0.0, 0.0)])
+    assert fitted == pytest.approx({"sigmoid": 1.0, "tanh": 5.0, "_softmax": 1.0})
+    assert weights.fit_weights([("tanh", 1e-3, 1e5)]) == {}  # no reference probe: no weights
+    assert len(weights.probes()) == len({weight_key(_one_op(m.fn, weights.PROBE_SHAPE)) for m in weights.probes()})
+
+
+def test_op_weights_round_trip_and_older_profiles_weigh_every_op_one(tmp_path: Path) -> None:
+    profile = dataclasses.replace(known_profile(), op_weights={"sigmoid": 1.0, "tanh": 5.5})
+    path = tmp_path / "weights.json"
+    profile.save(path)
+    assert DeviceProfile.load(path) == profile
+    assert "transcendental ops per element, times a sigmoid: tanh 5.50, sigmoid 1.00" in profile.describe()
+    older = profile.to_dict()
+    del older["op_weights"]
+    assert DeviceProfile.from_dict(older).op_weights == {}
+    bad = profile.to_dict()
+    bad["op_weights"]["tanh"] = 0.0
+    with pytest.raises(ProfileError, match=r"op_weights: tanh is 0\.0"):
+        DeviceProfile.from_dict(bad)
