@@ -28,6 +28,9 @@
 8. Four more random networks, the *reference* (``REFERENCE``), are timed in the same rounds; their summed time
    is kept in the profile. ``recheck`` times them again later: the ratio scales every prediction to the
    machine's speed then (a shared machine's speed moves by tens of percent within minutes).
+9. In the same rounds, each transcendental op once on one map (``calibration.weights``): its time per element
+   over a sigmoid's weighs its work in the transcendental family's fit and in every prediction (``tanh`` costs
+   five times a sigmoid per element on a 2-core EPYC; one coefficient priced them alike).
 """
 
 from __future__ import annotations

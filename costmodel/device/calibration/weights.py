@@ -5,7 +5,8 @@ with one coefficient per unit of work; on a 2-core EPYC those ops differ sixfold
 tanh approximation of GELU 0.86, ``exp`` 0.44, GELU 0.31, ``sigmoid`` 0.23, at 200 thousand elements and two
 threads). Each probe runs one op on the same map in the calibration's rounds; an op's weight, its seconds per
 element counted over a sigmoid's, multiplies its work in the family's features (``families.features``), so the
-family's fit and every prediction see what each op costs. Ops without a probe weigh 1.
+family's fit and every prediction see what each op costs. Ops without a probe weigh 1; ``pow`` is probed with
+the exponent 3 (GPT-2's GELU), and its weight stands for every exponent.
 """
 
 from __future__ import annotations
