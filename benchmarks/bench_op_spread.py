@@ -4,10 +4,10 @@ a family's single work coefficient fits all of its ops.
     python benchmarks/bench_op_spread.py --profile PROFILE.json [--threads 2] [--calls 30]
 
 Each activation runs alone on three shapes (a token MLP's hidden map, a feature map, attention scores), eval and
-``no_grad``; its time is the median of ``--calls`` calls after five untimed ones, the ops taken round-robin so the
-machine's drift hits them alike, and its prediction is ``report(..., profile=...)`` of the same one-op module
-(the in-network call term included, as for any node). A family whose ops differ several times in measured time
-per element while the profile predicts them alike needs a weight per op.
+``no_grad``; its time is the median of ``--calls`` visits (an untimed call, then a timed one), the ops taken
+round-robin so the machine's drift hits them alike, and its prediction is ``report(..., profile=...)`` of the same
+one-op module (the in-network call term included, as for any node). A family whose ops differ several times in
+measured time per element while the profile predicts them alike needs a weight per op.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_latency import measure_round_robin
+
 import costmodel
+from costmodel.device.calibration.ops import Unary
 from costmodel.device.families import family
 
 SHAPES = ((1, 3136, 192), (1, 64, 56, 56), (1, 3, 49, 784))
@@ -32,15 +34,6 @@ OPS = {
     "gelu tanh": lambda t: F.gelu(t, approximate="tanh"), "softmax": lambda t: t.softmax(-1), "tanh": torch.tanh,
     "exp": torch.exp,
 }  # fmt: skip
-
-
-class _One(nn.Module):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fn(x)
 
 
 def main() -> None:
@@ -53,17 +46,10 @@ def main() -> None:
     profile = costmodel.DeviceProfile.load(args.profile)
     for shape in SHAPES:
         x = torch.randn(shape)
-        modules = {name: _One(fn).eval() for name, fn in OPS.items()}
-        samples: dict[str, list[float]] = {name: [] for name in OPS}
+        modules = {name: Unary(fn).eval() for name, fn in OPS.items()}
         with torch.no_grad():
-            for module in modules.values():
-                for _ in range(5):
-                    module(x)
-            for _ in range(args.calls):
-                for name, module in modules.items():
-                    began = time.perf_counter()
-                    module(x)
-                    samples[name].append(time.perf_counter() - began)
+            calls = {name: (lambda m=module, x=x: m(x)) for name, module in modules.items()}
+            samples = measure_round_robin(calls, args.calls, per_visit=1)
         for name, module in modules.items():
             rep = costmodel.report(module, shape, profile=profile)
             op = next(o for n in rep.nodes for o in n.ops)
