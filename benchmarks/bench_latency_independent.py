@@ -243,14 +243,21 @@ def do_in_rounds(args: argparse.Namespace) -> None:
 
 
 def _score_passes(rows: dict, names: list[str], predicted: list[float]) -> None:
-    """Each pass scored alone (what one ``measure()`` call per model meets), and the measurement's own
-    repeatability: the share of (model, pass) times within +-15% of that model's median over the passes."""
+    """Each pass scored alone (what one ``measure()`` call per model meets); the measurement's ceiling, its first
+    half of passes scored as a prediction of the rest (no predictor is judged more finely than the measurement
+    repeats); and its repeatability: the share of (model, pass) times within +-15% of that model's median."""
     passes = min((len(rows[n].get("measured_s", [])) for n in names), default=0)
     if passes < 2:
         return
     alone = [scores([rows[n]["measured_s"][k] * 1e3 for n in names], predicted) for k in range(passes)]
     print(f"each pass alone ({passes}): within +-15% " + " ".join(f"{w:.0%}" for _, _, w in alone)
           + "; Kendall tau " + " ".join(f"{t:.3f}" for t, _, _ in alone))  # fmt: skip
+    half = passes // 2  # the measurement against itself: the first half of the passes against the rest
+    first = [statistics.median(rows[n]["measured_s"][:half]) * 1e3 for n in names]
+    rest = [statistics.median(rows[n]["measured_s"][half:]) * 1e3 for n in names]
+    tau, error, within = scores(rest, first)
+    halves = "pass 1 against pass 2" if passes == 2 else f"passes 1-{half} against {half + 1}-{passes} (medians)"
+    print(f"ceiling: {halves}: Kendall tau {tau:.3f}  median |error| {error:.1%}  within +-15% {within:.0%}")
     own = [t / statistics.median(rows[n]["measured_s"]) for n in names for t in rows[n]["measured_s"]]
     print(f"repeatability: {sum(abs(r - 1) <= 0.15 for r in own) / len(own):.0%} of single passes within +-15% "
           f"of their model's median over the passes (range x{min(own):.2f}-x{max(own):.2f})")  # fmt: skip

@@ -23,9 +23,13 @@ from costmodel.types import FrozenMap, NodeCost, OpCost
 
 __all__ = ["SCHEMA", "DeviceProfile", "FamilyFit", "ProfileError"]
 
-#: Where a family has no fit of its own: fused attention is priced as matrix products, max pools and gathers (in a
-#: profile older than their family) as pools and copies, the rest by traffic.
-_FALLBACK = {Family.ATTENTION: Family.MATMUL, Family.MAX_POOL: Family.POOL, Family.GATHER: Family.COPY}
+#: Where a family has no fit of its own: fused attention is priced as matrix products; in a profile older than their
+#: family, max pools as pools, indexing as gathers, gathers as copies (followed until a fit is found); the rest by
+#: traffic, as element-wise ops.
+_FALLBACK = {
+    Family.ATTENTION: Family.MATMUL, Family.MAX_POOL: Family.POOL, Family.INDEX: Family.GATHER,
+    Family.GATHER: Family.COPY,
+}  # fmt: skip
 
 #: Version of the JSON layout; a file of another version is refused with a clear message.
 SCHEMA = 1
@@ -147,8 +151,7 @@ class DeviceProfile:
     def op_seconds(self, op: OpCost) -> float:
         """Predicted seconds of one ATen call (its family's fit, else the fallback family's, else 0)."""
         kind = family(op)
-        fits = self.families
-        fit = fits.get(kind) or fits.get(_FALLBACK.get(kind, Family.ELEMENTWISE))
+        fit = self._fit_of(kind)
         regime_threads = self.threads if fit is not None and fit.regime == "backend" else None
         seconds = fit.seconds(features(op, regime_threads, self.op_weights)) if fit is not None else 0.0
         if per_call.launches(op):
@@ -157,6 +160,13 @@ class DeviceProfile:
         if self.fresh_byte_s:
             seconds += self.fresh_byte_s * per_call.fresh_bytes(op)
         return (seconds + self.mapped_seconds(op, regime_threads)) * self.time_scale
+
+    def _fit_of(self, kind: Family) -> FamilyFit | None:
+        """The fit that prices ``kind``: its own, else its fallback's (``_FALLBACK``, in turn), else element-wise."""
+        fits, looked = self.families, kind
+        while looked not in fits and looked in _FALLBACK:
+            looked = _FALLBACK[looked]
+        return fits.get(looked) or fits.get(Family.ELEMENTWISE)
 
     def mapped_seconds(self, op: OpCost, backend_threads: int | None = None) -> float:
         """Seconds the call's freshly mapped tensors cost in page faults (``mapped_byte_s``), before ``time_scale``;

@@ -564,31 +564,51 @@ class _Gathers(nn.Module):
                 torch.index_select(self.table, 0, flat), self.embedding(flat % 10))  # fmt: skip
 
 
-def test_gathers_by_index_have_a_family_of_their_own_and_older_profiles_price_them_as_copies() -> None:
+def test_gathers_and_indexing_have_families_of_their_own_and_older_profiles_fall_back_in_turn() -> None:
     from costmodel.device.families import family
 
     rep = costmodel.report(_Gathers(), (4, 169))
     by_op = {op.name: family(op) for node in rep.nodes for op in node.ops if op.kind in (OpKind.DATA, OpKind.EMBEDDING)}
-    assert by_op["index"] is by_op["gather"] is Family.GATHER
+    assert by_op["index"] is Family.INDEX
+    assert by_op["gather"] is Family.GATHER
     assert by_op["index_select"] is by_op["embedding"] is Family.COPY
     index = next(op for node in rep.nodes for op in node.ops if op.name == "index")
+    gather = next(op for node in rep.nodes for op in node.ops if op.name == "gather")
     assert features(index)[2:4] == (49 * 49 * 3, 0.0)  # work: an index read per element gathered (serial regime)
-    copy = FamilyFit((10 * US, 0.0, 0.0, 0.0, 1e-9, 1e-9), samples=0)
-    old = DeviceProfile("old", 1, "float32", "test", {str(Family.COPY): copy})
-    # one call: 10 us + its traffic at the copy fit's 1 ns per byte (table 169 x 3, index 49 x 49 int64, output)
+    assert features(gather)[2:4] == (4 * 8, 0.0)
+    # traffic: table 169 x 3, index 49 x 49 int64, output 49 x 49 x 3
     traffic = 169 * 3 * 4 + 49 * 49 * 8 + 49 * 49 * 3 * 4
-    assert old.op_seconds(index) == pytest.approx(10 * US + traffic * 1e-9)
+    copy = FamilyFit((10 * US, 0.0, 0.0, 0.0, 1e-9, 1e-9), samples=0)
+    gathers = FamilyFit((20 * US, 0.0, 2e-9, 2e-9, 0.0, 0.0), samples=0)
+    indexing = FamilyFit((30 * US, 0.0, 3e-9, 3e-9, 0.0, 0.0), samples=0)
+    elementwise = FamilyFit((5 * US, 0.0, 0.0, 0.0, 4e-9, 4e-9), samples=0)
+
+    def profile(*fits: tuple[Family, FamilyFit]) -> DeviceProfile:
+        return DeviceProfile("old", 1, "float32", "test", {str(f): fit for f, fit in fits})
+
+    elements = 49 * 49 * 3
+    assert profile((Family.INDEX, indexing), (Family.GATHER, gathers)).op_seconds(index) == pytest.approx(
+        30 * US + elements * 3e-9
+    )
+    # a profile older than the index family prices indexing as gathers; one older than gathers, as copies
+    assert profile((Family.GATHER, gathers), (Family.COPY, copy)).op_seconds(index) == pytest.approx(
+        20 * US + elements * 2e-9
+    )
+    assert profile((Family.COPY, copy)).op_seconds(index) == pytest.approx(10 * US + traffic * 1e-9)
+    # with none of them, by traffic as an element-wise op: never a silent zero
+    assert profile((Family.ELEMENTWISE, elementwise)).op_seconds(index) == pytest.approx(5 * US + traffic * 4e-9)
 
 
-def test_the_calibration_times_gathers_of_rows_columns_and_gather() -> None:
+def test_the_calibration_times_indexing_by_rows_and_columns_and_gathers() -> None:
     from costmodel.device.calibration import cases
     from costmodel.device.families import family
 
-    gathers = [c for c in cases(0, 1.0) if c.family is Family.GATHER]
-    assert {c.build().mode for c in gathers} == {"rows", "columns", "gather"}
-    for case in gathers:
+    drawn = [c for c in cases(0, 1.0) if c.family in (Family.GATHER, Family.INDEX)]
+    modes = {f: {c.build().mode for c in drawn if c.family is f} for f in (Family.INDEX, Family.GATHER)}
+    assert modes == {Family.INDEX: {"rows", "columns"}, Family.GATHER: {"gather"}}
+    for case in drawn:
         graph, _ = cost_graph(case.build(), normalize_inputs(case.inputs, case.build()), case.name)
-        assert [family(op) for node in graph.nodes for op in node.ops] == [Family.GATHER]
+        assert [family(op) for node in graph.nodes for op in node.ops] == [case.family]
 
 
 def test_the_calibration_times_both_kinds_of_pool_strided_and_not() -> None:

@@ -108,8 +108,8 @@ def _matmul_cases(rng: random.Random, count: int) -> Iterator[Case]:
 
 def _gather_cases(rng: random.Random, count: int) -> Iterator[Case]:
     """Gathers by an index: rows of a table (an embedding-like lookup, a relative position bias table), columns
-    per head (``bias[:, index]``) and ``torch.gather``; square indices of a window's or a map's tokens, or flat
-    ones of a graph's edges."""
+    per head (``bias[:, index]``), both of the index family, and ``torch.gather``, of the gather family; square
+    indices of a window's or a map's tokens, or flat ones of a graph's edges."""
     made = 0
     while made < count:
         mode = ("rows", "columns", "gather")[made % 3]
@@ -122,7 +122,8 @@ def _gather_cases(rng: random.Random, count: int) -> Iterator[Case]:
             continue
         shape = (rows, width) if mode == "rows" else (width, rows)
         made += 1
-        yield Case(f"gather {mode} {shape} by {index}", Family.GATHER,
+        kind = Family.GATHER if mode == "gather" else Family.INDEX  # torch.gather, else advanced indexing
+        yield Case(f"gather {mode} {shape} by {index}", kind,
                    lambda m=mode, r=rows, i=index: Gather(m, r, i), (shape,))  # fmt: skip
 
 
@@ -201,5 +202,5 @@ def cases(seed: int = 0, scale: float = 1.0) -> tuple[Case, ...]:
         *_matmul_cases(rng, max(4, round(20 * scale))),
         *_elementwise_cases(rng, max(6, round(30 * scale))),
         *_other_cases(rng, per),
-        *_gather_cases(rng, max(6, round(6 * scale))),
+        *_gather_cases(rng, max(9, round(9 * scale))),
     )
