@@ -149,7 +149,8 @@ class DeviceProfile:
             object.__setattr__(self, name, FrozenMap(getattr(self, name)))
 
     def op_seconds(self, op: OpCost) -> float:
-        """Predicted seconds of one ATen call (its family's fit, else the fallback family's, else 0)."""
+        """Predicted seconds of one ATen call (its family's fit, else its fallbacks' in turn, else element-wise's,
+        else 0)."""
         kind = family(op)
         fit = self._fit_of(kind)
         regime_threads = self.threads if fit is not None and fit.regime == "backend" else None

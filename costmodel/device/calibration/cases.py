@@ -123,7 +123,7 @@ def _gather_cases(rng: random.Random, count: int) -> Iterator[Case]:
         shape = (rows, width) if mode == "rows" else (width, rows)
         made += 1
         kind = Family.GATHER if mode == "gather" else Family.INDEX  # torch.gather, else advanced indexing
-        yield Case(f"gather {mode} {shape} by {index}", kind,
+        yield Case(f"{kind.value} {mode} {shape} by {index}", kind,
                    lambda m=mode, r=rows, i=index: Gather(m, r, i), (shape,))  # fmt: skip
 
 
