@@ -220,8 +220,19 @@ def _fit_family(rows: list[tuple[float, ...]], seconds: list[float], regime: str
         trial = fit_nonnegative([rows[i] for i in train], [seconds[i] for i in train])
         errors = relative_errors([rows[i] for i in test], [seconds[i] for i in test], trial)
         held_out: float | None = float(statistics.median(abs(e) for e in errors))
-    coefficients = fit_nonnegative(rows, seconds)
+    coefficients = _both_regimes(fit_nonnegative(rows, seconds), rows)
     return FamilyFit(coefficients, len(rows), held_out, regime)  # type: ignore[arg-type]
+
+
+def _both_regimes(coefficients: Sequence[float], rows: Sequence[Sequence[float]]) -> tuple[float, ...]:
+    """The fit with a regime none of its cases ran in priced as the other (``FEATURES``' order): a brief calibration
+    may draw a family's cases all parallel, and its serial calls would otherwise cost nothing."""
+    call, parallel, work_serial, work_parallel, bytes_serial, bytes_parallel = coefficients
+    if not any(row[0] > row[1] for row in rows):  # every call ran in the second regime
+        return (call + parallel, 0.0, work_parallel, work_parallel, bytes_parallel, bytes_parallel)
+    if not any(row[1] for row in rows):  # every call ran in the first
+        return (call, parallel, work_serial, work_serial, bytes_serial, bytes_serial)
+    return tuple(coefficients)
 
 
 def _fit_cold_weights(runs: Sequence[CalibrationRun]) -> float:

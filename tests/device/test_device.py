@@ -728,3 +728,18 @@ def test_op_weights_round_trip_and_older_profiles_weigh_every_op_one(tmp_path: P
     bad["op_weights"]["tanh"] = 0.0
     with pytest.raises(ProfileError, match=r"op_weights: tanh is 0\.0"):
         DeviceProfile.from_dict(bad)
+
+
+def test_a_regime_no_calibration_case_ran_in_is_priced_as_the_other_never_as_zero() -> None:
+    both = calibrate_module._both_regimes
+    fitted = (0.0, 5e-6, 0.0, 2e-9, 0.0, 3e-11)  # call 0, parallel launch 5 us, parallel work and bytes
+    only_parallel = [(2.0, 2.0, 0.0, 1e6, 0.0, 1e5), (1.0, 1.0, 0.0, 3e6, 0.0, 4e5)]
+    assert both(fitted, only_parallel) == (5e-6, 0.0, 2e-9, 2e-9, 3e-11, 3e-11)
+    serial_fit = (4e-6, 0.0, 1e-9, 0.0, 2e-11, 0.0)
+    only_serial = [(3.0, 0.0, 1e4, 0.0, 1e3, 0.0)]
+    assert both(serial_fit, only_serial) == (4e-6, 0.0, 1e-9, 1e-9, 2e-11, 2e-11)
+    mixed = [(2.0, 1.0, 1e4, 1e6, 1e3, 1e5)]
+    assert both(fitted, mixed) == fitted
+    # a serial call of 1000 work and 100 bytes, priced by the fit of parallel cases only: 5 us + 2 us + 3 ns
+    fit = FamilyFit(both(fitted, only_parallel), samples=2)
+    assert fit.seconds((1.0, 0.0, 1e3, 0.0, 100.0, 0.0)) == pytest.approx(5e-6 + 2e-6 + 3e-9)
