@@ -6,6 +6,7 @@ Three steps, each its own process (run them minutes, hours or days apart):
     python benchmarks/bench_latency_independent.py measure --profile DIR/profile_t2.json --batches 1 8 --out DIR
     python benchmarks/bench_latency_independent.py score DIR/measured_*.json
     python benchmarks/bench_latency_independent.py in-rounds --threads 2 --out DIR
+    python benchmarks/bench_latency_independent.py cross --profiles DIR/profile_*.json -- DIR/measured_*.json
 
 ``in-rounds`` is the other view, for telling the model's bias from the machine's drift: one process calibrates
 and times every model of the suite in the calibration's own rounds (after each round, one untimed call and one
@@ -322,6 +323,26 @@ def do_score(args: argparse.Namespace) -> None:
                 print(f"  {kind:15} {p:11.2f} {m:12.2f} {(p / m - 1) if m else 0:+7.0%}")
 
 
+def do_cross(args: argparse.Namespace) -> None:
+    """Every measured file predicted by every profile: Kendall tau and share within +-15%, raw and rechecked (what
+    ``score --profile`` gives for each pair), to tell a calibration's phase from the model."""
+    profiles = [(Path(path).stem, costmodel.DeviceProfile.load(path)) for path in args.profiles]
+    print("file / profile: raw tau / within +-15%, rechecked tau / within +-15%")
+    for file in args.files:
+        data = json.loads(Path(file).read_text())
+        measuring = data.get("reference_s") or costmodel.DeviceProfile.load(data["profile"]).reference_s
+        for batch, rows in data["batches"].items():
+            names = list(rows)
+            measured = [rows[n]["measured_ms"] for n in names]
+            cells = []
+            for stem, profile in profiles:
+                again = _predicted_again(rows, int(batch), profile, measuring)
+                raw = scores(measured, [again[n]["predicted_ms"] for n in names])
+                rechecked = scores(measured, [again[n]["predicted_ms"] * again[n]["drift"] for n in names])
+                cells.append(f"{stem}: {raw[0]:.3f}/{raw[2]:.0%} {rechecked[0]:.3f}/{rechecked[2]:.0%}")
+            print(f"{Path(file).stem} (batch {batch}): " + "; ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     steps = parser.add_subparsers(dest="step", required=True)
@@ -347,8 +368,13 @@ def main() -> None:
     sco.add_argument("--rows", action="store_true")
     sco.add_argument("--profile", help="predict the measured models with this profile instead (calibrated at "
                      "another time); the drift is taken to its reference")  # fmt: skip
+    cross = steps.add_parser("cross")
+    cross.add_argument("--profiles", nargs="+", required=True)
+    cross.add_argument("files", nargs="+")
     args = parser.parse_args()
-    {"calibrate": do_calibrate, "measure": do_measure, "in-rounds": do_in_rounds, "score": do_score}[args.step](args)
+    steps_by_name = {"calibrate": do_calibrate, "measure": do_measure, "in-rounds": do_in_rounds, "score": do_score,
+                     "cross": do_cross}  # fmt: skip
+    steps_by_name[args.step](args)
 
 
 if __name__ == "__main__":
