@@ -270,9 +270,10 @@ def features(op: OpCost, threads: int | None = None, weights: Mapping[str, float
     count (``onednn_conv``); otherwise, and where that rule does not apply, the grain of its output.
     """
     work, moved = float(op.cost.flops + op.cost.elementwise), float(op.cost.mac_bytes)
-    if not work and op.kind is OpKind.DATA and family(op) in _BY_INDEX:  # an index read per element gathered
+    kind = family(op)
+    if not work and kind in _BY_INDEX:  # an index read per element gathered
         work = float(sum(spec.numel for spec in op.call.outputs))
-    elif weights and family(op) is Family.TRANSCENDENTAL:
+    elif weights and kind is Family.TRANSCENDENTAL:
         work *= weights.get(weight_key(op), 1.0)
     second = None
     if threads is not None and (conv := _conv_args(op)) is not None:
